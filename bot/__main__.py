@@ -1,0 +1,85 @@
+"""Command line: `python -m bot run | demo`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from urllib.parse import urlsplit
+
+from bot.config import ConfigError, load_settings
+from bot.logs import setup_logging
+
+EXIT_CONFIG = 2
+
+
+def _listen(value: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError("expected HOST:PORT, for example 127.0.0.1:8443")
+    return host.strip("[]"), int(port)
+
+
+def _webhook_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme != "https" or not parts.netloc:
+        raise argparse.ArgumentTypeError("Telegram sends webhooks only to https:// URLs")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bot",
+        description="Jigiya: a Telegram bot that helps survivors of gender-based violence "
+        "in Mali find help. Settings come from environment variables (see README).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    run = commands.add_parser("run", help="run the bot (long polling unless --webhook-url)")
+    run.add_argument("--webhook-url", type=_webhook_url, help="public https URL for the webhook")
+    run.add_argument(
+        "--listen",
+        type=_listen,
+        default=("127.0.0.1", 8443),
+        help="HOST:PORT the webhook server listens on (default 127.0.0.1:8443)",
+    )
+    run.add_argument(
+        "--demo-if-no-token",
+        action="store_true",
+        help="run the offline demo instead when TELEGRAM_BOT_TOKEN is not set",
+    )
+    commands.add_parser("demo", help="try Jigiya offline: the real bot, a local Telegram stand-in")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    setup_logging()
+    if args.command == "demo":
+        return _demo()
+    try:
+        settings = load_settings(allow_missing_token=args.demo_if_no_token)
+    except ConfigError as exc:
+        print(f"Configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    if settings.token is None:
+        print("TELEGRAM_BOT_TOKEN is not set: starting the offline demo.", file=sys.stderr)
+        return _demo()
+
+    from bot.app import WebhookOptions, run
+
+    webhook = None
+    if args.webhook_url:
+        host, port = args.listen
+        webhook = WebhookOptions(url=args.webhook_url, host=host, port=port)
+    asyncio.run(run(settings, webhook_options=webhook))
+    return 0
+
+
+def _demo() -> int:
+    from bot.demo import run_demo
+
+    return asyncio.run(run_demo())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,125 @@
+"""Wiring: the one factory that builds the Application (production, tests and demo alike), and
+the run loop around it: open the store, resume unfinished updates, receive, stop cleanly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from dataclasses import dataclass
+
+from telegram import BotCommand
+from telegram.error import TelegramError
+from telegram.ext import Application, ApplicationBuilder, ContextTypes
+
+from bot import polling, webhook
+from bot.config import Settings
+from bot.context import SERVICES, JigiyaContext, Services
+from bot.conversation import ConversationRunner
+from bot.handlers import errors, groups, private
+from bot.i18n import Catalogs
+from bot.intake import Intake
+from bot.keys import Keys, load_or_create_secret
+from bot.processor import ChatOrderedProcessor
+from bot.ratelimit import OutgoingRateLimiter
+from state.inbox import Inbox
+from state.store import Store
+
+log = logging.getLogger(__name__)
+
+# Time allowed for updates in progress when asked to stop; the whole stop stays under 10 s.
+DRAIN_SECONDS = 6.0
+
+# The command menu per language. Bambara entries await review by a native speaker.
+COMMANDS = {
+    "fr": [("start", "Accueil"), ("menu", "Menu"), ("language", "Langue")],
+    "en": [("start", "Welcome"), ("menu", "Menu"), ("language", "Language")],
+    "bm": [("start", "Daminɛ"), ("menu", "Menu"), ("language", "Kan")],
+}
+
+
+@dataclass(frozen=True)
+class WebhookOptions:
+    url: str
+    host: str
+    port: int
+
+
+def build_application(settings: Settings, services: Services) -> Application:  # type: ignore[type-arg]
+    if settings.token is None:
+        raise ValueError("build_application needs a token")
+    application = (
+        ApplicationBuilder()
+        .token(settings.token)
+        .base_url(settings.api_url)
+        .base_file_url(settings.file_url)
+        .updater(None)  # our intake receives updates: see bot/intake.py
+        .concurrent_updates(ChatOrderedProcessor())
+        .rate_limiter(OutgoingRateLimiter())
+        .context_types(ContextTypes(context=JigiyaContext))
+        .build()
+    )
+    application.bot_data[SERVICES] = services
+    private.register(application)
+    groups.register(application)
+    application.add_error_handler(errors.on_error)
+    return application
+
+
+async def run(
+    settings: Settings,
+    *,
+    webhook_options: WebhookOptions | None = None,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Run until SIGTERM/SIGINT (or `stop` is set), then finish what is in progress and close."""
+    stop = stop or asyncio.Event()
+    keys = Keys(load_or_create_secret(settings.secret, settings.secret_path))
+    store = await Store.open(settings.db_path)
+    try:
+        services = Services(settings, store, ConversationRunner(store, keys), Catalogs())
+        application = build_application(settings, services)
+        async with application:
+            await application.start()
+            intake = Intake(application, Inbox(store, keys))
+            _stop_on_signals(stop)
+            await _set_commands(application)
+            await intake.replay()
+            log.info("Jigiya is running (%s)", "webhook" if webhook_options else "polling")
+            if webhook_options is None:
+                await polling.poll(application.bot, intake, stop)
+            else:
+                await webhook.serve(
+                    application.bot,
+                    intake,
+                    url=webhook_options.url,
+                    host=webhook_options.host,
+                    port=webhook_options.port,
+                    secret=keys.pseudonym("webhook-secret-token"),
+                    stop=stop,
+                )
+            await intake.drain(DRAIN_SECONDS)
+            await application.stop()
+    finally:
+        await store.close()
+        log.info("Stopped")
+
+
+def _stop_on_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        # Not possible off the main thread (some tests) or on platforms without signals.
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, stop.set)
+
+
+async def _set_commands(application: Application) -> None:  # type: ignore[type-arg]
+    try:
+        for language, commands in COMMANDS.items():
+            await application.bot.set_my_commands(
+                [BotCommand(name, text) for name, text in commands], language_code=language
+            )
+    except TelegramError as exc:
+        log.warning("Could not set the command menu (%s); going on", type(exc).__name__)

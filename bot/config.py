@@ -1,0 +1,149 @@
+"""Settings from environment variables (and optionally a TOML file), validated at start.
+
+Environment variables win over the file, so a deployment can keep defaults in a file and secrets
+in the environment. Every error names the setting at fault.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DB_PATH = PROJECT_ROOT / "state" / "jigiya.sqlite3"
+DEFAULT_API_URL = "https://api.telegram.org/bot"
+
+# The shape BotFather gives: digits, a colon, then 30+ url-safe characters.
+_TOKEN_RE = re.compile(r"^\d{3,15}:[A-Za-z0-9_-]{30,100}$")
+_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{32,256}$")
+
+SETTINGS_FILE_ENV = "JIGIYA_CONFIG"
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message names it and says how to fix it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    token: str | None
+    api_url: str = DEFAULT_API_URL
+    db_path: Path = DEFAULT_DB_PATH
+    hotline_chat_id: int | None = None
+    admin_ids: frozenset[int] = field(default_factory=frozenset)
+    secret: str | None = None
+
+    @property
+    def file_url(self) -> str:
+        """Base URL for file downloads, beside the API URL as Telegram and local servers lay it."""
+        if self.api_url.endswith("/bot"):
+            return self.api_url[: -len("bot")] + "file/bot"
+        return self.api_url
+
+    @property
+    def secret_path(self) -> Path:
+        return self.db_path.parent / "secret.key"
+
+
+def load_settings(
+    env: Mapping[str, str] | None = None, *, allow_missing_token: bool = False
+) -> Settings:
+    """Read and validate settings; raise ConfigError on the first bad one."""
+    env = os.environ if env is None else env
+    values = _read_file(env.get(SETTINGS_FILE_ENV))
+    values.update({k: v for k, v in env.items() if k in _KNOWN and v != ""})
+
+    token = values.get("TELEGRAM_BOT_TOKEN")
+    if token is None:
+        if not allow_missing_token:
+            raise ConfigError(
+                "TELEGRAM_BOT_TOKEN is not set. Create a bot with @BotFather in Telegram "
+                "(/newbot), then run: TELEGRAM_BOT_TOKEN=<token> python -m bot run. "
+                "To try Jigiya without a token: python -m bot demo"
+            )
+    elif not _TOKEN_RE.match(token):
+        raise ConfigError(
+            "TELEGRAM_BOT_TOKEN does not look like a bot token (expected 123456:ABC..., "
+            "as given by @BotFather)"
+        )
+
+    api_url = values.get("TELEGRAM_API_URL", DEFAULT_API_URL)
+    if not re.match(r"^https?://[^\s/]+(/\S*)?$", api_url):
+        raise ConfigError(
+            "TELEGRAM_API_URL must be an http(s) URL such as https://api.telegram.org/bot"
+        )
+
+    secret = values.get("BOT_SECRET")
+    if secret is not None and not _SECRET_RE.match(secret):
+        raise ConfigError(
+            "BOT_SECRET must be 32 to 256 characters of A-Z, a-z, 0-9, '_' or '-' "
+            "(leave it unset to have one generated)"
+        )
+
+    return Settings(
+        token=token,
+        api_url=api_url,
+        db_path=Path(values.get("BOT_DB_PATH", str(DEFAULT_DB_PATH))).expanduser(),
+        hotline_chat_id=_chat_id(values.get("HOTLINE_CHAT_ID")),
+        admin_ids=_admin_ids(values.get("BOT_ADMIN_IDS")),
+        secret=secret,
+    )
+
+
+_KNOWN = (
+    "TELEGRAM_BOT_TOKEN",
+    "TELEGRAM_API_URL",
+    "BOT_DB_PATH",
+    "HOTLINE_CHAT_ID",
+    "BOT_ADMIN_IDS",
+    "BOT_SECRET",
+)
+
+
+def _read_file(path: str | None) -> dict[str, str]:
+    if not path:
+        return {}
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except OSError as exc:
+        raise ConfigError(f"{SETTINGS_FILE_ENV}: cannot read {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{SETTINGS_FILE_ENV}: {path} is not valid TOML: {exc}") from None
+    unknown = sorted(set(data) - set(_KNOWN))
+    if unknown:
+        raise ConfigError(
+            f"{SETTINGS_FILE_ENV}: unknown setting(s) in {path}: {', '.join(unknown)}"
+        )
+    return {key: str(value) for key, value in data.items()}
+
+
+def _chat_id(raw: str | None) -> int | None:
+    if raw is None:
+        return None
+    if not re.fullmatch(r"-100\d{5,15}", raw.strip()):
+        raise ConfigError(
+            "HOTLINE_CHAT_ID must be the id of a supergroup, which starts with -100 "
+            "(for example -1001234567890)"
+        )
+    return int(raw)
+
+
+def _admin_ids(raw: str | None) -> frozenset[int]:
+    if raw is None:
+        return frozenset()
+    ids: set[int] = set()
+    for part in raw.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if not part.isdigit():
+            raise ConfigError(
+                f"BOT_ADMIN_IDS must be comma-separated numeric Telegram user ids; {part!r} is not"
+            )
+        ids.add(int(part))
+    return frozenset(ids)

@@ -1,0 +1,66 @@
+"""Runs one flow step for one update: load the row, trigger the shared machine, save, in one
+transaction. Callers hold the chat's lock (see bot/processor.py), so steps of a chat never overlap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.flows.base import Event, Flow, FlowModel
+from bot.flows.screens import Screen
+from bot.keys import Keys
+from state import conversations
+from state.conversations import ConversationRow
+from state.store import Store
+
+
+@dataclass(frozen=True)
+class StorageKey:
+    """Whose conversation this is, in aiogram's shape; stored only as a keyed hash."""
+
+    bot_id: int
+    chat_id: int
+    user_id: int
+    thread_id: int | None = None
+    destiny: str = "default"
+
+    def digest(self, keys: Keys) -> str:
+        return keys.pseudonym(
+            "storage", self.bot_id, self.chat_id, self.user_id, self.thread_id or 0, self.destiny
+        )
+
+
+@dataclass(frozen=True)
+class StepResult:
+    screen: Screen
+    language: str | None  # the person's language after the step (it may have just been chosen)
+
+
+class ConversationRunner:
+    def __init__(self, store: Store, keys: Keys) -> None:
+        self._store = store
+        self._keys = keys
+
+    def person_key(self, bot_id: int, user_id: int) -> str:
+        return self._keys.pseudonym("person", bot_id, user_id)
+
+    async def step(self, flow: Flow, key: StorageKey, event: Event) -> StepResult:
+        storage_key = key.digest(self._keys)
+        person_key = self.person_key(key.bot_id, key.user_id)
+        async with self._store.transaction() as db:
+            row = await conversations.load(db, flow.name, storage_key)
+            row = row or ConversationRow(state=flow.initial)
+            model = FlowModel(row.data, await conversations.language(db, person_key))
+            flow.machine.add_model(model, initial=row.state)
+            try:
+                if row.last_update_id is not None and event.update_id <= row.last_update_id:
+                    # Replayed after a crash that fell after this step was saved: show where
+                    # the person is rather than applying the same event twice.
+                    return StepResult(flow.with_notices(model), model.language)
+                screen = await flow.step(model, event)
+                row.state, row.data, row.last_update_id = model.state, model.data, event.update_id
+                await conversations.ensure_person(db, person_key, model.language)
+                await conversations.save(db, flow.name, storage_key, person_key, row)
+            finally:
+                flow.machine.remove_model(model)
+        return StepResult(screen, model.language)

@@ -1,0 +1,121 @@
+"""Catalogs and per-update translators: French first, Bambara and English falling back to French.
+
+No global locale: each update gets a `Translator` for the person's language. Catalogs are compiled
+from the committed .po files when the .mo is missing or older (the .mo is a build output).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+
+from babel import Locale, UnknownLocaleError
+from babel.messages.catalog import Catalog, Message
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import Translations
+
+from bot.config import PROJECT_ROOT
+from bot.flows.screens import Msg
+
+log = logging.getLogger(__name__)
+
+LOCALES_DIR = PROJECT_ROOT / "locales"
+DOMAIN = "messages"
+LANGUAGES = ("fr", "bm", "en")
+DEFAULT_LANGUAGE = "fr"
+# Each language's own name, shown as is on the language buttons.
+LANGUAGE_NAMES = {"fr": "Français", "bm": "Bamanankan", "en": "English"}
+
+
+def is_translated(message: Message) -> bool:
+    """True when every form has text. Babel counts ('', '') as translated (babel #697)."""
+    if isinstance(message.string, tuple | list):
+        return all(message.string)
+    return bool(message.string)
+
+
+def compiled_catalog(po_path: Path) -> bytes:
+    """The .mo bytes of a .po, keeping only complete, non-fuzzy translations.
+
+    An untranslated or half-translated plural is left out so that it falls back to French
+    instead of compiling to the English msgid.
+    """
+    with po_path.open("rb") as fh:
+        source = read_po(fh)
+    kept = Catalog(locale=source.locale, domain=DOMAIN, fuzzy=False)
+    for message in source:
+        if message.id and not message.fuzzy and is_translated(message):
+            kept[message.id] = message
+    buffer = io.BytesIO()
+    write_mo(buffer, kept, use_fuzzy=False)
+    return buffer.getvalue()
+
+
+def load_catalogs(locales_dir: Path = LOCALES_DIR) -> dict[str, Translations]:
+    """Compile what is stale, load each language, and chain the fallbacks to French."""
+    loaded: dict[str, Translations] = {}
+    for language in LANGUAGES:
+        po_path = locales_dir / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+        mo_path = po_path.with_suffix(".mo")
+        if not mo_path.exists() or mo_path.stat().st_mtime < po_path.stat().st_mtime:
+            data = compiled_catalog(po_path)
+            try:
+                mo_path.write_bytes(data)
+            except OSError as exc:
+                log.warning("Cannot write %s (%s); using the catalog from memory", mo_path, exc)
+                loaded[language] = Translations(io.BytesIO(data), domain=DOMAIN)
+                continue
+        with mo_path.open("rb") as fh:
+            loaded[language] = Translations(fh, domain=DOMAIN)
+    for language, catalog in loaded.items():
+        if language != DEFAULT_LANGUAGE:
+            catalog.add_fallback(loaded[DEFAULT_LANGUAGE])
+    return loaded
+
+
+class Translator:
+    """Renders flow messages in one language."""
+
+    def __init__(self, language: str, catalog: Translations) -> None:
+        self.language = language
+        self._catalog = catalog
+
+    def gettext(self, msgid: str) -> str:
+        return self._catalog.gettext(msgid)
+
+    def render(self, msg: Msg | str) -> str:
+        if isinstance(msg, str):
+            return msg
+        if msg.plural is not None and msg.n is not None:
+            text = self._catalog.ngettext(msg.msgid, msg.plural, msg.n)
+        else:
+            text = self._catalog.gettext(msg.msgid)
+        return text % dict(msg.params) if msg.params else text
+
+
+class Catalogs:
+    def __init__(self, locales_dir: Path = LOCALES_DIR) -> None:
+        self._translators = {
+            language: Translator(language, catalog)
+            for language, catalog in load_catalogs(locales_dir).items()
+        }
+
+    def translator(self, language: str | None) -> Translator:
+        return self._translators.get(language or "", self._translators[DEFAULT_LANGUAGE])
+
+
+def supported_language(candidates: Iterable[str | None]) -> str | None:
+    """The first candidate (stored choice, then Telegram's language_code) that we support."""
+    for candidate in candidates:
+        if not candidate:
+            continue
+        try:
+            code = Locale.parse(candidate, sep="-").language
+        except (ValueError, UnknownLocaleError):
+            continue
+        if code in LANGUAGES:
+            return code
+    return None

@@ -1,0 +1,292 @@
+"""Outgoing rate limiting: Telegram's flood limits as a PTB ``BaseRateLimiter``.
+
+PTB's ``AIORateLimiter`` pauses *all* requests on any 429 and has no per-private-chat
+limit (engineering notes §3, §7). This module keeps its buckets (``aiolimiter``) and
+replaces the policy:
+
+* Buckets: overall (30/s), per private chat (burst of 3, refilled at 1/s) and per
+  group/supergroup/channel (20 per 60 s). Only message-producing endpoints are paced.
+* Survivors first: a request to a private chat takes the overall bucket before any
+  staff-group request that is waiting for it.
+* A 429 pauses only the bucket it concerns: the request's chat, or the overall bucket
+  when the request has no chat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dtm
+import logging
+import warnings
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
+from aiolimiter import AsyncLimiter
+from telegram.error import RetryAfter
+from telegram.ext import BaseRateLimiter
+from telegram.warnings import PTBDeprecationWarning
+
+_LOGGER = logging.getLogger(__name__)
+
+_Result = bool | dict[str, Any] | list[dict[str, Any]]
+_Callback = Callable[..., Coroutine[Any, Any, _Result]]
+_ChatKey = int | str
+
+_PACED_ENDPOINTS = frozenset(
+    {
+        "copyMessage",
+        "copyMessages",
+        "forwardMessage",
+        "forwardMessages",
+        "createForumTopic",
+        "editForumTopic",
+    }
+)
+
+
+class Priority(IntEnum):
+    """Values for ``rate_limit_args`` that override the priority derived from the chat id.
+
+    Non-zero on purpose: PTB silently drops a falsy ``rate_limit_args``.
+    """
+
+    USER = 1
+    """A person's conversation with the bot: goes before staff traffic."""
+    STAFF = 2
+    """A staff notification, e.g. to a staff member's private chat: yields to users."""
+
+
+@dataclass(eq=False, slots=True)
+class _Bucket:
+    limiter: AsyncLimiter
+    # Event-loop time until which Telegram told us to wait (429 ``retry_after``).
+    paused_until: float = 0.0
+    # Requests currently holding this chat bucket; such a bucket is never pruned.
+    in_use: int = 0
+
+    def pause(self, seconds: float) -> None:
+        until = asyncio.get_running_loop().time() + seconds
+        self.paused_until = max(self.paused_until, until)
+
+    async def wait_pause(self) -> None:
+        loop = asyncio.get_running_loop()
+        remaining = self.paused_until - loop.time()
+        while remaining > 0:
+            await asyncio.sleep(remaining)
+            # Another 429 may have extended the pause meanwhile.
+            remaining = self.paused_until - loop.time()
+
+    def is_idle(self, now: float) -> bool:
+        # A full bucket has been unused for at least its refill period.
+        return (
+            not self.in_use
+            and self.paused_until <= now
+            and self.limiter.has_capacity(self.limiter.max_rate)
+        )
+
+
+def _chat_key(data: dict[str, Any]) -> _ChatKey | None:
+    chat_id = data.get("chat_id")
+    if chat_id is None:
+        return None
+    try:
+        # PTB accepts integer chat ids passed as strings; "@name" stays a string.
+        return int(chat_id)
+    except (TypeError, ValueError):
+        return str(chat_id)
+
+
+def _is_private(key: _ChatKey) -> bool:
+    # Groups, supergroups and channels have negative ids or an "@name".
+    return isinstance(key, int) and key > 0
+
+
+def _is_paced(endpoint: str) -> bool:
+    return endpoint.startswith(("send", "editMessage")) or endpoint in _PACED_ENDPOINTS
+
+
+def _retry_after_seconds(exc: RetryAfter) -> float:
+    with warnings.catch_warnings():
+        # PTB 22 returns int/float seconds (with a deprecation warning) unless
+        # PTB_TIMEDELTA is set, then a timedelta; both are handled below.
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = exc.retry_after
+    if isinstance(value, dtm.timedelta):
+        return value.total_seconds()
+    return float(value)
+
+
+class OutgoingRateLimiter(BaseRateLimiter[int]):
+    """Rate limiter for all Bot API requests of the bot (``ApplicationBuilder().rate_limiter``).
+
+    Pacing (``aiolimiter`` leaky buckets, ``max_rate`` requests per ``time_period``
+    seconds, bursts up to ``max_rate``) applies only to message-producing endpoints
+    (``send*``, ``copyMessage(s)``, ``forwardMessage(s)``, ``editMessage*``,
+    ``createForumTopic``, ``editForumTopic``): each takes a token from its chat's
+    bucket, then from the overall bucket. Other endpoints are never paced.
+
+    Priority: a request to a private chat (``chat_id > 0``) or without a chat is
+    high priority, one to a group/supergroup/channel (``chat_id < 0`` or ``"@name"``)
+    low priority. ``rate_limit_args=Priority.USER`` / ``Priority.STAFF`` overrides
+    this. Low-priority requests take the overall bucket one at a time and only while
+    no high-priority request waits for it.
+
+    429 (``RetryAfter``): the request's chat bucket, or the overall bucket for a
+    request without a chat, is paused for ``retry_after`` seconds and the request is
+    retried up to ``max_retries`` times, then the error is re-raised. Every later
+    request to a paused chat waits for the pause; a paused overall bucket holds every
+    request. Other chats carry on. ``getUpdates`` is passed straight through.
+
+    Per-chat buckets are pruned once ``prune_threshold`` chats are tracked: those that
+    are full (unused for their refill period), not paused and not in use are dropped.
+
+    Like ``aiolimiter.AsyncLimiter``, an instance belongs to one event loop.
+    """
+
+    def __init__(
+        self,
+        *,
+        overall_max_rate: float = 30,
+        overall_time_period: float = 1.0,
+        private_max_rate: float = 3,
+        private_time_period: float = 3.0,
+        group_max_rate: float = 20,
+        group_time_period: float = 60.0,
+        max_retries: int = 3,
+        prune_threshold: int = 1024,
+    ) -> None:
+        if (
+            min(
+                overall_max_rate,
+                overall_time_period,
+                private_max_rate,
+                private_time_period,
+                group_max_rate,
+                group_time_period,
+            )
+            <= 0
+        ):
+            raise ValueError("rates and time periods must be positive")
+        if max_retries < 0 or prune_threshold < 1:
+            raise ValueError("max_retries must be >= 0 and prune_threshold >= 1")
+        self._overall = _Bucket(AsyncLimiter(overall_max_rate, overall_time_period))
+        # Time for one overall token to refill: how often a waiting low-priority request looks.
+        self._overall_tick = overall_time_period / overall_max_rate
+        self._private_args = (private_max_rate, private_time_period)
+        self._group_args = (group_max_rate, group_time_period)
+        self._max_retries = max_retries
+        self._prune_threshold = prune_threshold
+        self._chats: dict[_ChatKey, _Bucket] = {}
+        self._high_waiting = 0
+        # Keeps low-priority requests in arrival order at the overall bucket.
+        self._low_lane = asyncio.Lock()
+
+    async def initialize(self) -> None:
+        """Nothing to set up: buckets are created on demand."""
+
+    async def shutdown(self) -> None:
+        """Nothing to release: buckets hold no external resources."""
+
+    async def process_request(
+        self,
+        callback: _Callback,
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> _Result:
+        """Pace, prioritise and, on a 429, retry one request; see the class docstring.
+
+        ``rate_limit_args``: ``Priority.USER`` or ``Priority.STAFF``, or ``None`` to
+        derive the priority from the chat id.
+        """
+        if endpoint == "getUpdates":
+            # Long polling must never wait behind our own traffic or a pause.
+            return await callback(*args, **kwargs)
+        key = _chat_key(data)
+        if rate_limit_args in (Priority.USER, Priority.STAFF):
+            high = rate_limit_args == Priority.USER
+        else:
+            high = key is None or _is_private(key)
+        chat = None if key is None else self._checkout(key)
+        try:
+            return await self._run(callback, args, kwargs, endpoint, chat=chat, high=high)
+        finally:
+            if chat is not None:
+                chat.in_use -= 1
+
+    async def _run(
+        self,
+        callback: _Callback,
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        *,
+        chat: _Bucket | None,
+        high: bool,
+    ) -> _Result:
+        paced = _is_paced(endpoint)
+        attempt = 0
+        while True:
+            attempt += 1
+            if chat is not None:
+                await chat.wait_pause()
+                if paced:
+                    await chat.limiter.acquire()
+            await self._enter_overall(paced, high)
+            try:
+                return await callback(*args, **kwargs)
+            except RetryAfter as exc:
+                delay = _retry_after_seconds(exc)
+                giving_up = attempt > self._max_retries
+                # No chat id, text or token here: a survivor's chat id is personal data.
+                _LOGGER.warning(
+                    "Telegram 429 on %s: retry_after=%.3gs, attempt %d of %d, %s",
+                    endpoint,
+                    delay,
+                    attempt,
+                    self._max_retries + 1,
+                    "giving up" if giving_up else "retrying",
+                )
+                if giving_up:
+                    raise
+                (self._overall if chat is None else chat).pause(delay)
+
+    async def _enter_overall(self, paced: bool, high: bool) -> None:
+        if not paced:
+            await self._overall.wait_pause()
+        elif high:
+            self._high_waiting += 1
+            try:
+                await self._overall.wait_pause()
+                await self._overall.limiter.acquire()
+            finally:
+                self._high_waiting -= 1
+        else:
+            async with self._low_lane:
+                while True:
+                    await self._overall.wait_pause()
+                    if not self._high_waiting and self._overall.limiter.has_capacity():
+                        # There is capacity, so this takes the token without waiting and
+                        # no high-priority request can slip in between.
+                        await self._overall.limiter.acquire()
+                        return
+                    await asyncio.sleep(self._overall_tick)
+
+    def _checkout(self, key: _ChatKey) -> _Bucket:
+        bucket = self._chats.get(key)
+        if bucket is None:
+            if len(self._chats) >= self._prune_threshold:
+                self._prune()
+            rate = self._private_args if _is_private(key) else self._group_args
+            bucket = self._chats[key] = _Bucket(AsyncLimiter(*rate))
+        bucket.in_use += 1
+        return bucket
+
+    def _prune(self) -> None:
+        now = asyncio.get_running_loop().time()
+        for key in [key for key, bucket in self._chats.items() if bucket.is_idle(now)]:
+            del self._chats[key]

@@ -1,0 +1,80 @@
+"""Conversation rows (where each person is in each flow) and the person rows they hang from."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiosqlite
+
+from state.store import now
+
+
+@dataclass
+class ConversationRow:
+    state: str
+    data: dict[str, Any] = field(default_factory=dict)
+    last_update_id: int | None = None
+    version: int = 0
+
+
+class StaleWrite(RuntimeError):
+    """The row changed since it was read: two writers raced, which per-chat order should prevent."""
+
+
+async def load(db: aiosqlite.Connection, flow: str, storage_key: str) -> ConversationRow | None:
+    async with db.execute(
+        "SELECT state, data, last_update_id, version FROM conversations "
+        "WHERE flow = ? AND storage_key = ?",
+        (flow, storage_key),
+    ) as cur:
+        row = await cur.fetchone()
+    if row is None:
+        return None
+    return ConversationRow(str(row[0]), json.loads(row[1]), row[2], int(row[3]))
+
+
+async def save(
+    db: aiosqlite.Connection, flow: str, storage_key: str, person_key: str, row: ConversationRow
+) -> None:
+    """Write the row if nobody changed it since it was read (optimistic version check)."""
+    data = json.dumps(row.data, separators=(",", ":"), sort_keys=True)
+    if row.version == 0:
+        await db.execute(
+            "INSERT INTO conversations (flow, storage_key, person_key, state, data, "
+            "last_update_id, version, updated_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?)",
+            (flow, storage_key, person_key, row.state, data, row.last_update_id, now()),
+        )
+    else:
+        cur = await db.execute(
+            "UPDATE conversations SET state = ?, data = ?, last_update_id = ?, "
+            "version = version + 1, updated_at = ? "
+            "WHERE flow = ? AND storage_key = ? AND version = ?",
+            (row.state, data, row.last_update_id, now(), flow, storage_key, row.version),
+        )
+        if cur.rowcount != 1:
+            raise StaleWrite(f"conversation row of flow {flow} changed underneath")
+    row.version += 1
+
+
+async def language(db: aiosqlite.Connection, person_key: str) -> str | None:
+    async with db.execute("SELECT language FROM people WHERE person_key = ?", (person_key,)) as cur:
+        row = await cur.fetchone()
+    return None if row is None else row[0]
+
+
+async def ensure_person(db: aiosqlite.Connection, person_key: str, language: str | None) -> None:
+    """Create the person row, or update the language when one is given."""
+    ts = now()
+    await db.execute(
+        "INSERT INTO people (person_key, language, created_at, updated_at) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (person_key) DO UPDATE SET "
+        "language = COALESCE(excluded.language, people.language), updated_at = excluded.updated_at",
+        (person_key, language, ts, ts),
+    )
+
+
+async def forget_person(db: aiosqlite.Connection, person_key: str) -> None:
+    """Delete the person and, by cascade, every conversation row of theirs."""
+    await db.execute("DELETE FROM people WHERE person_key = ?", (person_key,))

@@ -1,0 +1,75 @@
+"""The store and the inbox: durable, once-only, and nothing readable left of a handled update."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.keys import Keys
+from state.inbox import Inbox
+from state.store import Store
+
+SECRET_TEXT = b'{"update_id": 7, "message": {"text": "Awa Traore, Sevare"}}'
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    s = await Store.open(tmp_path / "j.sqlite3")
+    yield s
+    await s.close()
+
+
+async def test_pragmas_and_migrations(store: Store, tmp_path: Path) -> None:
+    async with store.transaction() as db:
+        async with db.execute("PRAGMA journal_mode") as cur:
+            assert (await cur.fetchone()) == ("wal",)
+        async with db.execute("PRAGMA synchronous") as cur:
+            assert (await cur.fetchone()) == (2,)  # FULL
+        async with db.execute("PRAGMA secure_delete") as cur:
+            assert (await cur.fetchone()) == (1,)
+        async with db.execute("PRAGMA user_version") as cur:
+            assert (await cur.fetchone()) == (1,)
+
+
+async def test_reopening_does_not_reapply_migrations(tmp_path: Path) -> None:
+    for _ in range(2):
+        s = await Store.open(tmp_path / "again.sqlite3")
+        await s.close()
+
+
+async def test_a_failed_transaction_leaves_nothing(store: Store) -> None:
+    with pytest.raises(RuntimeError):
+        async with store.transaction() as db:
+            await db.execute("INSERT INTO seen_updates VALUES (1, 0)")
+            raise RuntimeError("boom")
+    async with store.transaction() as db, db.execute("SELECT COUNT(*) FROM seen_updates") as cur:
+        assert (await cur.fetchone()) == (0,)
+
+
+async def test_inbox_takes_each_update_once(store: Store) -> None:
+    inbox = Inbox(store, Keys("k" * 40))
+    assert await inbox.take_in([(7, SECRET_TEXT), (8, b"{}")]) == [7, 8]
+    assert await inbox.take_in([(7, SECRET_TEXT), (9, b"{}")]) == [9]
+    await inbox.done(7)
+    # Handled and gone, yet still recognised if Telegram delivers it again.
+    assert await inbox.take_in([(7, SECRET_TEXT)]) == []
+    assert [uid for uid, _ in await inbox.pending()] == [8, 9]
+
+
+async def test_inbox_payload_is_never_readable_on_disk(tmp_path: Path) -> None:
+    path = tmp_path / "disk.sqlite3"
+    store = await Store.open(path)
+    inbox = Inbox(store, Keys("k" * 40))
+    await inbox.take_in([(7, SECRET_TEXT)])
+    assert await inbox.pending() == [(7, SECRET_TEXT)]
+    raw = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.is_file())
+    assert b"Traore" not in raw  # sealed even while pending, in the WAL too
+    await inbox.done(7)
+    await store.close()
+    raw = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.is_file())
+    assert b"Traore" not in raw
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM inbox").fetchone() == (0,)
