@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 POLL_TIMEOUT = 10  # seconds Telegram holds a getUpdates call open when there is nothing new
 
-_backoff = wait_exponential_jitter(initial=0.5, max=30)
+_backoff = wait_exponential_jitter(multiplier=0.5, max=30)
 
 
 def _wait(state: RetryCallState) -> float:

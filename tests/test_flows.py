@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -106,9 +107,9 @@ async def test_models_are_not_kept_by_the_shared_machine() -> None:
 
 
 @pytest.fixture
-async def runner(tmp_path: Path) -> ConversationRunner:
+async def runner(tmp_path: Path) -> AsyncIterator[ConversationRunner]:
     store = await Store.open(tmp_path / "t.sqlite3")
-    yield ConversationRunner(store, Keys("k" * 40))  # type: ignore[misc]
+    yield ConversationRunner(store, Keys("k" * 40))
     await store.close()
 
 

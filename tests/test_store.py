@@ -41,10 +41,13 @@ async def test_reopening_does_not_reapply_migrations(tmp_path: Path) -> None:
 
 
 async def test_a_failed_transaction_leaves_nothing(store: Store) -> None:
-    with pytest.raises(RuntimeError):
+    async def failing_step() -> None:
         async with store.transaction() as db:
             await db.execute("INSERT INTO seen_updates VALUES (1, 0)")
             raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        await failing_step()
     async with store.transaction() as db, db.execute("SELECT COUNT(*) FROM seen_updates") as cur:
         assert (await cur.fetchone()) == (0,)
 

@@ -1,0 +1,219 @@
+"""The offline demo: the real bot against the loopback emulator, with a chat in the terminal.
+
+You play three people in turn: a survivor, an officer and a member of the staff group. Lines you
+type are sent as that person; `!` lines are the demo's own commands (`!help`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import secrets
+import sys
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from bot.app import run
+from bot.config import Settings
+from bot.emulator import BotApiEmulator, ChatEvent, FakeGroup, FakeMember, FakeUser
+
+DEMO_TOKEN = "1000000001:" + "demo" * 9
+STAFF_GROUP_ID = -1001000000001
+# After each action, wait for the bot's answer to arrive and settle before reading the next line,
+# so input pasted or piped in is played like a person who reads before tapping.
+ANSWER_SECONDS = 3.0
+QUIET_SECONDS = 0.3
+
+HELP = """Demo commands:
+  !as survivor | !as officer | !as staff   switch who you are
+  !loc 14.49,-4.19                         share a location (latitude,longitude)
+  !sticker  !voice  !photo                 send one of those
+  !help                                    this text
+  !quit                                    leave (Ctrl-D works too)
+Anything else is sent as a message; a number presses that button of the last message."""
+
+Json = dict[str, Any]
+
+
+@dataclass
+class Persona:
+    name: str
+    user: FakeUser
+    member: FakeMember | None = None  # set for the staff persona, who speaks in the group
+    buttons: list[tuple[Json, str]] = field(default_factory=list)  # (message, callback data)
+
+    @property
+    def reader(self) -> FakeUser | FakeGroup | FakeMember:
+        return self.member or self.user
+
+
+def _describe(event: ChatEvent) -> list[str]:
+    """What a person sees of one event, as terminal lines."""
+    if event.kind == "delete":
+        return [f"(the bot deleted {len(event.message_ids or [])} message(s))"]
+    if event.kind == "answer":
+        return [f"(notice) {event.text}"] if event.text else []
+    message = event.message or {}
+    prefix = "(edited) " if event.kind == "edit" else ""
+    lines: list[str] = []
+    if "contact" in message:
+        card = message["contact"]
+        lines.append(f"📇 {card.get('first_name', '')}: {card.get('phone_number', '')}")
+    if "venue" in message:
+        venue = message["venue"]
+        lines.append(f"📍 {venue.get('title', '')}, {venue.get('address', '')}")
+    elif "location" in message:
+        where = message["location"]
+        lines.append(f"📍 {where['latitude']:.4f}, {where['longitude']:.4f}")
+    if "document" in message:
+        lines.append(f"📄 {message['document'].get('file_name', 'document')}")
+    text = message.get("text") or message.get("caption")
+    if text:
+        lines.extend(text.splitlines())
+    if lines:
+        lines[0] = prefix + lines[0]
+    return lines
+
+
+class Demo:
+    def __init__(self, emulator: BotApiEmulator, out: TextIO) -> None:
+        self._out = out
+        survivor = emulator.user(1001, "Awa", language_code="fr")
+        officer = emulator.user(2002, "Moussa", language_code="fr")
+        staff_user = emulator.user(3003, "Fatou", language_code="fr")
+        member = emulator.forum(STAFF_GROUP_ID, "Jigiya hotline").member(staff_user)
+        self.personas = {
+            "survivor": Persona("survivor", survivor),
+            "officer": Persona("officer", officer),
+            "staff": Persona("staff", staff_user, member),
+        }
+        self.current = self.personas["survivor"]
+        self.news = 0  # events seen so far
+        self._changed = asyncio.Event()
+
+    def say(self, line: str = "") -> None:
+        print(line, file=self._out, flush=True)
+
+    async def watch(self, persona: Persona) -> None:
+        """Print what this persona sees, as it happens."""
+        while True:
+            try:
+                event = await persona.reader.next_event(timeout=3600)
+            except TimeoutError:
+                continue
+            self.news += 1
+            self._changed.set()
+            lines = _describe(event)
+            if not lines:
+                continue
+            self.say(f"[{persona.name}] Jigiya: {lines[0]}")
+            for line in lines[1:]:
+                self.say(f"    {line}" if line else "")
+            markup = (event.message or {}).get("reply_markup") or {}
+            rows = markup.get("inline_keyboard")
+            if rows and event.message is not None:
+                persona.buttons = [(event.message, b["callback_data"]) for r in rows for b in r]
+                labels = [b["text"] for r in rows for b in r]
+                for number, label in enumerate(labels, 1):
+                    self.say(f"    [{number}] {label}")
+
+    async def settle(self, seen: int) -> None:
+        """Wait for news after `seen` events, then until none comes for a short while."""
+        timeout = ANSWER_SECONDS if self.news == seen else QUIET_SECONDS
+        while True:
+            self._changed.clear()
+            try:
+                await asyncio.wait_for(self._changed.wait(), timeout)
+            except TimeoutError:
+                return
+            timeout = QUIET_SECONDS
+
+    async def handle(self, line: str) -> bool:
+        """Act on one typed line; False when the person wants to leave."""
+        line = line.strip()
+        if not line:
+            return True
+        if line.startswith("!"):
+            return await self._command(line[1:])
+        persona = self.current
+        if line.isdigit() and persona.buttons:
+            index = int(line) - 1
+            if 0 <= index < len(persona.buttons):
+                message, data = persona.buttons[index]
+                await (persona.member or persona.user).press(message, data)
+                return True
+            self.say(f"(no button {line}; the last message has {len(persona.buttons)})")
+            return True
+        if persona.member is not None:
+            await persona.member.send(line)
+        else:
+            await persona.user.send(line)
+        return True
+
+    async def _command(self, command: str) -> bool:
+        name, _, arg = command.partition(" ")
+        persona = self.current
+        if name == "quit":
+            return False
+        if name == "as" and arg.strip() in self.personas:
+            self.current = self.personas[arg.strip()]
+            self.say(f"(you are now the {self.current.name})")
+        elif name == "loc" and (
+            match := re.fullmatch(r"\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)", arg)
+        ):
+            await persona.user.send_location(float(match.group(1)), float(match.group(2)))
+        elif name in ("sticker", "voice", "photo"):
+            await getattr(persona.user, f"send_{name}")()
+        else:
+            self.say(HELP)
+        return True
+
+
+def _read_lines(queue: asyncio.Queue[str | None], loop: asyncio.AbstractEventLoop) -> None:
+    """Blocking stdin reads on a daemon thread, so Ctrl-C and exit never wait for a line."""
+    for line in sys.stdin:
+        loop.call_soon_threadsafe(queue.put_nowait, line)
+    loop.call_soon_threadsafe(queue.put_nowait, None)
+
+
+async def run_demo(out: TextIO = sys.stdout) -> int:
+    # The demo keeps nothing: its database lives in a temporary folder removed at the end.
+    logging.getLogger().setLevel(logging.WARNING)
+    with tempfile.TemporaryDirectory(prefix="jigiya-demo-") as tmp:
+        async with BotApiEmulator(DEMO_TOKEN) as emulator:
+            settings = Settings(
+                token=DEMO_TOKEN,
+                api_url=emulator.base_url,
+                db_path=Path(tmp) / "demo.sqlite3",
+                hotline_chat_id=STAFF_GROUP_ID,
+                admin_ids=frozenset({2002}),
+                secret=secrets.token_urlsafe(32),
+            )
+            stop = asyncio.Event()
+            bot = asyncio.create_task(run(settings, stop=stop))
+            await emulator.wait_for_call("getUpdates", timeout=15)
+            demo = Demo(emulator, out)
+            watchers = [asyncio.create_task(demo.watch(p)) for p in demo.personas.values()]
+            demo.say("Jigiya offline demo: the real bot, a local stand-in for Telegram.")
+            demo.say(HELP)
+            demo.say("(you are the survivor; try /start)")
+            lines: asyncio.Queue[str | None] = asyncio.Queue()
+            loop = asyncio.get_running_loop()
+            threading.Thread(target=_read_lines, args=(lines, loop), daemon=True).start()
+            try:
+                while (line := await lines.get()) is not None:
+                    seen = demo.news
+                    if not await demo.handle(line):
+                        break
+                    if not line.strip().startswith(("!as", "!help")):
+                        await demo.settle(seen)
+            finally:
+                for watcher in watchers:
+                    watcher.cancel()
+                stop.set()
+                await bot
+    return 0

@@ -1,0 +1,83 @@
+"""End-to-end harness: the real Application, built by the production factory, talks HTTP to the
+loopback Bot API emulator, while the test plays the people."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from bot.app import run
+from bot.config import Settings, load_settings
+from bot.emulator import BotApiEmulator
+
+TOKEN = "123456789:" + "T" * 35
+SECRET = "test-secret-" + "s" * 30
+
+
+def settings_for(emulator: BotApiEmulator, db_path: Path, **extra: str) -> Settings:
+    return load_settings(
+        {
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_API_URL": emulator.base_url,
+            "BOT_DB_PATH": str(db_path),
+            "BOT_SECRET": SECRET,
+            **extra,
+        }
+    )
+
+
+@dataclass
+class RunningBot:
+    settings: Settings
+    stop: asyncio.Event
+    task: asyncio.Task[None]
+
+    async def shutdown(self) -> None:
+        self.stop.set()
+        await asyncio.wait_for(self.task, timeout=15)
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[BotApiEmulator]:
+    async with BotApiEmulator(TOKEN) as emu:
+        yield emu
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "state" / "jigiya.sqlite3"
+
+
+StartBot = Callable[..., Awaitable[RunningBot]]
+
+
+@pytest.fixture
+async def start_bot(emulator: BotApiEmulator, db_path: Path) -> AsyncIterator[StartBot]:
+    """Start the bot (again, for restart tests) with the same database; stopped at teardown."""
+    running: list[RunningBot] = []
+
+    async def start(**extra: str) -> RunningBot:
+        settings = settings_for(emulator, db_path, **extra)
+        stop = asyncio.Event()
+        task = asyncio.create_task(run(settings, stop=stop))
+        bot = RunningBot(settings, stop, task)
+        running.append(bot)
+        # Ready once it polls: everything before getUpdates (commands, replay) is done.
+        await emulator.wait_for_call("getUpdates", timeout=10)
+        return bot
+
+    yield start
+    for bot in running:
+        if not bot.task.done():
+            with contextlib.suppress(Exception):
+                await bot.shutdown()
+
+
+@pytest.fixture
+async def bot(start_bot: StartBot) -> RunningBot:
+    return await start_bot()
