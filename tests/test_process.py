@@ -64,8 +64,9 @@ async def greetings(person: FakeUser, settle: float = 1.0) -> int:
         count += 1
 
 
-async def test_sigterm_finishes_work_in_progress_and_exits_0(
-    emulator: BotApiEmulator, spawn: Spawn
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
+async def test_a_stop_signal_finishes_work_in_progress_and_exits_0(
+    emulator: BotApiEmulator, spawn: Spawn, stop_signal: signal.Signals
 ) -> None:
     proc = await spawn()
     awa = emulator.user(2001)
@@ -74,7 +75,7 @@ async def test_sigterm_finishes_work_in_progress_and_exits_0(
     await emulator.wait_for_call("sendMessage", timeout=10)
     loop = asyncio.get_running_loop()
     started = loop.time()
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(stop_signal)
     assert await asyncio.wait_for(proc.wait(), timeout=12) == 0
     assert loop.time() - started < 10
     assert (await awa.next_message(timeout=1))["text"].startswith("Bonjour")
