@@ -8,6 +8,7 @@ COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY state ./state
 COPY locales ./locales
+COPY content ./content
 RUN pip install --no-cache-dir . \
     && python -c "from bot.i18n import load_catalogs; load_catalogs()"
 

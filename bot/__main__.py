@@ -48,6 +48,12 @@ def _parser() -> argparse.ArgumentParser:
         help="run the offline demo instead when TELEGRAM_BOT_TOKEN is not set",
     )
     commands.add_parser("demo", help="try Jigiya offline: the real bot, a local Telegram stand-in")
+    content = commands.add_parser("content", help="work on the content files in content/")
+    content.add_argument(
+        "action",
+        choices=["check"],
+        help="check: validate centres, numbers and places; list what is unverified or old",
+    )
     return parser
 
 
@@ -56,6 +62,10 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging()
     if args.command == "demo":
         return _demo()
+    if args.command == "content":
+        from bot.content import main_check
+
+        return main_check()
     try:
         settings = load_settings(allow_missing_token=args.demo_if_no_token)
     except ConfigError as exc:
