@@ -16,8 +16,10 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
 from bot import polling, webhook
 from bot.config import Settings
+from bot.content import load_directory
 from bot.context import SERVICES, JigiyaContext, Services
 from bot.conversation import ConversationRunner
+from bot.flows.survivor import SurvivorFlow
 from bot.handlers import errors, groups, private
 from bot.i18n import Catalogs
 from bot.intake import Intake
@@ -34,9 +36,19 @@ DRAIN_SECONDS = 6.0
 
 # The command menu per language. Bambara entries await review by a native speaker.
 COMMANDS = {
-    "fr": [("start", "Accueil"), ("menu", "Menu"), ("language", "Langue")],
-    "en": [("start", "Welcome"), ("menu", "Menu"), ("language", "Language")],
-    "bm": [("start", "Daminɛ"), ("menu", "Menu"), ("language", "Kan")],
+    "fr": [
+        ("start", "Accueil"),
+        ("menu", "Menu"),
+        ("language", "Langue"),
+        ("exit", "Sortie rapide"),
+    ],
+    "en": [
+        ("start", "Welcome"),
+        ("menu", "Menu"),
+        ("language", "Language"),
+        ("exit", "Quick exit"),
+    ],
+    "bm": [("start", "Daminɛ"), ("menu", "Menu"), ("language", "Kan"), ("exit", "Bɔ joona")],
 }
 
 
@@ -79,7 +91,13 @@ async def run(
     keys = Keys(load_or_create_secret(settings.secret, settings.secret_path))
     store = await Store.open(settings.db_path)
     try:
-        services = Services(settings, store, ConversationRunner(store, keys), Catalogs())
+        services = Services(
+            settings,
+            store,
+            ConversationRunner(store, keys),
+            Catalogs(),
+            SurvivorFlow(load_directory()),
+        )
         application = build_application(settings, services)
         async with application:
             await application.start()

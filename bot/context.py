@@ -9,6 +9,7 @@ from telegram.ext import CallbackContext, ExtBot
 
 from bot.config import Settings
 from bot.conversation import ConversationRunner
+from bot.flows.survivor import SurvivorFlow
 from bot.i18n import Catalogs
 from state.store import Store
 
@@ -21,6 +22,7 @@ class Services:
     store: Store
     runner: ConversationRunner
     catalogs: Catalogs
+    survivor: SurvivorFlow
 
 
 class JigiyaContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

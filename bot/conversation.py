@@ -7,9 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.flows.base import Event, Flow, FlowModel
-from bot.flows.screens import Screen
+from bot.flows.screens import Output
 from bot.keys import Keys
-from state import conversations
+from state import conversations, messages
 from state.conversations import ConversationRow
 from state.store import Store
 
@@ -32,7 +32,7 @@ class StorageKey:
 
 @dataclass(frozen=True)
 class StepResult:
-    screen: Screen
+    outputs: list[Output]
     language: str | None  # the person's language after the step (it may have just been chosen)
 
 
@@ -44,7 +44,11 @@ class ConversationRunner:
     def person_key(self, bot_id: int, user_id: int) -> str:
         return self._keys.pseudonym("person", bot_id, user_id)
 
-    async def step(self, flow: Flow, key: StorageKey, event: Event) -> StepResult:
+    async def step(
+        self, flow: Flow, key: StorageKey, event: Event, *, message_id: int | None = None
+    ) -> StepResult:
+        """One flow step; `message_id`, the person's own message, is remembered for the quick
+        exit in the same transaction."""
         storage_key = key.digest(self._keys)
         person_key = self.person_key(key.bot_id, key.user_id)
         async with self._store.transaction() as db:
@@ -56,11 +60,35 @@ class ConversationRunner:
                 if row.last_update_id is not None and event.update_id <= row.last_update_id:
                     # Replayed after a crash that fell after this step was saved: show where
                     # the person is rather than applying the same event twice.
-                    return StepResult(flow.with_notices(model), model.language)
-                screen = await flow.step(model, event)
+                    return StepResult([flow.with_notices(model)], model.language)
+                outputs = await flow.step(model, event)
                 row.state, row.data, row.last_update_id = model.state, model.data, event.update_id
                 await conversations.ensure_person(db, person_key, model.language)
                 await conversations.save(db, flow.name, storage_key, person_key, row)
+                if message_id is not None:
+                    await messages.remember(db, person_key, [message_id])
             finally:
                 flow.machine.remove_model(model)
-        return StepResult(screen, model.language)
+        return StepResult(outputs, model.language)
+
+    async def remember_sent(self, key: StorageKey, message_ids: list[int]) -> None:
+        """Remember what the bot sent into the person's chat, for the quick exit."""
+        if not message_ids:
+            return
+        person_key = self.person_key(key.bot_id, key.user_id)
+        async with self._store.transaction() as db:
+            await conversations.ensure_person(db, person_key, None)
+            await messages.remember(db, person_key, message_ids)
+
+    async def language(self, key: StorageKey) -> str | None:
+        async with self._store.transaction() as db:
+            return await conversations.language(db, self.person_key(key.bot_id, key.user_id))
+
+    async def deletable_messages(self, key: StorageKey) -> list[int]:
+        async with self._store.transaction() as db:
+            return await messages.deletable(db, self.person_key(key.bot_id, key.user_id))
+
+    async def forget(self, key: StorageKey) -> None:
+        """Delete every row of this person: conversations and message ids go with the person."""
+        async with self._store.transaction() as db:
+            await conversations.forget_person(db, self.person_key(key.bot_id, key.user_id))

@@ -9,16 +9,18 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Iterable
+from datetime import date
 from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
+from babel.dates import format_date
 from babel.messages.catalog import Catalog, Message
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
 
 from bot.config import PROJECT_ROOT
-from bot.flows.screens import Msg
+from bot.flows.screens import Localized, Msg, Text
 
 log = logging.getLogger(__name__)
 
@@ -83,17 +85,26 @@ class Translator:
         self.language = language
         self._catalog = catalog
 
-    def gettext(self, msgid: str) -> str:
-        return self._catalog.gettext(msgid)
-
-    def render(self, msg: Msg | str) -> str:
-        if isinstance(msg, str):
-            return msg
-        if msg.plural is not None and msg.n is not None:
-            text = self._catalog.ngettext(msg.msgid, msg.plural, msg.n)
+    def render(self, text: Text) -> str:
+        if isinstance(text, str):
+            return text
+        if isinstance(text, Localized):
+            texts = dict(text.texts)
+            return texts.get(self.language) or texts.get(DEFAULT_LANGUAGE, "")
+        if text.plural is not None and text.n is not None:
+            pattern = self._catalog.ngettext(text.msgid, text.plural, text.n)
         else:
-            text = self._catalog.gettext(msg.msgid)
-        return text % dict(msg.params) if msg.params else text
+            pattern = self._catalog.gettext(text.msgid)
+        if not text.params:
+            return pattern
+        return pattern % {name: self._value(value) for name, value in text.params}
+
+    def _value(self, value: object) -> object:
+        if isinstance(value, Msg | Localized):
+            return self.render(value)
+        if isinstance(value, date):
+            return format_date(value, "long", locale=self.language)
+        return value
 
 
 class Catalogs:

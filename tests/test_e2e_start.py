@@ -35,7 +35,9 @@ async def test_start_greets_and_offers_languages(emulator: BotApiEmulator, bot: 
     greeting = await awa.next_message()
     assert greeting["text"].startswith("Bonjour.")
     assert "violence" not in greeting["text"].lower()  # neutral on a lock screen
-    assert [data for _, data in buttons(greeting)] == ["lang:fr", "lang:bm", "lang:en"]
+    assert [data for _, data in buttons(greeting)] == [
+        "lang:fr", "lang:bm", "lang:en", "nav:emergency", "exit",
+    ]  # fmt: skip
     assert ("✓ Français", "lang:fr") in buttons(greeting)
     call = await emulator.wait_for_call("sendMessage")
     assert call.params.get("protect_content") is True
@@ -56,7 +58,7 @@ async def test_choosing_english_edits_into_the_english_menu(
     assert event.message is not None
     assert event.message["message_id"] == greeting["message_id"]
     assert event.message["text"] == "What would you like to do?"
-    assert ("📍 Nearest centre", "menu:centre") in buttons(event.message)
+    assert ("📍 Nearest centre", "nav:centre") in buttons(event.message)
 
 
 async def test_bambara_menu_falls_back_to_french_where_unreviewed(

@@ -1,19 +1,22 @@
 """The flow pattern: one shared `transitions` machine per flow, a fresh model per update.
 
-A flow turns an `Event` into a trigger of its machine; transition callbacks change the model;
-the screen shown afterwards is the screen of the state the model ends in, with any notices
-(for example "I did not understand that") placed above it. Nothing here knows about Telegram.
+A flow turns an `Event` into a trigger of its machine; transition callbacks change the model and
+may add outputs (contact cards, lists); what is shown last is the screen of the state the model
+ends in, with any notices (for example "I did not understand that") above it. Nothing here knows
+about Telegram.
 """
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
 
 from transitions.extensions.asyncio import AsyncEventData, AsyncMachine
 
-from bot.flows.screens import Msg, Screen, t
+from bot.flows.screens import Msg, Output, Screen, t
 
 EventKind = Literal["command", "text", "button", "location", "other"]
 
@@ -22,25 +25,36 @@ EventKind = Literal["command", "text", "button", "location", "other"]
 class Event:
     """What a person did, reduced to what flows may look at.
 
-    `text` is used for matching only and is never stored; `language_hint` is the language the
-    person's app reports, used before they choose one.
+    `text` and `location` serve this one event and are never stored; `language_hint` is the
+    language the person's app reports, used before they choose one.
     """
 
     kind: EventKind
     update_id: int
     name: str = ""  # command without the slash, or button data
     text: str = ""
+    location: tuple[float, float] | None = None
     language_hint: str | None = None
 
 
+def normalised(text: str) -> str:
+    """Case, width and punctuation folded, for matching words people type."""
+    text = unicodedata.normalize("NFKC", text).casefold().strip()
+    return re.sub(r"[\s!.?,;:¡¿]+", " ", text).strip()
+
+
 class FlowModel:
-    """The per-update model. A plain class on purpose: transitions skips value-equal models."""
+    """The per-update model. A plain class on purpose: transitions skips value-equal models.
+
+    `data` is stored; `outputs` and `notices` are this step's answer and are not.
+    """
 
     state: str
 
     def __init__(self, data: dict[str, Any], language: str | None) -> None:
         self.data = data
         self.language = language
+        self.outputs: list[Output] = []
         self.notices: list[Msg] = []
 
     if TYPE_CHECKING:  # bound by the machine in add_model
@@ -66,19 +80,19 @@ NOT_UNDERSTOOD = t("Sorry, I did not understand that. Please use the buttons bel
 
 
 class Flow(ABC):
-    """A conversation flow. Subclasses declare states and transitions once, at class level."""
+    """A conversation flow; its machine is built once and shared by every conversation."""
 
     name: ClassVar[str]
     initial: ClassVar[str]
-    machine: ClassVar[AsyncMachine]
+    machine: AsyncMachine
 
-    @classmethod
+    @staticmethod
     def build_machine(
-        cls, states: list[str], transitions: list[dict[str, Any]], initial: str
+        states: list[str], transitions: list[dict[str, Any]], initial: str
     ) -> AsyncMachine:
         # model=None: models are added per update. queued="model": triggers of one model run
-        # in order. send_event=True: callbacks are plain functions that get the model from
-        # the EventData, since one machine serves every model.
+        # in order. send_event=True: callbacks get the model from the EventData, since one
+        # machine serves every model.
         return AsyncMachine(
             model=None,
             states=states,
@@ -98,15 +112,22 @@ class Flow(ABC):
     def screen(self, model: FlowModel) -> Screen:
         """What the person sees in the model's current state."""
 
-    async def step(self, model: FlowModel, event: Event) -> Screen:
+    async def step(self, model: FlowModel, event: Event) -> list[Output]:
         """Apply one event and return what to show. The model must have been added."""
         route = self.route(model, event)
         if route is None or not await model.may_trigger(route[0], *route[1]):
             model.notices.append(NOT_UNDERSTOOD)
         else:
             await model.trigger(route[0], *route[1])
-        return self.with_notices(model)
+        return [*model.outputs, self.with_notices(model)]
 
     def with_notices(self, model: FlowModel) -> Screen:
         screen = self.screen(model)
-        return Screen(body=(*model.notices, *screen.body), buttons=screen.buttons, edit=screen.edit)
+        if not model.notices:
+            return screen
+        return Screen(
+            body=(*model.notices, *screen.body),
+            buttons=screen.buttons,
+            edit=screen.edit,
+            ask_location=screen.ask_location,
+        )

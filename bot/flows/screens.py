@@ -1,7 +1,9 @@
-"""What a flow returns: screens made of message keys and buttons, with no channel in sight.
+"""What a flow returns: messages made of message keys, buttons, contact cards and map pins, with
+no channel in sight.
 
-A flow never translates: it names messages with `t()` / `tn()` (which the catalog extractor
-picks up), and the channel adapter renders them in the person's language.
+A flow never translates: it names messages with `t()` / `tn()` (which the catalog extractor picks
+up) or carries content text per language (`Localized`), and the channel adapter renders them in
+the person's language.
 """
 
 from __future__ import annotations
@@ -11,7 +13,11 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Msg:
-    """A translatable message: gettext msgid (plural form and count optional) and parameters."""
+    """A translatable message: gettext msgid (plural form and count optional) and parameters.
+
+    Parameter values may themselves be `Msg` or `Localized` (rendered first), dates (written
+    out in the person's language) or plain values.
+    """
 
     msgid: str
     params: tuple[tuple[str, object], ...] = ()
@@ -27,23 +33,58 @@ def tn(singular: str, plural: str, n: int, **params: object) -> Msg:
     return Msg(singular, (("num", n), *params.items()), plural, n)
 
 
-Label = Msg | str  # a plain str is shown as is (for example a language's own name)
+@dataclass(frozen=True)
+class Localized:
+    """Text from the content files, given per language; a missing language falls back to French."""
+
+    texts: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def of(cls, **texts: str) -> Localized:
+        return cls(tuple((lang, text) for lang, text in texts.items() if text))
+
+
+Text = Msg | Localized | str  # a plain str is shown as is (a language's own name, a place name)
 
 
 @dataclass(frozen=True)
 class Button:
-    label: Label
+    label: Text
     data: str  # locale-independent; checked against the flow's allowlist when pressed
 
 
 @dataclass(frozen=True)
 class Screen:
-    """One message to show: paragraphs of text and rows of buttons.
+    """One message: paragraphs of text and rows of buttons.
 
-    `edit` asks the channel to replace the message whose button was pressed, when there is one,
-    instead of adding a new message (fewer messages left on a phone others may read).
+    `edit` lets the channel replace the message whose button was pressed (fewer messages left on
+    a phone others may read). `ask_location` adds a way to share a location (on Telegram, a reply
+    keyboard button); `drop_location_button` takes that way away again.
     """
 
-    body: tuple[Msg, ...]
+    body: tuple[Text, ...]
     buttons: tuple[tuple[Button, ...], ...] = ()
     edit: bool = True
+    ask_location: bool = False
+    drop_location_button: bool = False
+
+
+@dataclass(frozen=True)
+class Contact:
+    """A phone number as a card the person can tap to call."""
+
+    phone: str
+    name: Text
+
+
+@dataclass(frozen=True)
+class Pin:
+    """A place on a map, only for coordinates that are the place's own (never a town centroid)."""
+
+    latitude: float
+    longitude: float
+    title: Text
+    address: Text
+
+
+Output = Screen | Contact | Pin

@@ -1,15 +1,27 @@
-"""Screens in, Telegram messages out."""
+"""Flow outputs in, Telegram messages out. Every message to a person is protected from
+forwarding and saving: the chat may be on a shared phone."""
 
 from __future__ import annotations
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
 from telegram.error import BadRequest
 
-from bot.flows.screens import Screen
+from bot.flows.screens import Contact, Output, Pin, Screen, t
 from bot.i18n import Translator
 
+LOCATION_HINT = t("📍 To share your location, tap the button below.")
+LOCATION_BUTTON = t("📍 Share my location")
 
-def markup(screen: Screen, translator: Translator) -> InlineKeyboardMarkup | None:
+
+def inline_markup(screen: Screen, translator: Translator) -> InlineKeyboardMarkup | None:
     if not screen.buttons:
         return None
     return InlineKeyboardMarkup(
@@ -20,31 +32,83 @@ def markup(screen: Screen, translator: Translator) -> InlineKeyboardMarkup | Non
     )
 
 
-def text(screen: Screen, translator: Translator) -> str:
-    return "\n\n".join(translator.render(msg) for msg in screen.body)
+def text_of(screen: Screen, translator: Translator) -> str:
+    return "\n\n".join(translator.render(part) for part in screen.body)
+
+
+def location_keyboard(translator: Translator) -> ReplyKeyboardMarkup:
+    return ReplyKeyboardMarkup(
+        [[KeyboardButton(translator.render(LOCATION_BUTTON), request_location=True)]],
+        resize_keyboard=True,
+        one_time_keyboard=True,
+    )
 
 
 async def show(
     bot: Bot,
     chat_id: int,
-    screen: Screen,
+    outputs: list[Output],
     translator: Translator,
     *,
     replace_message_id: int | None = None,
-) -> None:
-    """Send the screen, or edit the message whose button was pressed when the screen allows.
+) -> list[int]:
+    """Show the outputs in order; return the ids of the new messages.
 
-    Messages are protected from forwarding and saving: the chat may be on a shared phone.
+    A lone screen answering a button replaces the message of that button when it allows.
     """
-    body, keyboard = text(screen, translator), markup(screen, translator)
-    if screen.edit and replace_message_id is not None:
-        try:
-            await bot.edit_message_text(
-                body, chat_id=chat_id, message_id=replace_message_id, reply_markup=keyboard
-            )
-            return
-        except BadRequest as exc:
-            if "not modified" in exc.message:
-                return
-            # Too old to edit, or deleted: say it in a new message instead.
-    await bot.send_message(chat_id, body, reply_markup=keyboard, protect_content=True)
+    sent: list[Message] = []
+    lone = len(outputs) == 1
+    for output in outputs:
+        if isinstance(output, Contact):
+            sent.append(
+                await bot.send_contact(
+                    chat_id, phone_number=output.phone,
+                    first_name=translator.render(output.name), protect_content=True,
+                )
+            )  # fmt: skip
+        elif isinstance(output, Pin):
+            sent.append(
+                await bot.send_venue(
+                    chat_id, latitude=output.latitude, longitude=output.longitude,
+                    title=translator.render(output.title),
+                    address=translator.render(output.address), protect_content=True,
+                )
+            )  # fmt: skip
+        else:
+            edited = lone and output.edit and replace_message_id is not None
+            if not (edited and await _edit(bot, chat_id, replace_message_id, output, translator)):
+                sent.append(await _send(bot, chat_id, output, translator))
+            if output.ask_location:
+                # Only a reply keyboard can ask for a location, and only a new message carries one.
+                sent.append(
+                    await bot.send_message(
+                        chat_id, translator.render(LOCATION_HINT),
+                        reply_markup=location_keyboard(translator), protect_content=True,
+                    )
+                )  # fmt: skip
+    return [m.message_id for m in sent]
+
+
+async def _send(bot: Bot, chat_id: int, screen: Screen, translator: Translator) -> Message:
+    markup: InlineKeyboardMarkup | ReplyKeyboardRemove | None = inline_markup(screen, translator)
+    if markup is None and screen.drop_location_button:
+        markup = ReplyKeyboardRemove()
+    return await bot.send_message(
+        chat_id, text_of(screen, translator), reply_markup=markup, protect_content=True
+    )
+
+
+async def _edit(
+    bot: Bot, chat_id: int, message_id: int | None, screen: Screen, translator: Translator
+) -> bool:
+    """Replace a message in place; False when Telegram refuses (too old, deleted)."""
+    try:
+        await bot.edit_message_text(
+            text_of(screen, translator),
+            chat_id=chat_id,
+            message_id=message_id,
+            reply_markup=inline_markup(screen, translator),
+        )
+    except BadRequest as exc:
+        return "not modified" in exc.message
+    return True

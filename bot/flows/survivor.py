@@ -1,0 +1,452 @@
+"""The survivor journey: a neutral greeting and the language, then the menu: the nearest centre
+(from a shared location, a region and town picked from buttons, or a typed place), the free
+numbers, what happens at a centre, and the emergency numbers one tap away on every screen.
+
+Locations and typed text serve the one answer they are given for: they pass through as trigger
+arguments and are never put in the model's data, which is what gets stored.
+"""
+
+from __future__ import annotations
+
+from transitions.extensions.asyncio import AsyncEventData
+
+from bot.content import Centre, Directory, Number, Place, PlaceSearch
+from bot.flows.base import Event, Flow, FlowModel, Route, argument, model_of, normalised
+from bot.flows.screens import Button, Contact, Localized, Msg, Output, Pin, Screen, t
+from bot.i18n import LANGUAGE_NAMES, LANGUAGES, supported_language
+
+NEW, LANGUAGE, MENU, WHERE, REGIONS, TOWNS, CONFIRM = (
+    "new", "language", "menu", "where", "regions", "towns", "confirm",
+)  # fmt: skip
+PLACE_STATES = [WHERE, REGIONS, TOWNS, CONFIRM]  # where a typed text is a place to look up
+
+FAR_KM = 100  # beyond this, the nearest centre is said to be far and other help is given
+
+# Plain words that mean "hello" or "help" in French, Bambara or English lead to the greeting.
+GREETINGS = frozenset(
+    {
+        "bonjour", "bonsoir", "salut", "aide", "aidez-moi", "au secours", "menu",
+        "i ni ce", "i ni sogoma", "i ni wula", "i ni su", "dɛmɛ", "deme", "n dɛmɛ", "n deme",
+        "hello", "hi", "help", "start",
+    }
+)  # fmt: skip
+# Sent alone, these words leave at once: French, English, and Bambara "bɔ" (go out).
+EXIT_WORDS = frozenset({"exit", "quitter", "sortir", "bɔ", "bo"})
+EXIT_COMMANDS = frozenset({"exit", "quitter", "sortir"})
+EXIT_DATA = "exit"
+
+SERVICE_NAMES = {
+    "medical": t("medical care"),
+    "psychosocial": t("psychological support"),
+    "legal": t("legal help"),
+    "security": t("security (police)"),
+    "shelter": t("shelter"),
+    "reinsertion": t("help to start again (work, school)"),
+}
+
+NOT_KNOWN = t("not known")
+
+DANGER = Button(t("🆘 I am in danger now"), "nav:emergency")
+MENU_BUTTON = Button(t("☰ Menu"), "nav:menu")
+EXIT = Button(t("🚪 Quick exit"), EXIT_DATA)
+NAV_ROWS: tuple[tuple[Button, ...], ...] = ((DANGER,), (MENU_BUTTON, EXIT))
+
+
+def wants_quick_exit(event: Event) -> bool:
+    """The quick exit works from every state, so it is recognised before any flow runs."""
+    if event.kind == "button":
+        return event.name == EXIT_DATA
+    if event.kind == "command":
+        return event.name in EXIT_COMMANDS
+    return event.kind == "text" and normalised(event.text) in EXIT_WORDS
+
+
+def _pairs(buttons: list[Button]) -> tuple[tuple[Button, ...], ...]:
+    return tuple(tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2))
+
+
+class SurvivorFlow(Flow):
+    name = "survivor"
+    initial = NEW
+
+    def __init__(self, directory: Directory) -> None:
+        self.directory = directory
+        self._regions = directory.regions()
+        every_state = "*"
+        self.machine = self.build_machine(
+            states=[NEW, LANGUAGE, MENU, *PLACE_STATES],
+            transitions=[
+                {"trigger": "greet", "source": every_state, "dest": LANGUAGE},
+                {
+                    "trigger": "choose_language",
+                    "source": LANGUAGE,
+                    "dest": MENU,
+                    "conditions": [lambda e: argument(e) in LANGUAGES],
+                    "after": [self._remember_language],
+                },
+                {"trigger": "show_menu", "source": [MENU, *PLACE_STATES], "dest": MENU},
+                {"trigger": "emergency", "source": every_state, "dest": MENU,
+                 "after": [self._show_emergency]},
+                {"trigger": "numbers", "source": every_state, "dest": MENU,
+                 "after": [self._show_numbers]},
+                {"trigger": "about", "source": every_state, "dest": MENU,
+                 "after": [self._show_about]},
+                {"trigger": "talk", "source": every_state, "dest": MENU,
+                 "after": [self._show_talk]},
+                {"trigger": "find_centre", "source": every_state, "dest": WHERE},
+                {"trigger": "list_regions", "source": every_state, "dest": REGIONS},
+                {
+                    "trigger": "choose_region",
+                    "source": [REGIONS, TOWNS],
+                    "dest": TOWNS,
+                    "conditions": [lambda e: argument(e) in self._regions],
+                    "after": [self._remember_region],
+                },
+                {"trigger": "located", "source": every_state, "dest": MENU,
+                 "after": [self._show_nearest_to_location]},
+                {
+                    "trigger": "choose_place",
+                    "source": PLACE_STATES,
+                    "dest": MENU,
+                    "conditions": [lambda e: argument(e) is not None],
+                    "after": [self._show_nearest_to_place],
+                },
+                {
+                    "trigger": "search_place",
+                    "source": PLACE_STATES,
+                    "dest": MENU,
+                    "conditions": [lambda e: argument(e).sure],
+                    "after": [self._show_nearest_to_match],
+                },
+                {
+                    "trigger": "search_place",
+                    "source": PLACE_STATES,
+                    "dest": CONFIRM,
+                    "conditions": [lambda e: bool(argument(e).matches)],
+                    "after": [self._remember_candidates],
+                },
+                {"trigger": "search_place", "source": PLACE_STATES, "dest": WHERE,
+                 "after": [self._place_not_found]},
+            ],
+            initial=NEW,
+        )  # fmt: skip
+
+    # --- events to triggers -------------------------------------------------------------
+
+    def route(self, model: FlowModel, event: Event) -> Route | None:
+        if event.kind == "location" and event.location is not None:
+            return ("located", event.location)  # at any moment, even as a first message
+        if model.state == NEW:
+            return ("greet", ())
+        if event.kind == "command":
+            return {
+                "start": ("greet", ()),
+                "language": ("greet", ()),
+                "help": ("greet", ()),
+                "menu": ("show_menu", ()),
+            }.get(event.name)
+        if event.kind == "button":
+            return self._route_button(event.name)
+        if event.kind == "text":
+            if normalised(event.text) in GREETINGS:
+                return ("greet", ())
+            if model.state in PLACE_STATES:
+                return ("search_place", (self.directory.find_place(event.text),))
+        return None
+
+    def _route_button(self, data: str) -> Route | None:
+        kind, _, value = data.partition(":")
+        if kind == "lang":
+            return ("choose_language", (value,))
+        if kind == "nav":
+            nav = {
+                "menu": "show_menu",
+                "emergency": "emergency",
+                "numbers": "numbers",
+                "about": "about",
+                "talk": "talk",
+                "centre": "find_centre",
+                "regions": "list_regions",
+                "language": "greet",
+            }
+            return (nav[value], ()) if value in nav else None
+        if kind == "region" and value.isdigit() and int(value) < len(self._regions):
+            return ("choose_region", (self._regions[int(value)],))
+        if kind == "place":
+            return ("choose_place", (self.directory.place(value),))
+        return None
+
+    async def step(self, model: FlowModel, event: Event) -> list[Output]:
+        if event.kind != "button":
+            # The language the person's app reports, to suggest on the language screen.
+            model.data["suggested"] = supported_language([model.language, event.language_hint])
+        return await super().step(model, event)
+
+    # --- what each state shows ----------------------------------------------------------
+
+    def screen(self, model: FlowModel) -> Screen:
+        if model.state == MENU:
+            return Screen(
+                body=(t("What would you like to do?"),),
+                buttons=(
+                    (DANGER,),
+                    (Button(t("📍 Nearest centre"), "nav:centre"),),
+                    (Button(t("📞 Free numbers"), "nav:numbers"),),
+                    (Button(t("💬 Talk to a person"), "nav:talk"),),
+                    (Button(t("ℹ️ What happens at a centre"), "nav:about"),),
+                    (Button(t("🌐 Language"), "nav:language"), EXIT),
+                ),
+            )
+        if model.state == WHERE:
+            return Screen(
+                body=(
+                    t("Where are you?"),
+                    t(
+                        "Share your location with the button at the bottom of the screen, "
+                        "choose your region, or type the name of your town or village."
+                    ),
+                ),
+                buttons=((Button(t("🗺️ Choose my region"), "nav:regions"),), *NAV_ROWS),
+                ask_location=True,
+            )
+        if model.state == REGIONS:
+            regions = [Button(r, f"region:{i}") for i, r in enumerate(self._regions)]
+            return Screen(body=(t("Choose your region:"),), buttons=(*_pairs(regions), *NAV_ROWS))
+        if model.state == TOWNS:
+            region = str(model.data.get("region", ""))
+            towns = [Button(p.name, f"place:{p.id}") for p in self.directory.towns_in(region)]
+            return Screen(
+                body=(t("Choose your town or the nearest one (%(region)s):", region=region),),
+                buttons=(
+                    *_pairs(towns),
+                    (Button(t("↩️ Another region"), "nav:regions"),),
+                    *NAV_ROWS,
+                ),
+            )
+        if model.state == CONFIRM:
+            places = [self.directory.place(pid) for pid in model.data.get("candidates", [])]
+            return Screen(
+                body=(t("Did you mean one of these places?"),),
+                buttons=(
+                    *((Button(f"{p.name} ({p.region})", f"place:{p.id}"),) for p in places if p),
+                    (Button(t("🗺️ Choose my region"), "nav:regions"),),
+                    *NAV_ROWS,
+                ),
+            )
+        return self._language_screen(model)
+
+    def _language_screen(self, model: FlowModel) -> Screen:
+        suggested = model.data.get("suggested")
+        return Screen(
+            body=(
+                t("Hello. Jigiya is a free and private information service."),
+                t("Choose your language:"),
+            ),
+            buttons=(
+                *(
+                    (Button(("✓ " if code == suggested else "") + LANGUAGE_NAMES[code],
+                            f"lang:{code}"),)
+                    for code in LANGUAGES
+                ),
+                (DANGER,),
+                (EXIT,),
+            ),
+        )  # fmt: skip
+
+    # --- transition callbacks -----------------------------------------------------------
+
+    def _remember_language(self, event: AsyncEventData) -> None:
+        model_of(event).language = argument(event)
+
+    def _remember_region(self, event: AsyncEventData) -> None:
+        model_of(event).data["region"] = argument(event)
+
+    def _remember_candidates(self, event: AsyncEventData) -> None:
+        search: PlaceSearch = argument(event)
+        model_of(event).data["candidates"] = [m.place.id for m in search.matches]
+
+    def _place_not_found(self, event: AsyncEventData) -> None:
+        model_of(event).notices.append(
+            t("I could not find that place. Check the spelling, or choose your region.")
+        )
+
+    def _show_emergency(self, event: AsyncEventData) -> None:
+        numbers = self._numbers_for_emergency()
+        model_of(event).outputs.extend(
+            [
+                Screen(
+                    body=(
+                        t("☎️ Useful numbers"),
+                        t("If you are in danger now, call one of these free numbers:"),
+                        *(self._number_line(n) for n in numbers),
+                        t(
+                            "If nobody answers, go to the nearest police station, gendarmerie "
+                            "brigade or health centre (CSRef)."
+                        ),
+                        t("Jigiya is not an emergency service: nobody reads these messages "
+                          "straight away."),
+                    ),
+                    edit=False,
+                ),
+                *(self._card(n) for n in numbers),
+            ]
+        )  # fmt: skip
+
+    def _show_numbers(self, event: AsyncEventData) -> None:
+        numbers = self.directory.numbers
+        model_of(event).outputs.extend(
+            [
+                Screen(
+                    body=(
+                        t("☎️ Free numbers"),
+                        *(self._number_details(n) for n in numbers),
+                        t(
+                            "These numbers come from public sources and are being checked. "
+                            "If a line does not answer, go to the nearest police station, "
+                            "gendarmerie brigade or health centre (CSRef)."
+                        ),
+                    ),
+                    edit=False,
+                ),
+                *(self._card(n) for n in numbers),
+            ]
+        )
+
+    def _show_about(self, event: AsyncEventData) -> None:
+        model_of(event).outputs.append(
+            Screen(
+                body=(
+                    t("ℹ️ At a One Stop Center"),
+                    t(
+                        "Care is free and confidential. In one place you can get medical care, "
+                        "someone to listen and support you, legal help and protection."
+                    ),
+                    t("You decide what you want to do, including whether to file a complaint."),
+                    t(
+                        "After rape, medical care is urgent: treatment to prevent HIV must start "
+                        "within 72 hours (3 days), and emergency contraception works up to "
+                        "120 hours (5 days)."
+                    ),
+                    t("You never need a police complaint to receive medical care."),
+                ),
+                edit=False,
+            )
+        )
+
+    def _show_talk(self, event: AsyncEventData) -> None:
+        model_of(event).outputs.append(
+            Screen(
+                body=(
+                    t("💬 Talking to a person"),
+                    t(
+                        "Soon you will be able to write to trained hotline staff here. "
+                        "For now, you can call these free numbers:"
+                    ),
+                    *(self._number_line(n) for n in self._numbers_for_emergency()),
+                ),
+                edit=False,
+            )
+        )
+
+    def _show_nearest_to_location(self, event: AsyncEventData) -> None:
+        latitude, longitude = event.args
+        self._show_nearest(model_of(event), float(latitude), float(longitude), None)
+
+    def _show_nearest_to_place(self, event: AsyncEventData) -> None:
+        place: Place = argument(event)
+        self._show_nearest(model_of(event), place.latitude, place.longitude, place)
+
+    def _show_nearest_to_match(self, event: AsyncEventData) -> None:
+        search: PlaceSearch = argument(event)
+        assert search.best is not None  # the transition's condition
+        place = search.best.place
+        self._show_nearest(model_of(event), place.latitude, place.longitude, place)
+
+    # --- building blocks ----------------------------------------------------------------
+
+    def _show_nearest(
+        self, model: FlowModel, latitude: float, longitude: float, place: Place | None
+    ) -> None:
+        nearest = self.directory.nearest(latitude, longitude, k=3)
+        heading = (
+            t("📍 Nearest centres to %(place)s:", place=place.name)
+            if place
+            else t("📍 Nearest centres to the place you shared:")
+        )
+        entries = [self._centre_entry(i, c, km) for i, (c, km) in enumerate(nearest, 1)]
+        if not entries:
+            entries = [t("No centre is listed yet.")]
+        model.outputs.append(Screen(body=(heading, *entries), edit=False,
+                                     drop_location_button=True))  # fmt: skip
+        if nearest and nearest[0][0].coordinates == "facility":
+            model.outputs.append(self._pin(nearest[0][0]))
+        if not nearest or nearest[0][1] > FAR_KM:
+            model.outputs.append(
+                Screen(
+                    body=(
+                        t("The nearest centre is far from you."),
+                        t(
+                            "You can also go to the nearest health centre (CSRef) or hospital. "
+                            "After rape, go within 72 hours: care is urgent, and it does not "
+                            "need a police complaint."
+                        ),
+                        t("Free numbers:"),
+                        *(self._number_line(n) for n in self._numbers_for_emergency()),
+                    ),
+                    edit=False,
+                )
+            )
+
+    def _centre_entry(self, rank: int, centre: Centre, km: float) -> Msg:
+        where = f"{centre.host_facility}, {centre.town}" if centre.host_facility else centre.town
+        return t(
+            "%(rank)s. %(name)s, about %(km)s km\n%(where)s\nServices: %(services)s\n"
+            "Hours: %(hours)s · Phone: %(phone)s\nInformation from %(date)s (%(status)s)",
+            rank=rank,
+            name=centre.name,
+            km=max(1, round(km)),
+            where=where,
+            services=tuple(SERVICE_NAMES[s] for s in centre.services),
+            hours=Localized.of(fr=centre.hours) if centre.hours else NOT_KNOWN,
+            phone=centre.phone or NOT_KNOWN,
+            date=centre.last_verified,
+            status=_status(centre.status),
+        )
+
+    def _numbers_for_emergency(self) -> list[Number]:
+        order = {"police": 0, "gendarmerie": 1, "gbv": 2}
+        return sorted(self.directory.numbers, key=lambda n: order.get(n.kind, 3))
+
+    @staticmethod
+    def _number_line(number: Number) -> Msg:
+        return t(
+            "• %(number)s: %(purpose)s (%(status)s)",
+            number=number.display,
+            purpose=Localized.of(fr=number.purpose_fr, en=number.purpose_en),
+            status=_status(number.status),
+        )
+
+    @staticmethod
+    def _number_details(number: Number) -> Msg:
+        return t(
+            "%(number)s: %(name)s\n%(purpose)s\nHours: %(hours)s · %(status)s",
+            number=number.display,
+            name=number.name_fr,
+            purpose=Localized.of(fr=number.purpose_fr, en=number.purpose_en),
+            hours=Localized.of(fr=number.hours) if number.hours else NOT_KNOWN,
+            status=_status(number.status),
+        )
+
+    @staticmethod
+    def _card(number: Number) -> Contact:
+        return Contact(phone=number.number, name=number.name_fr)
+
+    @staticmethod
+    def _pin(centre: Centre) -> Pin:
+        assert centre.location is not None
+        latitude, longitude = centre.location
+        return Pin(latitude, longitude, centre.name, f"{centre.host_facility}, {centre.town}")
+
+
+def _status(status: str) -> Msg:
+    return t("confirmed") if status == "confirmed" else t("not yet confirmed")

@@ -1,0 +1,36 @@
+"""Message ids of a person's chat, kept 48 hours for the quick exit, then purged."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import aiosqlite
+
+from state.store import now
+
+DELETABLE_SECONDS = 48 * 3600  # Telegram lets a bot delete messages this long
+
+
+async def remember(db: aiosqlite.Connection, person_key: str, message_ids: Iterable[int]) -> None:
+    ts = now()
+    await db.executemany(
+        "INSERT OR IGNORE INTO chat_messages (person_key, message_id, sent_at) VALUES (?, ?, ?)",
+        [(person_key, message_id, ts) for message_id in message_ids],
+    )
+
+
+async def deletable(db: aiosqlite.Connection, person_key: str) -> list[int]:
+    async with db.execute(
+        "SELECT message_id FROM chat_messages WHERE person_key = ? AND sent_at >= ? "
+        "ORDER BY message_id",
+        (person_key, now() - DELETABLE_SECONDS),
+    ) as cur:
+        return [int(row[0]) for row in await cur.fetchall()]
+
+
+async def purge(db: aiosqlite.Connection, *, at: int | None = None) -> int:
+    """Forget ids too old to delete anyway; `at` moves the clock for tests."""
+    cur = await db.execute(
+        "DELETE FROM chat_messages WHERE sent_at < ?", ((at or now()) - DELETABLE_SECONDS,)
+    )
+    return cur.rowcount
