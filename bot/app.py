@@ -27,9 +27,12 @@ from bot.keys import Keys, load_or_create_secret
 from bot.processor import ChatOrderedProcessor
 from bot.ratelimit import OutgoingRateLimiter
 from state.inbox import Inbox
+from state.retention import purge_expired
 from state.store import Store
 
 log = logging.getLogger(__name__)
+
+PURGE_INTERVAL = 3600  # seconds between purges of what is kept only for a while
 
 # Time allowed for updates in progress when asked to stop; the whole stop stays under 10 s.
 DRAIN_SECONDS = 6.0
@@ -104,6 +107,7 @@ async def run(
             intake = Intake(application, Inbox(store, keys))
             _stop_on_signals(stop)
             await _set_commands(application)
+            _schedule_purges(application, store)
             await intake.replay()
             log.info("Jigiya is running (%s)", "webhook" if webhook_options else "polling")
             if webhook_options is None:
@@ -123,6 +127,19 @@ async def run(
     finally:
         await store.close()
         log.info("Stopped")
+
+
+def _schedule_purges(application: Application, store: Store) -> None:  # type: ignore[type-arg]
+    async def purge(context: JigiyaContext) -> None:
+        purged = await purge_expired(store)
+        log.info(
+            "Purged %d message id(s) and %d update id(s) past their time",
+            purged.message_ids,
+            purged.seen_updates,
+        )
+
+    assert application.job_queue is not None  # python-telegram-bot[job-queue] is a dependency
+    application.job_queue.run_repeating(purge, interval=PURGE_INTERVAL, first=1, name="purge")
 
 
 def _stop_on_signals(stop: asyncio.Event) -> None:

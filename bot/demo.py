@@ -19,6 +19,7 @@ from typing import Any, TextIO
 
 from bot.app import run
 from bot.config import Settings
+from bot.content import load_directory
 from bot.emulator import BotApiEmulator, ChatEvent, FakeGroup, FakeMember, FakeUser
 
 DEMO_TOKEN = "1000000001:" + "demo" * 9
@@ -30,7 +31,7 @@ QUIET_SECONDS = 0.3
 
 HELP = """Demo commands:
   !as survivor | !as officer | !as staff   switch who you are
-  !loc 14.49,-4.19                         share a location (latitude,longitude)
+  !loc 14.49,-4.19  or  !loc Mopti         share a location (coordinates, or a town's centre)
   !sticker  !voice  !photo                 send one of those
   !help                                    this text
   !quit                                    leave (Ctrl-D works too)
@@ -82,6 +83,7 @@ def _describe(event: ChatEvent) -> list[str]:
 class Demo:
     def __init__(self, emulator: BotApiEmulator, out: TextIO) -> None:
         self._out = out
+        self._directory = load_directory()
         survivor = emulator.user(1001, "Awa", language_code="fr")
         officer = emulator.user(2002, "Moussa", language_code="fr")
         staff_user = emulator.user(3003, "Fatou", language_code="fr")
@@ -154,6 +156,17 @@ class Demo:
             await persona.user.send(line)
         return True
 
+    def _where(self, text: str) -> tuple[float, float] | None:
+        """Coordinates typed as such, or the centre of the town that best matches the text."""
+        if (coordinates := _coordinates(text)) is not None:
+            return coordinates
+        best = self._directory.find_place(text).best
+        if best is None:
+            self.say(f"(no town looks like {text.strip()!r})")
+            return None
+        self.say(f"(sharing the centre of {best.place.name})")
+        return best.place.latitude, best.place.longitude
+
     async def _command(self, command: str) -> bool:
         name, _, arg = command.partition(" ")
         persona = self.current
@@ -162,15 +175,18 @@ class Demo:
         if name == "as" and arg.strip() in self.personas:
             self.current = self.personas[arg.strip()]
             self.say(f"(you are now the {self.current.name})")
-        elif name == "loc" and (
-            match := re.fullmatch(r"\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)", arg)
-        ):
-            await persona.user.send_location(float(match.group(1)), float(match.group(2)))
+        elif name == "loc" and (where := self._where(arg)):
+            await persona.user.send_location(*where)
         elif name in ("sticker", "voice", "photo"):
             await getattr(persona.user, f"send_{name}")()
         else:
             self.say(HELP)
         return True
+
+
+def _coordinates(text: str) -> tuple[float, float] | None:
+    match = re.fullmatch(r"\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*", text)
+    return (float(match.group(1)), float(match.group(2))) if match else None
 
 
 def _read_lines(queue: asyncio.Queue[str | None], loop: asyncio.AbstractEventLoop) -> None:

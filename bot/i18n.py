@@ -79,7 +79,8 @@ def load_catalogs(locales_dir: Path = LOCALES_DIR) -> dict[str, Translations]:
 
 
 class Translator:
-    """Renders flow messages in one language."""
+    """Renders flow messages in one language. Parameters that are messages are rendered first,
+    dates are written out, and a tuple of texts becomes a comma-separated list."""
 
     def __init__(self, language: str, catalog: Translations) -> None:
         self.language = language
@@ -104,6 +105,8 @@ class Translator:
             return self.render(value)
         if isinstance(value, date):
             return format_date(value, "long", locale=self.language)
+        if isinstance(value, tuple):
+            return ", ".join(self.render(part) for part in value)
         return value
 
 

@@ -7,9 +7,6 @@ from typing import Protocol
 
 from state.store import Store, now
 
-# Telegram redelivers an unconfirmed update for at most 24 hours; ids are kept a little longer.
-SEEN_RETENTION_SECONDS = 48 * 3600
-
 
 class Sealer(Protocol):
     def seal(self, plaintext: bytes, *, context: bytes) -> bytes: ...
@@ -53,13 +50,6 @@ class Inbox:
         async with self._store.transaction() as db, db.execute(query) as cur:
             rows = await cur.fetchall()
         return [(uid, self._sealer.open(bytes(blob), context=_context(uid))) for uid, blob in rows]
-
-    async def purge_seen(self, *, older_than: int = SEEN_RETENTION_SECONDS) -> int:
-        async with self._store.transaction() as db:
-            cur = await db.execute(
-                "DELETE FROM seen_updates WHERE seen_at < ?", (now() - older_than,)
-            )
-            return cur.rowcount
 
 
 def _context(update_id: int) -> bytes:

@@ -401,7 +401,7 @@ class SurvivorFlow(Flow):
         where = f"{centre.host_facility}, {centre.town}" if centre.host_facility else centre.town
         return t(
             "%(rank)s. %(name)s, about %(km)s km\n%(where)s\nServices: %(services)s\n"
-            "Hours: %(hours)s · Phone: %(phone)s\nInformation from %(date)s (%(status)s)",
+            "Hours: %(hours)s · Phone: %(phone)s\nLast checked: %(date)s (%(status)s)",
             rank=rank,
             name=centre.name,
             km=max(1, round(km)),
