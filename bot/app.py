@@ -20,7 +20,9 @@ from bot.content import load_directory
 from bot.context import SERVICES, JigiyaContext, Services
 from bot.conversation import ConversationRunner
 from bot.flows.survivor import SurvivorFlow
-from bot.handlers import errors, groups, private
+from bot.handlers import errors, groups, private, staff
+from bot.hotline.outbox import OutboxWorker
+from bot.hotline.service import Hotline
 from bot.i18n import Catalogs
 from bot.intake import Intake
 from bot.keys import Keys, load_or_create_secret
@@ -77,6 +79,8 @@ def build_application(settings: Settings, services: Services) -> Application:  #
         .build()
     )
     application.bot_data[SERVICES] = services
+    # The staff group's handlers come first: the private-chat handler answers every button.
+    staff.register(application, settings.staff_chats)
     private.register(application)
     groups.register(application)
     application.add_error_handler(errors.on_error)
@@ -94,52 +98,83 @@ async def run(
     keys = Keys(load_or_create_secret(settings.secret, settings.secret_path))
     store = await Store.open(settings.db_path)
     try:
+        hotline = Hotline(store, keys, settings)
         services = Services(
             settings,
             store,
             ConversationRunner(store, keys),
             Catalogs(),
-            SurvivorFlow(load_directory()),
+            SurvivorFlow(load_directory(), settings.hotline_hours if hotline.configured else None),
+            hotline,
         )
         application = build_application(settings, services)
         async with application:
             await application.start()
-            intake = Intake(application, Inbox(store, keys))
-            _stop_on_signals(stop)
-            await _set_commands(application)
-            _schedule_purges(application, store)
-            await intake.replay()
-            log.info("Jigiya is running (%s)", "webhook" if webhook_options else "polling")
-            if webhook_options is None:
-                await polling.poll(application.bot, intake, stop)
-            else:
-                await webhook.serve(
-                    application.bot,
-                    intake,
-                    url=webhook_options.url,
-                    host=webhook_options.host,
-                    port=webhook_options.port,
-                    secret=keys.pseudonym("webhook-secret-token"),
-                    stop=stop,
-                )
-            await intake.drain(DRAIN_SECONDS)
-            await application.stop()
+            try:
+                await _serve(application, services, keys, stop, webhook_options)
+            finally:
+                await application.stop()
     finally:
         await store.close()
         log.info("Stopped")
 
 
-def _schedule_purges(application: Application, store: Store) -> None:  # type: ignore[type-arg]
+async def _serve(
+    application: Application,  # type: ignore[type-arg]
+    services: Services,
+    keys: Keys,
+    stop: asyncio.Event,
+    webhook_options: WebhookOptions | None,
+) -> None:
+    """Receive updates and relay hotline messages until `stop`; then let work in progress end."""
+    intake = Intake(application, Inbox(services.store, keys))
+    _stop_on_signals(stop)
+    await _set_commands(application)
+    _schedule_jobs(application, services)
+    outbox_stop = asyncio.Event()
+    worker = OutboxWorker(
+        application.bot, services.store, keys, services.catalogs, services.hotline
+    )
+    sending = asyncio.create_task(worker.run(outbox_stop))
+    try:
+        await intake.replay()
+        log.info("Jigiya is running (%s)", "webhook" if webhook_options else "polling")
+        if webhook_options is None:
+            await polling.poll(application.bot, intake, stop)
+        else:
+            await webhook.serve(
+                application.bot,
+                intake,
+                url=webhook_options.url,
+                host=webhook_options.host,
+                port=webhook_options.port,
+                secret=keys.pseudonym("webhook-secret-token"),
+                stop=stop,
+            )
+        await intake.drain(DRAIN_SECONDS)
+    finally:
+        outbox_stop.set()
+        await sending
+
+
+def _schedule_jobs(application: Application, services: Services) -> None:  # type: ignore[type-arg]
     async def purge(context: JigiyaContext) -> None:
-        purged = await purge_expired(store)
+        cases = await services.hotline.purge_closed()
+        purged = await purge_expired(services.store)
         log.info(
-            "Purged %d message id(s) and %d update id(s) past their time",
+            "Purged %d message id(s), %d update id(s) and %d closed case(s) past their time",
             purged.message_ids,
             purged.seen_updates,
+            cases,
         )
+
+    async def remind(context: JigiyaContext) -> None:
+        await services.hotline.remind_unclaimed()
 
     assert application.job_queue is not None  # python-telegram-bot[job-queue] is a dependency
     application.job_queue.run_repeating(purge, interval=PURGE_INTERVAL, first=1, name="purge")
+    if services.hotline.configured:
+        application.job_queue.run_repeating(remind, interval=60, first=5, name="remind")
 
 
 def _stop_on_signals(stop: asyncio.Event) -> None:

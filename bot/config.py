@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.hotline.hours import Hours, HoursError
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB_PATH = PROJECT_ROOT / "state" / "jigiya.sqlite3"
 DEFAULT_API_URL = "https://api.telegram.org/bot"
@@ -22,6 +24,7 @@ _TOKEN_RE = re.compile(r"^\d{3,15}:[A-Za-z0-9_-]{30,100}$")
 _SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{32,256}$")
 
 SETTINGS_FILE_ENV = "JIGIYA_CONFIG"
+DEFAULT_HOURS = "mon-fri 08:00-17:00"
 
 
 class ConfigError(ValueError):
@@ -36,6 +39,21 @@ class Settings:
     hotline_chat_id: int | None = None
     admin_ids: frozenset[int] = field(default_factory=frozenset)
     secret: str | None = None
+    # Staff groups by language; a language not listed goes to hotline_chat_id.
+    hotline_chat_ids: Mapping[str, int] = field(default_factory=dict)
+    hotline_hours: Hours = field(default_factory=lambda: Hours.parse(DEFAULT_HOURS))
+    reminder_minutes: int = 15
+    case_retention_days: int = 90
+
+    def staff_chat_for(self, language: str) -> int | None:
+        return self.hotline_chat_ids.get(language, self.hotline_chat_id)
+
+    @property
+    def staff_chats(self) -> frozenset[int]:
+        chats = set(self.hotline_chat_ids.values())
+        if self.hotline_chat_id is not None:
+            chats.add(self.hotline_chat_id)
+        return frozenset(chats)
 
     @property
     def file_url(self) -> str:
@@ -84,13 +102,22 @@ def load_settings(
             "(leave it unset to have one generated)"
         )
 
+    try:
+        hours = Hours.parse(values.get("HOTLINE_HOURS", DEFAULT_HOURS))
+    except HoursError as exc:
+        raise ConfigError(f"HOTLINE_HOURS: {exc}") from None
+
     return Settings(
         token=token,
         api_url=api_url,
         db_path=Path(values.get("BOT_DB_PATH", str(DEFAULT_DB_PATH))).expanduser(),
-        hotline_chat_id=_chat_id(values.get("HOTLINE_CHAT_ID")),
+        hotline_chat_id=_chat_id("HOTLINE_CHAT_ID", values.get("HOTLINE_CHAT_ID")),
         admin_ids=_admin_ids(values.get("BOT_ADMIN_IDS")),
         secret=secret,
+        hotline_chat_ids=_chats_by_language(values.get("HOTLINE_CHAT_IDS")),
+        hotline_hours=hours,
+        reminder_minutes=_whole("HOTLINE_REMINDER_MINUTES", values, 15, 1, 24 * 60),
+        case_retention_days=_whole("CASE_RETENTION_DAYS", values, 90, 1, 3650),
     )
 
 
@@ -99,6 +126,10 @@ _KNOWN = (
     "TELEGRAM_API_URL",
     "BOT_DB_PATH",
     "HOTLINE_CHAT_ID",
+    "HOTLINE_CHAT_IDS",
+    "HOTLINE_HOURS",
+    "HOTLINE_REMINDER_MINUTES",
+    "CASE_RETENTION_DAYS",
     "BOT_ADMIN_IDS",
     "BOT_SECRET",
 )
@@ -122,14 +153,37 @@ def _read_file(path: str | None) -> dict[str, str]:
     return {key: str(value) for key, value in data.items()}
 
 
-def _chat_id(raw: str | None) -> int | None:
+def _chat_id(name: str, raw: str | None) -> int | None:
     if raw is None:
         return None
     if not re.fullmatch(r"-100\d{5,15}", raw.strip()):
         raise ConfigError(
-            "HOTLINE_CHAT_ID must be the id of a supergroup, which starts with -100 "
+            f"{name} must be the id of a supergroup, which starts with -100 "
             "(for example -1001234567890)"
         )
+    return int(raw)
+
+
+def _chats_by_language(raw: str | None) -> dict[str, int]:
+    chats: dict[str, int] = {}
+    for part in (raw or "").split(","):
+        if not part.strip():
+            continue
+        language, sep, chat = part.strip().partition(":")
+        if not sep or language not in ("fr", "bm", "en"):
+            raise ConfigError(
+                "HOTLINE_CHAT_IDS must look like fr:-100123...,bm:-100456... (languages fr, bm, en)"
+            )
+        chats[language] = _chat_id("HOTLINE_CHAT_IDS", chat) or 0
+    return chats
+
+
+def _whole(name: str, values: Mapping[str, str], default: int, low: int, high: int) -> int:
+    raw = values.get(name)
+    if raw is None:
+        return default
+    if not raw.strip().isdigit() or not low <= int(raw) <= high:
+        raise ConfigError(f"{name} must be a whole number from {low} to {high}")
     return int(raw)
 
 

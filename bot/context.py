@@ -10,6 +10,7 @@ from telegram.ext import CallbackContext, ExtBot
 from bot.config import Settings
 from bot.conversation import ConversationRunner
 from bot.flows.survivor import SurvivorFlow
+from bot.hotline.service import Hotline
 from bot.i18n import Catalogs
 from state.store import Store
 
@@ -23,6 +24,7 @@ class Services:
     runner: ConversationRunner
     catalogs: Catalogs
     survivor: SurvivorFlow
+    hotline: Hotline
 
 
 class JigiyaContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

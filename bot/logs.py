@@ -28,5 +28,5 @@ def setup_logging(level: int = logging.INFO) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     # DEBUG in these libraries writes URLs with the token, API parameters and whole updates.
-    for noisy in ("httpx", "httpcore", "telegram", "apscheduler", "aiosqlite"):
+    for noisy in ("httpx", "httpcore", "telegram", "apscheduler", "aiosqlite", "transitions"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

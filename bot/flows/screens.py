@@ -87,4 +87,9 @@ class Pin:
     address: Text
 
 
-Output = Screen | Contact | Pin
+@dataclass(frozen=True)
+class Handover:
+    """The person agreed to talk to hotline staff: the channel opens (or reuses) her case."""
+
+
+Output = Screen | Contact | Pin | Handover

@@ -8,15 +8,29 @@ arguments and are never put in the model's data, which is what gets stored.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime
+
 from transitions.extensions.asyncio import AsyncEventData
 
 from bot.content import Centre, Directory, Number, Place, PlaceSearch
 from bot.flows.base import Event, Flow, FlowModel, Route, argument, model_of, normalised
-from bot.flows.screens import Button, Contact, Localized, Msg, Output, Pin, Screen, t
+from bot.flows.screens import (
+    Button,
+    Contact,
+    Handover,
+    Localized,
+    Msg,
+    Output,
+    Pin,
+    Screen,
+    t,
+)
+from bot.hotline.hours import Hours
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, supported_language
 
-NEW, LANGUAGE, MENU, WHERE, REGIONS, TOWNS, CONFIRM = (
-    "new", "language", "menu", "where", "regions", "towns", "confirm",
+NEW, LANGUAGE, MENU, WHERE, REGIONS, TOWNS, CONFIRM, CONSENT, HANDOVER = (
+    "new", "language", "menu", "where", "regions", "towns", "confirm", "consent", "handover",
 )  # fmt: skip
 PLACE_STATES = [WHERE, REGIONS, TOWNS, CONFIRM]  # where a typed text is a place to look up
 
@@ -66,15 +80,25 @@ def _pairs(buttons: list[Button]) -> tuple[tuple[Button, ...], ...]:
 
 
 class SurvivorFlow(Flow):
+    """`hours` are the hotline's working hours, or None when no hotline is configured: then
+    "talk to a person" explains that it is not available and gives the numbers."""
+
     name = "survivor"
     initial = NEW
 
-    def __init__(self, directory: Directory) -> None:
+    def __init__(
+        self,
+        directory: Directory,
+        hours: Hours | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self.directory = directory
+        self.hours = hours
+        self._clock = clock
         self._regions = directory.regions()
         every_state = "*"
         self.machine = self.build_machine(
-            states=[NEW, LANGUAGE, MENU, *PLACE_STATES],
+            states=[NEW, LANGUAGE, MENU, *PLACE_STATES, CONSENT, HANDOVER],
             transitions=[
                 {"trigger": "greet", "source": every_state, "dest": LANGUAGE},
                 {
@@ -84,15 +108,20 @@ class SurvivorFlow(Flow):
                     "conditions": [lambda e: argument(e) in LANGUAGES],
                     "after": [self._remember_language],
                 },
-                {"trigger": "show_menu", "source": [MENU, *PLACE_STATES], "dest": MENU},
+                {"trigger": "show_menu", "source": [MENU, *PLACE_STATES, CONSENT, HANDOVER],
+                 "dest": MENU},
                 {"trigger": "emergency", "source": every_state, "dest": MENU,
                  "after": [self._show_emergency]},
                 {"trigger": "numbers", "source": every_state, "dest": MENU,
                  "after": [self._show_numbers]},
                 {"trigger": "about", "source": every_state, "dest": MENU,
                  "after": [self._show_about]},
+                {"trigger": "talk", "source": every_state, "dest": CONSENT,
+                 "conditions": [lambda e: self.hours is not None]},
                 {"trigger": "talk", "source": every_state, "dest": MENU,
                  "after": [self._show_talk]},
+                {"trigger": "agree", "source": CONSENT, "dest": HANDOVER,
+                 "after": [lambda e: model_of(e).outputs.append(Handover())]},
                 {"trigger": "find_centre", "source": every_state, "dest": WHERE},
                 {"trigger": "list_regions", "source": every_state, "dest": REGIONS},
                 {
@@ -170,6 +199,10 @@ class SurvivorFlow(Flow):
                 "language": "greet",
             }
             return (nav[value], ()) if value in nav else None
+        if data == "talk:agree":
+            return ("agree", ())
+        if data == "case:end":  # her case is already closed: back to the menu
+            return ("show_menu", ())
         if kind == "region" and value.isdigit() and int(value) < len(self._regions):
             return ("choose_region", (self._regions[int(value)],))
         if kind == "place":
@@ -233,7 +266,59 @@ class SurvivorFlow(Flow):
                     *NAV_ROWS,
                 ),
             )
+        if model.state == CONSENT:
+            return self._consent_screen()
+        if model.state == HANDOVER:
+            return Screen(
+                body=(t("💬 You are connected to the hotline. Write your message here."),),
+                buttons=((Button(t("End the conversation"), "case:end"),), (EXIT,)),
+                edit=False,
+            )
         return self._language_screen(model)
+
+    def _consent_screen(self) -> Screen:
+        assert self.hours is not None
+        now = self._clock()
+        open_now = self.hours.is_open(now)
+        when = (
+            t("Someone is reading now.")
+            if open_now
+            else t(
+                "Nobody is reading right now: someone will read from %(opening)s (Bamako time). "
+                "You can leave a message anyway.",
+                opening=self.hours.next_opening(now).strftime("%d/%m %H:%M"),
+            )
+        )
+        meanwhile: tuple[tuple[Button, ...], ...] = (
+            ()
+            if open_now
+            else (
+                (Button(t("📞 Free numbers"), "nav:numbers"),
+                 Button(t("📍 Nearest centre"), "nav:centre")),
+            )
+        )  # fmt: skip
+        return Screen(
+            body=(
+                t("💬 Talking to a person"),
+                t(
+                    "Trained hotline staff will read what you write here and answer you. They "
+                    "do not see your name, your phone number or your account."
+                ),
+                t("The bot keeps none of your messages: they are passed on, not stored."),
+                t(
+                    "Hours: %(hours)s (Bamako time).",
+                    hours=Localized.of(**{lang: self.hours.describe(lang) for lang in LANGUAGES}),
+                ),
+                when,
+                t("The quick exit works at any time."),
+            ),
+            buttons=(
+                (Button(t("✅ I agree, connect me"), "talk:agree"),),
+                *meanwhile,
+                (Button(t("↩️ Back"), "nav:menu"),),
+                *NAV_ROWS,
+            ),
+        )
 
     def _language_screen(self, model: FlowModel) -> Screen:
         suggested = model.data.get("suggested")
@@ -339,8 +424,8 @@ class SurvivorFlow(Flow):
                 body=(
                     t("💬 Talking to a person"),
                     t(
-                        "Soon you will be able to write to trained hotline staff here. "
-                        "For now, you can call these free numbers:"
+                        "Writing to hotline staff is not available in this service yet. "
+                        "You can call these free numbers:"
                     ),
                     *(self._number_line(n) for n in self._numbers_for_emergency()),
                 ),

@@ -8,13 +8,14 @@ from telegram import Chat, ReplyKeyboardRemove, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 
-from bot.context import JigiyaContext
-from bot.conversation import StorageKey
-from bot.flows.base import Event
-from bot.flows.screens import t
-from bot.flows.survivor import wants_quick_exit
+from bot.context import JigiyaContext, Services
+from bot.conversation import StepResult, StorageKey
+from bot.flows.base import Event, FlowModel
+from bot.flows.screens import Handover, Output, Screen, t
+from bot.flows.survivor import MENU, wants_quick_exit
 from bot.handlers.render import show
 from bot.i18n import supported_language
+from state.cases import Case
 
 log = logging.getLogger(__name__)
 
@@ -58,17 +59,54 @@ async def on_private_update(update: Update, context: JigiyaContext) -> None:
     services = context.services
     key = StorageKey(bot_id=context.bot.id, chat_id=chat.id, user_id=user.id)
     event = _event(update)
+    case = None
+    if services.hotline.configured:
+        case = await services.hotline.open_case_of(services.runner.person_key(key.bot_id, user.id))
     if wants_quick_exit(event):
+        if case is not None:
+            await services.hotline.close(case, "person_left")
         await quick_exit(update, context, key)
+        return
+    if case is not None:
+        await _in_case(update, context, key, case, event)
         return
     incoming = update.message.message_id if update.message else None
     result = await services.runner.step(services.survivor, key, event, message_id=incoming)
-    translator = services.catalogs.translator(
-        supported_language([result.language, user.language_code])
-    )
+    language = supported_language([result.language, user.language_code])
+    translator = services.catalogs.translator(language)
+    outputs: list[Output] = [o for o in result.outputs if not isinstance(o, Handover)]
+    if len(outputs) < len(result.outputs):
+        opened = await services.hotline.open(
+            services.runner.person_key(key.bot_id, user.id), chat.id, language or "fr"
+        )
+        if opened.refused is not None:
+            outputs = [Screen(body=(opened.refused,), edit=False), _menu(services, result)]
     pressed = query.message.message_id if query and query.message else None
-    sent = await show(context.bot, chat.id, result.outputs, translator, replace_message_id=pressed)
+    sent = await show(context.bot, chat.id, outputs, translator, replace_message_id=pressed)
     await services.runner.remember_sent(key, sent)
+
+
+def _menu(services: Services, result: StepResult) -> Screen:
+    """The menu screen, for when a handover could not start."""
+    model = FlowModel({}, result.language)
+    model.state = MENU
+    return services.survivor.screen(model)
+
+
+async def _in_case(
+    update: Update, context: JigiyaContext, key: StorageKey, case: Case, event: Event
+) -> None:
+    """While her case is open, the bot's own menus stay quiet: her messages go to staff."""
+    services = context.services
+    if event.kind == "button":
+        if event.name == "case:end":
+            await services.hotline.close(case, "ended_by_person")
+        return  # other buttons, from older messages, do nothing while a person is answering
+    message = update.message
+    if message is None:
+        return  # an edit: the staff already have the message as it was sent
+    await services.runner.remember_sent(key, [message.message_id])
+    await services.hotline.relay_in(case, update.update_id, message.message_id)
 
 
 async def quick_exit(update: Update, context: JigiyaContext, key: StorageKey) -> None:

@@ -55,6 +55,7 @@ async def show(
     """Show the outputs in order; return the ids of the new messages.
 
     A lone screen answering a button replaces the message of that button when it allows.
+    Instructions such as `Handover` are the caller's to act on and show nothing here.
     """
     sent: list[Message] = []
     lone = len(outputs) == 1
@@ -74,7 +75,7 @@ async def show(
                     address=translator.render(output.address), protect_content=True,
                 )
             )  # fmt: skip
-        else:
+        elif isinstance(output, Screen):
             edited = lone and output.edit and replace_message_id is not None
             if not (edited and await _edit(bot, chat_id, replace_message_id, output, translator)):
                 sent.append(await _send(bot, chat_id, output, translator))

@@ -1,0 +1,1 @@
+"""Hotline handover: cases, the durable outbox that relays messages, and working hours."""

@@ -1,0 +1,243 @@
+"""What happens to a case, each step in one transaction with the messages it causes.
+
+Every message a step causes is put in the durable outbox in the same transaction as the step;
+the outbox worker (bot/hotline/outbox.py) sends it. Actions carry what they need (her chat id
+included), sealed in the outbox row, so a case may close while its last messages are on the way.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import aiosqlite
+
+from bot.config import Settings
+from bot.flows.screens import Msg, t
+from bot.keys import Keys
+from state import cases, outbox
+from state.cases import Case
+from state.outbox import TO_PERSON, TO_STAFF
+from state.store import Store, now
+
+MAX_CASES_PER_HOUR = 3
+
+Outcome = Literal["closed_by_staff", "ended_by_person", "person_left", "unreachable"]
+
+# Messages the person receives about her case (rendered in her language when sent).
+RECEIVED = t(
+    "Your message will be read by trained hotline staff. You are number %(position)s in the "
+    "queue. Write here whenever you want; the quick exit still works at any time."
+)
+READ_FROM = t(
+    "Nobody is reading right now. Someone will read your messages from %(opening)s (Bamako "
+    "time). Meanwhile, you can call the free numbers from the menu."
+)
+STILL_WAITING = t(
+    "We are sorry: nobody has been able to answer you yet. Your messages are kept in the queue. "
+    "If you are in danger, press 🆘 in the menu for the free numbers."
+)
+CLOSED_BY_STAFF = t("The conversation with the hotline has ended. You are back at the menu.")
+ENDED_BY_YOU = t("You have ended the conversation with the hotline.")
+TOO_MANY = t(
+    "You have asked for a person several times in the last hour. Please try again later, or "
+    "call the free numbers from the menu."
+)
+NOT_AVAILABLE = t("Talking to a person is not available right now. Please call the free numbers.")
+
+# Messages staff see in the case topic (in French, the staff's working language).
+STAFF_REMINDER = t("⏰ Nobody has claimed this case yet.")
+STAFF_PERSON_LEFT = t("The person left the conversation.")
+STAFF_ENDED = t("The person ended the conversation.")
+STAFF_CLOSED = t("Case closed.")
+STAFF_UNREACHABLE = t(
+    "⚠️ The person has blocked the bot or deleted their account: messages cannot reach them. "
+    "The case is closed."
+)
+STAFF_NOT_DELIVERED = t("⚠️ A message could not be delivered to the person.")
+STAFF_NEW_TOPIC = t("Earlier messages of this case are in a topic that was deleted.")
+
+
+def message(msg: Msg) -> dict[str, Any]:
+    """A message as outbox data, rendered when it is sent."""
+    return {"msgid": msg.msgid, "params": dict(msg.params)}
+
+
+@dataclass(frozen=True)
+class Opened:
+    case: Case | None
+    created: bool
+    refused: Msg | None = None
+
+
+class Hotline:
+    def __init__(self, store: Store, keys: Keys, settings: Settings) -> None:
+        self._store = store
+        self._keys = keys
+        self._settings = settings
+        self.on_enqueue: Callable[[], None] = lambda: None  # the worker wakes up on new jobs
+
+    @property
+    def configured(self) -> bool:
+        return bool(self._settings.staff_chats)
+
+    def staff_lane(self, case: Case) -> str:
+        return f"staff:{case.staff_chat_id}"
+
+    def chat_of(self, case: Case) -> int:
+        """Her chat id, from the sealed copy kept while the case is open."""
+        assert case.chat_sealed is not None
+        return int(self._keys.open(case.chat_sealed, context=_chat_context(case.code)))
+
+    async def open_case_of(self, person_key: str) -> Case | None:
+        async with self._store.transaction() as db:
+            return await cases.open_case_of(db, person_key)
+
+    async def case_in_topic(self, staff_chat_id: int, thread_id: int) -> Case | None:
+        async with self._store.transaction() as db:
+            return await cases.by_thread(db, staff_chat_id, thread_id)
+
+    async def case(self, case_id: int) -> Case | None:
+        async with self._store.transaction() as db:
+            return await cases.by_id(db, case_id)
+
+    async def open(self, person_key: str, chat_id: int, language: str) -> Opened:
+        """Her open case, or a new one with its topic and first messages on the way."""
+        staff_chat = self._settings.staff_chat_for(language)
+        if staff_chat is None:
+            return Opened(None, False, NOT_AVAILABLE)
+        async with self._store.transaction() as db:
+            existing = await cases.open_case_of(db, person_key)
+            if existing is not None:
+                return Opened(existing, False)
+            if await cases.is_blocked(db, person_key) or (
+                await cases.opened_since(db, person_key, now() - 3600) >= MAX_CASES_PER_HOUR
+            ):
+                return Opened(None, False, TOO_MANY)
+            case, _ = await cases.open_case(
+                db,
+                person_key,
+                lambda code: self._keys.seal(str(chat_id).encode(), context=_chat_context(code)),
+                language,
+                staff_chat,
+            )
+            position = await cases.queue_position(db, case)
+            await self._staff(db, case, "topic", {"kind": "topic"})
+            await self._person(db, case, "received", _say(chat_id, RECEIVED, position=position))
+            hours = self._settings.hotline_hours
+            if not hours.is_open(datetime.now(UTC)):
+                opening = hours.next_opening(datetime.now(UTC)).strftime("%d/%m %H:%M")
+                await self._person(db, case, "hours", _say(chat_id, READ_FROM, opening=opening))
+        self.on_enqueue()
+        return Opened(case, True)
+
+    async def relay_in(self, case: Case, update_id: int, message_id: int) -> None:
+        """Her message, copied into the case topic."""
+        action = {"kind": "copy_in", "chat": self.chat_of(case), "message_id": message_id}
+        async with self._store.transaction() as db:
+            await self._staff(db, case, f"in:{update_id}", action)
+        self.on_enqueue()
+
+    async def relay_out(self, case: Case, update_id: int, message_id: int) -> None:
+        """A staff message, copied to her."""
+        action = {
+            "kind": "copy_out",
+            "chat": self.chat_of(case),
+            "from_chat": case.staff_chat_id,
+            "message_id": message_id,
+        }
+        async with self._store.transaction() as db:
+            await self._person(db, case, f"out:{update_id}", action)
+        self.on_enqueue()
+
+    async def claim(self, case: Case, staff_id: int, staff_name: str) -> bool:
+        async with self._store.transaction() as db:
+            if not await cases.claim(db, case.id, staff_id):
+                return False
+            await self._staff(db, case, f"card:claim:{time.monotonic_ns()}",
+                              {"kind": "card", "taken_by": staff_name})  # fmt: skip
+        self.on_enqueue()
+        return True
+
+    async def release(self, case: Case, staff_id: int) -> bool:
+        async with self._store.transaction() as db:
+            if not await cases.release(db, case.id, staff_id):
+                return False
+            await self._staff(db, case, f"card:release:{time.monotonic_ns()}",
+                              {"kind": "card", "taken_by": None})  # fmt: skip
+        self.on_enqueue()
+        return True
+
+    async def close(self, case: Case, outcome: Outcome) -> bool:
+        """Close the case: both sides are told, the topic is closed, her chat id is erased."""
+        chat = self.chat_of(case) if case.chat_sealed is not None else None
+        staff_note = {
+            "closed_by_staff": STAFF_CLOSED,
+            "ended_by_person": STAFF_ENDED,
+            "person_left": STAFF_PERSON_LEFT,
+            "unreachable": STAFF_UNREACHABLE,
+        }[outcome]
+        async with self._store.transaction() as db:
+            if not await cases.close(db, case.id, outcome):
+                return False
+            if chat is not None and outcome in ("closed_by_staff", "ended_by_person"):
+                note = CLOSED_BY_STAFF if outcome == "closed_by_staff" else ENDED_BY_YOU
+                await self._person(db, case, "closed", _say(chat, note, menu=True))
+            await self._staff(db, case, "closed-note", {"kind": "say", **message(staff_note)})
+            await self._staff(db, case, "closed-card", {"kind": "card", "taken_by": None})
+            await self._staff(db, case, "close-topic", {"kind": "close_topic"})
+        self.on_enqueue()
+        return True
+
+    async def block(self, case: Case, days: int) -> None:
+        if case.person_key is None:
+            return
+        async with self._store.transaction() as db:
+            await cases.block(db, case.person_key, now() + days * 86400)
+
+    async def remind_unclaimed(self) -> int:
+        """One reminder to staff, and an honest word to her, for cases nobody claimed in time."""
+        cutoff = now() - self._settings.reminder_minutes * 60
+        async with self._store.transaction() as db:
+            waiting = await cases.unclaimed_before(db, cutoff)
+            for case in waiting:
+                await cases.mark_reminded(db, case.id)
+                await self._staff(db, case, "reminder", {"kind": "say", **message(STAFF_REMINDER)})
+                await self._person(db, case, "still-waiting",
+                                   _say(self.chat_of(case), STILL_WAITING))  # fmt: skip
+        if waiting:
+            self.on_enqueue()
+        return len(waiting)
+
+    async def purge_closed(self, *, at: int | None = None) -> int:
+        cutoff = (at or now()) - self._settings.case_retention_days * 86400
+        async with self._store.transaction() as db:
+            return await cases.purge_closed(db, cutoff)
+
+    async def _staff(
+        self, db: aiosqlite.Connection, case: Case, key: str, action: dict[str, Any]
+    ) -> None:
+        await outbox.enqueue(
+            db, self._keys, case_id=case.id, lane=self.staff_lane(case), priority=TO_STAFF,
+            dedupe_key=f"{case.id}:{key}", action=action,
+        )  # fmt: skip
+
+    async def _person(
+        self, db: aiosqlite.Connection, case: Case, key: str, action: dict[str, Any]
+    ) -> None:
+        await outbox.enqueue(
+            db, self._keys, case_id=case.id, lane=f"person:{case.id}", priority=TO_PERSON,
+            dedupe_key=f"{case.id}:{key}", action=action,
+        )  # fmt: skip
+
+
+def _say(chat: int, msg: Msg, *, menu: bool = False, **params: Any) -> dict[str, Any]:
+    return {"kind": "say", "chat": chat, "menu": menu, "msgid": msg.msgid,
+            "params": {**dict(msg.params), **params}}  # fmt: skip
+
+
+def _chat_context(code: str) -> bytes:
+    return f"case-chat:{code}".encode()
