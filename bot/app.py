@@ -35,6 +35,7 @@ from state.store import Store
 log = logging.getLogger(__name__)
 
 PURGE_INTERVAL = 3600  # seconds between purges of what is kept only for a while
+REMIND_INTERVAL = 60  # seconds between looks for hotline cases nobody claimed in time
 
 # Time allowed for updates in progress when asked to stop; the whole stop stays under 10 s.
 DRAIN_SECONDS = 6.0
@@ -174,7 +175,9 @@ def _schedule_jobs(application: Application, services: Services) -> None:  # typ
     assert application.job_queue is not None  # python-telegram-bot[job-queue] is a dependency
     application.job_queue.run_repeating(purge, interval=PURGE_INTERVAL, first=1, name="purge")
     if services.hotline.configured:
-        application.job_queue.run_repeating(remind, interval=60, first=5, name="remind")
+        application.job_queue.run_repeating(
+            remind, interval=REMIND_INTERVAL, first=REMIND_INTERVAL, name="remind"
+        )
 
 
 def _stop_on_signals(stop: asyncio.Event) -> None:
