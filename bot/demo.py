@@ -21,6 +21,7 @@ from bot.app import run
 from bot.config import Settings
 from bot.content import load_directory
 from bot.emulator import BotApiEmulator, ChatEvent, FakeGroup, FakeMember, FakeUser
+from bot.hotline.hours import Hours
 
 DEMO_TOKEN = "1000000001:" + "demo" * 9
 STAFF_GROUP_ID = -1001000000001
@@ -28,6 +29,7 @@ STAFF_GROUP_ID = -1001000000001
 # so input pasted or piped in is played like a person who reads before tapping.
 ANSWER_SECONDS = 3.0
 QUIET_SECONDS = 0.3
+LEAVING_QUIET_SECONDS = 2.5
 
 HELP = """Demo commands:
   !as survivor | !as officer | !as staff   switch who you are
@@ -35,7 +37,8 @@ HELP = """Demo commands:
   !sticker  !voice  !photo                 send one of those
   !help                                    this text
   !quit                                    leave (Ctrl-D works too)
-Anything else is sent as a message; a number presses that button of the last message."""
+Anything else is sent as a message; a number presses that button of the last message.
+As staff, you write in the case topic you saw last: claim the case first (its card's button)."""
 
 Json = dict[str, Any]
 
@@ -46,6 +49,7 @@ class Persona:
     user: FakeUser
     member: FakeMember | None = None  # set for the staff persona, who speaks in the group
     buttons: list[tuple[Json, str]] = field(default_factory=list)  # (message, callback data)
+    thread: int | None = None  # the staff persona writes in the case topic seen last
 
     @property
     def reader(self) -> FakeUser | FakeGroup | FakeMember:
@@ -109,10 +113,16 @@ class Demo:
                 continue
             self.news += 1
             self._changed.set()
+            if persona.member is not None and event.thread_id is not None:
+                persona.thread = event.thread_id
             lines = _describe(event)
             if not lines:
                 continue
-            self.say(f"[{persona.name}] Jigiya: {lines[0]}")
+            where = f" · topic {event.thread_id}" if event.thread_id else ""
+            sender = "Jigiya"
+            if event.message and event.message.get("from", {}).get("is_bot") is False:
+                sender = "someone"
+            self.say(f"[{persona.name}{where}] {sender}: {lines[0]}")
             for line in lines[1:]:
                 self.say(f"    {line}" if line else "")
             markup = (event.message or {}).get("reply_markup") or {}
@@ -123,16 +133,16 @@ class Demo:
                 for number, label in enumerate(labels, 1):
                     self.say(f"    [{number}] {label}")
 
-    async def settle(self, seen: int) -> None:
-        """Wait for news after `seen` events, then until none comes for a short while."""
-        timeout = ANSWER_SECONDS if self.news == seen else QUIET_SECONDS
+    async def settle(self, seen: int, quiet: float = QUIET_SECONDS) -> None:
+        """Wait for news after `seen` events, then until none comes for `quiet` seconds."""
+        timeout = ANSWER_SECONDS if self.news == seen else quiet
         while True:
             self._changed.clear()
             try:
                 await asyncio.wait_for(self._changed.wait(), timeout)
             except TimeoutError:
                 return
-            timeout = QUIET_SECONDS
+            timeout = quiet
 
     async def handle(self, line: str) -> bool:
         """Act on one typed line; False when the person wants to leave."""
@@ -151,7 +161,7 @@ class Demo:
             self.say(f"(no button {line}; the last message has {len(persona.buttons)})")
             return True
         if persona.member is not None:
-            await persona.member.send(line)
+            await persona.member.send(line, thread_id=persona.thread)
         else:
             await persona.user.send(line)
         return True
@@ -206,6 +216,7 @@ async def run_demo(out: TextIO = sys.stdout) -> int:
                 api_url=emulator.base_url,
                 db_path=Path(tmp) / "demo.sqlite3",
                 hotline_chat_id=STAFF_GROUP_ID,
+                hotline_hours=Hours.parse("mon-sun 00:00-24:00"),  # someone always "reads"
                 admin_ids=frozenset({2002}),
                 secret=secrets.token_urlsafe(32),
             )
@@ -224,6 +235,8 @@ async def run_demo(out: TextIO = sys.stdout) -> int:
                 while (line := await lines.get()) is not None:
                     seen = demo.news
                     if not await demo.handle(line):
+                        # Relayed messages may still be on their way (Telegram's pace).
+                        await demo.settle(seen, quiet=LEAVING_QUIET_SECONDS)
                         break
                     if not line.strip().startswith(("!as", "!help")):
                         await demo.settle(seen)
