@@ -69,6 +69,12 @@ async def heads(db: aiosqlite.Connection, sealer: Sealer, *, at: int | None = No
     ]  # fmt: skip
 
 
+async def drop_lane(db: aiosqlite.Connection, lane: str) -> int:
+    """Forget what waits in a lane (messages to a person who has left must never arrive)."""
+    cur = await db.execute("DELETE FROM outbox WHERE lane = ?", (lane,))
+    return cur.rowcount
+
+
 async def next_due_at(db: aiosqlite.Connection) -> int | None:
     async with db.execute("SELECT MIN(next_at) FROM outbox") as cur:
         row = await cur.fetchone()

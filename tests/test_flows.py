@@ -278,3 +278,12 @@ def test_dates_render_in_the_person_language() -> None:
     msg = t("%(date)s", date=date(2026, 11, 1))
     assert catalogs.translator("fr").render(msg) == "1 novembre 2026"
     assert catalogs.translator("en").render(msg) == "November 1, 2026"
+
+
+async def test_after_a_handover_ends_writing_brings_the_menu() -> None:
+    from bot.flows.survivor import HANDOVER
+
+    model = FlowModel({}, "fr")
+    screen = last_screen(await step(model, HANDOVER, Event("text", 20, text="allo ?")))
+    assert model.state == MENU
+    assert NOT_UNDERSTOOD not in screen.body

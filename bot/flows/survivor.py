@@ -167,6 +167,9 @@ class SurvivorFlow(Flow):
             return ("located", event.location)  # at any moment, even as a first message
         if model.state == NEW:
             return ("greet", ())
+        if model.state == HANDOVER and event.kind in ("text", "other"):
+            # Her case has closed (or could not open): what she writes next gets the menu.
+            return ("show_menu", ())
         if event.kind == "command":
             return {
                 "start": ("greet", ()),

@@ -87,6 +87,9 @@ class Hotline:
     def staff_lane(self, case: Case) -> str:
         return f"staff:{case.staff_chat_id}"
 
+    def person_lane(self, case: Case) -> str:
+        return f"person:{case.id}"
+
     def chat_of(self, case: Case) -> int:
         """Her chat id, from the sealed copy kept while the case is open."""
         assert case.chat_sealed is not None
@@ -183,6 +186,9 @@ class Hotline:
         async with self._store.transaction() as db:
             if not await cases.close(db, case.id, outcome):
                 return False
+            if outcome in ("person_left", "unreachable"):
+                # After a quick exit nothing more may appear in her chat.
+                await outbox.drop_lane(db, self.person_lane(case))
             if chat is not None and outcome in ("closed_by_staff", "ended_by_person"):
                 note = CLOSED_BY_STAFF if outcome == "closed_by_staff" else ENDED_BY_YOU
                 await self._person(db, case, "closed", _say(chat, note, menu=True))
@@ -229,7 +235,7 @@ class Hotline:
         self, db: aiosqlite.Connection, case: Case, key: str, action: dict[str, Any]
     ) -> None:
         await outbox.enqueue(
-            db, self._keys, case_id=case.id, lane=f"person:{case.id}", priority=TO_PERSON,
+            db, self._keys, case_id=case.id, lane=self.person_lane(case), priority=TO_PERSON,
             dedupe_key=f"{case.id}:{key}", action=action,
         )  # fmt: skip
 
