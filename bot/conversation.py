@@ -88,7 +88,14 @@ class ConversationRunner:
         async with self._store.transaction() as db:
             return await messages.deletable(db, self.person_key(key.bot_id, key.user_id))
 
-    async def forget(self, key: StorageKey) -> None:
-        """Delete every row of this person: conversations and message ids go with the person."""
+    async def forget(self, key: StorageKey, *, undeleted: list[int] | None = None) -> None:
+        """Delete every row of this person: conversations and message ids go with the person.
+
+        `undeleted` are ids of messages Telegram would not delete just now: only they are kept,
+        so that the next quick exit can try again (they go with the 48-hour purge anyway)."""
+        person_key = self.person_key(key.bot_id, key.user_id)
         async with self._store.transaction() as db:
-            await conversations.forget_person(db, self.person_key(key.bot_id, key.user_id))
+            await conversations.forget_person(db, person_key)
+            if undeleted:
+                await conversations.ensure_person(db, person_key, None)
+                await messages.remember(db, person_key, undeleted)

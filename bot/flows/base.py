@@ -46,7 +46,8 @@ def normalised(text: str) -> str:
 class FlowModel:
     """The per-update model. A plain class on purpose: transitions skips value-equal models.
 
-    `data` is stored; `outputs` and `notices` are this step's answer and are not.
+    `data` is stored; `outputs`, `notices` and `view` (details the step's screen shows, such
+    as the towns of a region just picked) are this step's answer and are never stored.
     """
 
     state: str
@@ -56,6 +57,7 @@ class FlowModel:
         self.language = language
         self.outputs: list[Output] = []
         self.notices: list[Msg] = []
+        self.view: dict[str, Any] = {}
 
     if TYPE_CHECKING:  # bound by the machine in add_model
 

@@ -213,9 +213,8 @@ class SurvivorFlow(Flow):
         return None
 
     async def step(self, model: FlowModel, event: Event) -> list[Output]:
-        if event.kind != "button":
-            # The language the person's app reports, to suggest on the language screen.
-            model.data["suggested"] = supported_language([model.language, event.language_hint])
+        # The language chosen, else the one the person's app reports: ticked on the language screen.
+        model.data["suggested"] = supported_language([model.language, event.language_hint])
         return await super().step(model, event)
 
     # --- what each state shows ----------------------------------------------------------
@@ -234,22 +233,16 @@ class SurvivorFlow(Flow):
                 ),
             )
         if model.state == WHERE:
-            return Screen(
-                body=(
-                    t("Where are you?"),
-                    t(
-                        "Share your location with the button at the bottom of the screen, "
-                        "choose your region, or type the name of your town or village."
-                    ),
-                ),
-                buttons=((Button(t("🗺️ Choose my region"), "nav:regions"),), *NAV_ROWS),
-                ask_location=True,
-            )
+            return self._where_screen()
         if model.state == REGIONS:
             regions = [Button(r, f"region:{i}") for i, r in enumerate(self._regions)]
             return Screen(body=(t("Choose your region:"),), buttons=(*_pairs(regions), *NAV_ROWS))
+        if model.state in (TOWNS, CONFIRM) and not model.view:
+            # Shown again later (after a crash, or a word it did not understand): the region or
+            # places were never stored, so ask where again.
+            return self._where_screen()
         if model.state == TOWNS:
-            region = str(model.data.get("region", ""))
+            region = str(model.view["region"])
             towns = [Button(p.name, f"place:{p.id}") for p in self.directory.towns_in(region)]
             return Screen(
                 body=(t("Choose your town or the nearest one (%(region)s):", region=region),),
@@ -260,7 +253,7 @@ class SurvivorFlow(Flow):
                 ),
             )
         if model.state == CONFIRM:
-            places = [self.directory.place(pid) for pid in model.data.get("candidates", [])]
+            places = [self.directory.place(pid) for pid in model.view["candidates"]]
             return Screen(
                 body=(t("Did you mean one of these places?"),),
                 buttons=(
@@ -278,6 +271,19 @@ class SurvivorFlow(Flow):
                 edit=False,
             )
         return self._language_screen(model)
+
+    def _where_screen(self) -> Screen:
+        return Screen(
+            body=(
+                t("Where are you?"),
+                t(
+                    "Share your location with the button at the bottom of the screen, "
+                    "choose your region, or type the name of your town or village."
+                ),
+            ),
+            buttons=((Button(t("🗺️ Choose my region"), "nav:regions"),), *NAV_ROWS),
+            ask_location=True,
+        )
 
     def _consent_screen(self) -> Screen:
         assert self.hours is not None
@@ -347,11 +353,11 @@ class SurvivorFlow(Flow):
         model_of(event).language = argument(event)
 
     def _remember_region(self, event: AsyncEventData) -> None:
-        model_of(event).data["region"] = argument(event)
+        model_of(event).view["region"] = argument(event)
 
     def _remember_candidates(self, event: AsyncEventData) -> None:
         search: PlaceSearch = argument(event)
-        model_of(event).data["candidates"] = [m.place.id for m in search.matches]
+        model_of(event).view["candidates"] = [m.place.id for m in search.matches]
 
     def _place_not_found(self, event: AsyncEventData) -> None:
         model_of(event).notices.append(

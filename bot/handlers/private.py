@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 
 from telegram import Chat, ReplyKeyboardRemove, Update
-from telegram.error import TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from bot.context import JigiyaContext, Services
 from bot.conversation import StepResult, StorageKey
@@ -125,18 +126,33 @@ async def quick_exit(update: Update, context: JigiyaContext, key: StorageKey) ->
     if update.effective_message is not None:
         ids.add(update.effective_message.message_id)
     ordered = sorted(ids)
+    undeleted: list[int] = []
     for start in range(0, len(ordered), _DELETE_BATCH):
+        batch = ordered[start : start + _DELETE_BATCH]
         try:
-            await bot.delete_messages(key.chat_id, ordered[start : start + _DELETE_BATCH])
+            async for attempt in AsyncRetrying(
+                stop=stop_after_attempt(3),
+                wait=wait_exponential(multiplier=0.5, max=2),
+                retry=retry_if_exception_type((NetworkError, RetryAfter)),
+                reraise=True,
+            ):
+                with attempt:
+                    await bot.delete_messages(key.chat_id, batch)
+        except (BadRequest, Forbidden):
+            pass  # too old to delete, already gone, or she blocked the bot: nothing to retry
         except TelegramError as exc:
             log.warning("Quick exit: a batch of deletions failed (%s)", type(exc).__name__)
-    await runner.forget(key)
-    await bot.send_message(
+            undeleted.extend(batch)
+    await runner.forget(key, undeleted=undeleted)
+    goodbye = await bot.send_message(
         key.chat_id,
         translator.render(GOODBYE),
         reply_markup=ReplyKeyboardRemove(),
         protect_content=True,
     )
+    if undeleted:
+        # The chat is not clean yet: the next quick exit also takes this line away.
+        await runner.remember_sent(key, [goodbye.message_id])
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]
