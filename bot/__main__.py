@@ -52,7 +52,8 @@ def _parser() -> argparse.ArgumentParser:
     content.add_argument(
         "action",
         choices=["check"],
-        help="check: validate centres, numbers and places; list what is unverified or old",
+        help="check: validate centres, numbers, places and officer protocols; list what is "
+        "unverified, old or not yet translated",
     )
     return parser
 

@@ -17,10 +17,12 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes
 from bot import polling, webhook
 from bot.config import Settings
 from bot.content import load_directory
+from bot.content.protocols import load_protocols
 from bot.context import SERVICES, JigiyaContext, Services
 from bot.conversation import ConversationRunner
+from bot.flows.officer import OfficerFlow
 from bot.flows.survivor import SurvivorFlow
-from bot.handlers import errors, groups, private, staff
+from bot.handlers import errors, groups, officer, private, staff
 from bot.hotline.outbox import OutboxWorker
 from bot.hotline.service import Hotline
 from bot.i18n import Catalogs
@@ -29,6 +31,7 @@ from bot.keys import Keys, load_or_create_secret
 from bot.processor import ChatOrderedProcessor
 from bot.ratelimit import OutgoingRateLimiter
 from state.inbox import Inbox
+from state.officers import Officers
 from state.retention import purge_expired
 from state.store import Store
 
@@ -82,6 +85,7 @@ def build_application(settings: Settings, services: Services) -> Application:  #
     application.bot_data[SERVICES] = services
     # The staff group's handlers come first: the private-chat handler answers every button.
     staff.register(application, settings.staff_chats)
+    officer.register(application)  # group -1: officer commands and buttons stop there
     private.register(application)
     groups.register(application)
     application.add_error_handler(errors.on_error)
@@ -100,13 +104,16 @@ async def run(
     store = await Store.open(settings.db_path)
     try:
         hotline = Hotline(store, keys, settings)
+        directory = load_directory()
         services = Services(
             settings,
             store,
             ConversationRunner(store, keys),
             Catalogs(),
-            SurvivorFlow(load_directory(), settings.hotline_hours if hotline.configured else None),
+            SurvivorFlow(directory, settings.hotline_hours if hotline.configured else None),
             hotline,
+            OfficerFlow(load_protocols(), directory),
+            Officers(store, keys),
         )
         application = build_application(settings, services)
         async with application:

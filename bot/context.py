@@ -9,9 +9,11 @@ from telegram.ext import CallbackContext, ExtBot
 
 from bot.config import Settings
 from bot.conversation import ConversationRunner
+from bot.flows.officer import OfficerFlow
 from bot.flows.survivor import SurvivorFlow
 from bot.hotline.service import Hotline
 from bot.i18n import Catalogs
+from state.officers import Officers
 from state.store import Store
 
 SERVICES = "services"
@@ -25,6 +27,8 @@ class Services:
     catalogs: Catalogs
     survivor: SurvivorFlow
     hotline: Hotline
+    officer: OfficerFlow
+    officers: Officers
 
 
 class JigiyaContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

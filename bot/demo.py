@@ -38,7 +38,8 @@ HELP = """Demo commands:
   !help                                    this text
   !quit                                    leave (Ctrl-D works too)
 Anything else is sent as a message; a number presses that button of the last message.
-As staff, you write in the case topic you saw last: claim the case first (its card's button)."""
+As staff, you write in the case topic you saw last: claim the case first (its card's button).
+The officer is also an administrator: /invite police, then /officer <code>, then /checklists."""
 
 Json = dict[str, Any]
 

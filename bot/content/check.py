@@ -8,6 +8,7 @@ from pathlib import Path
 
 from bot.content.directory import CONTENT_DIR
 from bot.content.load import read_content
+from bot.content.protocols import read_protocols
 
 
 @dataclass(frozen=True)
@@ -21,11 +22,18 @@ class CheckReport:
 
 
 def check(content_dir: Path = CONTENT_DIR, today: date | None = None) -> CheckReport:
-    content = read_content(content_dir, today or date.today())
-    return CheckReport(
-        errors=[str(problem) for problem in content.errors],
-        warnings=[str(problem) for problem in content.warnings],
-    )
+    today = today or date.today()
+    content = read_content(content_dir, today)
+    errors = [str(problem) for problem in content.errors]
+    warnings = [str(problem) for problem in content.warnings]
+    protocols_dir = content_dir / "protocols"
+    if protocols_dir.is_dir():
+        protocols = read_protocols(protocols_dir, today)
+        errors += protocols.errors
+        warnings += protocols.warnings
+    else:
+        warnings.append(f"protocols: no folder {protocols_dir}: officer mode cannot start")
+    return CheckReport(errors=errors, warnings=warnings)
 
 
 def format_report(report: CheckReport) -> str:
