@@ -19,12 +19,11 @@ from typing import Any
 
 from transitions.extensions.asyncio import AsyncEventData
 
-from bot.content import Centre, Directory, Number, Place, PlaceSearch
+from bot.content import Directory
 from bot.content.protocols import Item, Protocol, Protocols, Texts
-from bot.flows import decision
+from bot.flows import decision, referral
 from bot.flows.base import Event, Flow, FlowModel, Route, argument, model_of
-from bot.flows.screens import Button, Localized, Msg, Output, Pin, Screen, Text, t, tn
-from bot.flows.survivor import SERVICE_NAMES
+from bot.flows.screens import Button, Localized, Msg, Output, Screen, Text, t, tn
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES
 
 PREFIX = "off:"  # every officer button; the channel checks the role before any of them
@@ -41,7 +40,6 @@ ACTIVE_STATES = [MENU, LANGUAGE, CHECKLISTS, CHECKLIST, WHY, SOURCES, SUMMARY, Q
                  *PLACE_STATES]  # fmt: skip
 
 HAND_BACK: Route = ("hand_back", ())
-FAR_KM = 100
 LABEL_CHARS = 30  # an item's words on its tick button; the full text is in the message
 
 NEVER_TYPE = t(
@@ -108,18 +106,13 @@ def _short(text: str) -> str:
 
 
 def _forget_what_was_shown(model: FlowModel) -> None:
-    """Keep only what the next step needs. A region or places typed may say where the survivor
-    is: shown once, never stored. The decision aid's answers and a summary go once left."""
-    model.data.pop("region", None)
-    model.data.pop("candidates", None)
+    """The decision aid's answers and a summary are kept while on screen (they are shown again
+    after a restart) and go once left. A region or places typed, which may say where the survivor
+    is, are only ever in the model's `view`."""
     if model.state not in (QUESTION, RESULT):
         model.data.pop("answers", None)
     if model.state != SUMMARY:
         model.data.pop("finished", None)
-
-
-def _status(status: str) -> Msg:
-    return t("confirmed") if status == "confirmed" else t("not yet confirmed")
 
 
 class OfficerFlow(Flow):
@@ -171,17 +164,17 @@ class OfficerFlow(Flow):
                 {"trigger": "list_regions", "source": anywhere, "dest": REGIONS},
                 {"trigger": "choose_region", "source": [REGIONS, TOWNS], "dest": TOWNS,
                  "conditions": [lambda e: argument(e) in self._regions],
-                 "after": [self._remember_region]},
+                 "after": [referral.remember_region]},
                 {"trigger": "located", "source": ACTIVE_STATES, "dest": MENU,
-                 "after": [self._nearest_to_location]},
+                 "after": [self._nearest]},
                 {"trigger": "choose_place", "source": anywhere, "dest": MENU,
                  "conditions": [lambda e: argument(e) is not None],
-                 "after": [self._nearest_to_place]},
+                 "after": [self._nearest]},
                 {"trigger": "search_place", "source": PLACE_STATES, "dest": MENU,
-                 "conditions": [lambda e: argument(e).sure], "after": [self._nearest_to_match]},
+                 "conditions": [lambda e: argument(e).sure], "after": [self._nearest]},
                 {"trigger": "search_place", "source": PLACE_STATES, "dest": CONFIRM,
                  "conditions": [lambda e: bool(argument(e).matches)],
-                 "after": [self._remember_candidates]},
+                 "after": [referral.remember_candidates]},
                 {"trigger": "search_place", "source": PLACE_STATES, "dest": WHERE,
                  "after": [self._place_not_found]},
                 {"trigger": "numbers", "source": anywhere, "dest": MENU,
@@ -313,31 +306,28 @@ class OfficerFlow(Flow):
     def _forget_answer(self, event: AsyncEventData) -> None:
         model_of(event).data["answers"].pop()
 
-    def _remember_region(self, event: AsyncEventData) -> None:
-        model_of(event).data["region"] = argument(event)
-
-    def _remember_candidates(self, event: AsyncEventData) -> None:
-        search: PlaceSearch = argument(event)
-        model_of(event).data["candidates"] = [m.place.id for m in search.matches]
-
     def _place_not_found(self, event: AsyncEventData) -> None:
         model_of(event).notices.append(
             t("I could not find that place. Check the spelling, or choose the region.")
         )
 
-    def _nearest_to_location(self, event: AsyncEventData) -> None:
-        latitude, longitude = _args(event)
-        self._nearest(model_of(event), float(latitude), float(longitude), None)
-
-    def _nearest_to_place(self, event: AsyncEventData) -> None:
-        place: Place = argument(event)
-        self._nearest(model_of(event), place.latitude, place.longitude, place)
-
-    def _nearest_to_match(self, event: AsyncEventData) -> None:
-        search: PlaceSearch = argument(event)
-        assert search.best is not None  # the transition's condition
-        place = search.best.place
-        self._nearest(model_of(event), place.latitude, place.longitude, place)
+    def _nearest(self, event: AsyncEventData) -> None:
+        """After a shared location, a town picked, or a place typed (see `referral.origin`)."""
+        model_of(event).outputs.extend(
+            referral.nearest_outputs(
+                self.directory,
+                *referral.origin(event),
+                shared=t("📍 Nearest centres to the shared location:"),
+                entry=referral.referral_entry,
+                far_note=(
+                    t(
+                        "No centre is near: refer to the nearest health centre (CSRef) or "
+                        "hospital. After rape, within 72 hours; care does not need a complaint."
+                    ),
+                ),
+                below=self._numbers(),
+            )
+        )
 
     def _show_numbers(self, event: AsyncEventData) -> None:
         model_of(event).outputs.append(
@@ -539,9 +529,9 @@ class OfficerFlow(Flow):
         return Screen(body=(t("Choose the region:"),), buttons=(*pairs, (MENU_BUTTON,)))
 
     def _towns(self, model: FlowModel) -> Screen:
-        if "region" not in model.data:  # shown again in a later step: it was not kept
+        if "region" not in model.view:  # shown again in a later step: it was not kept
             return self._where(model)
-        region = str(model.data["region"])
+        region = str(model.view["region"])
         towns = [Button(p.name, f"off:place:{p.id}") for p in self.directory.towns_in(region)]
         pairs = tuple(tuple(towns[i : i + 2]) for i in range(0, len(towns), 2))
         return Screen(
@@ -550,9 +540,9 @@ class OfficerFlow(Flow):
         )
 
     def _confirm(self, model: FlowModel) -> Screen:
-        if "candidates" not in model.data:  # shown again in a later step: they were not kept
+        if "candidates" not in model.view:  # shown again in a later step: they were not kept
             return self._where(model)
-        places = [self.directory.place(pid) for pid in model.data["candidates"]]
+        places = [self.directory.place(pid) for pid in model.view["candidates"]]
         return Screen(
             body=(t("Did you mean one of these places?"),),
             buttons=(
@@ -645,65 +635,9 @@ class OfficerFlow(Flow):
             lines.append(t("Draft: not yet validated by a Malian partner."))
         return lines
 
-    def _nearest(
-        self, model: FlowModel, latitude: float, longitude: float, place: Place | None
-    ) -> None:
-        nearest = self.directory.nearest(latitude, longitude, k=3)
-        heading = (
-            t("📍 Nearest centres to %(place)s:", place=place.name)
-            if place
-            else t("📍 Nearest centres to the shared location:")
-        )
-        entries: list[Text] = [self._centre_entry(i, c, km) for i, (c, km) in enumerate(nearest, 1)]
-        if not nearest or nearest[0][1] > FAR_KM:
-            entries.append(
-                t(
-                    "No centre is near: refer to the nearest health centre (CSRef) or hospital. "
-                    "After rape, within 72 hours; care does not need a complaint."
-                )
-            )
-        model.outputs.append(
-            Screen(body=(heading, *entries, *self._numbers()), edit=False,
-                   drop_location_button=True)
-        )  # fmt: skip
-        if nearest and nearest[0][0].coordinates == "facility":
-            centre = nearest[0][0]
-            assert centre.location is not None
-            model.outputs.append(
-                Pin(*centre.location, centre.name, f"{centre.host_facility}, {centre.town}")
-            )
-
-    @staticmethod
-    def _centre_entry(rank: int, centre: Centre, km: float) -> Msg:
-        where = f"{centre.host_facility}, {centre.town}" if centre.host_facility else centre.town
-        return t(
-            "%(rank)s. %(name)s (%(where)s), about %(km)s km\nServices: %(services)s\n"
-            "Last checked: %(date)s (%(status)s)",
-            rank=rank,
-            name=centre.name,
-            where=where,
-            km=max(1, round(km)),
-            services=tuple(SERVICE_NAMES[s] for s in centre.services),
-            date=centre.last_verified,
-            status=_status(centre.status),
-        )
-
     def _numbers(self) -> list[Text]:
         return [
-            t("Free numbers:"),
-            *(self._number_line(n) for n in self.directory.numbers),
-            t(
-                "These numbers come from public sources and are being checked. If a line does "
-                "not answer, go to the nearest police station, gendarmerie brigade or health "
-                "centre (CSRef)."
-            ),
+            referral.FREE_NUMBERS,
+            *(referral.number_line(n) for n in self.directory.numbers),
+            referral.BEING_CHECKED,
         ]
-
-    @staticmethod
-    def _number_line(number: Number) -> Msg:
-        return t(
-            "• %(number)s: %(purpose)s (%(status)s)",
-            number=number.display,
-            purpose=Localized.of(fr=number.purpose_fr, en=number.purpose_en),
-            status=_status(number.status),
-        )

@@ -13,19 +13,11 @@ from datetime import UTC, datetime
 
 from transitions.extensions.asyncio import AsyncEventData
 
-from bot.content import Centre, Directory, Number, Place, PlaceSearch
+from bot.content import Directory, Number
+from bot.flows import referral
 from bot.flows.base import Event, Flow, FlowModel, Route, argument, model_of, normalised
-from bot.flows.screens import (
-    Button,
-    Contact,
-    Handover,
-    Localized,
-    Msg,
-    Output,
-    Pin,
-    Screen,
-    t,
-)
+from bot.flows.referral import BEING_CHECKED, FREE_NUMBERS, card, number_details, number_line
+from bot.flows.screens import Button, Handover, Localized, Output, Screen, t
 from bot.hotline.hours import Hours
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, supported_language
 
@@ -33,8 +25,6 @@ NEW, LANGUAGE, MENU, WHERE, REGIONS, TOWNS, CONFIRM, CONSENT, HANDOVER = (
     "new", "language", "menu", "where", "regions", "towns", "confirm", "consent", "handover",
 )  # fmt: skip
 PLACE_STATES = [WHERE, REGIONS, TOWNS, CONFIRM]  # where a typed text is a place to look up
-
-FAR_KM = 100  # beyond this, the nearest centre is said to be far and other help is given
 
 # Plain words that mean "hello" or "help" in French, Bambara or English lead to the greeting.
 GREETINGS = frozenset(
@@ -48,17 +38,6 @@ GREETINGS = frozenset(
 EXIT_WORDS = frozenset({"exit", "quitter", "sortir", "bɔ", "bo"})
 EXIT_COMMANDS = frozenset({"exit", "quitter", "sortir"})
 EXIT_DATA = "exit"
-
-SERVICE_NAMES = {
-    "medical": t("medical care"),
-    "psychosocial": t("psychological support"),
-    "legal": t("legal help"),
-    "security": t("security (police)"),
-    "shelter": t("shelter"),
-    "reinsertion": t("help to start again (work, school)"),
-}
-
-NOT_KNOWN = t("not known")
 
 DANGER = Button(t("🆘 I am in danger now"), "nav:emergency")
 MENU_BUTTON = Button(t("☰ Menu"), "nav:menu")
@@ -129,30 +108,30 @@ class SurvivorFlow(Flow):
                     "source": [REGIONS, TOWNS],
                     "dest": TOWNS,
                     "conditions": [lambda e: argument(e) in self._regions],
-                    "after": [self._remember_region],
+                    "after": [referral.remember_region],
                 },
                 {"trigger": "located", "source": every_state, "dest": MENU,
-                 "after": [self._show_nearest_to_location]},
+                 "after": [self._show_nearest]},
                 {
                     "trigger": "choose_place",
                     "source": PLACE_STATES,
                     "dest": MENU,
                     "conditions": [lambda e: argument(e) is not None],
-                    "after": [self._show_nearest_to_place],
+                    "after": [self._show_nearest],
                 },
                 {
                     "trigger": "search_place",
                     "source": PLACE_STATES,
                     "dest": MENU,
                     "conditions": [lambda e: argument(e).sure],
-                    "after": [self._show_nearest_to_match],
+                    "after": [self._show_nearest],
                 },
                 {
                     "trigger": "search_place",
                     "source": PLACE_STATES,
                     "dest": CONFIRM,
                     "conditions": [lambda e: bool(argument(e).matches)],
-                    "after": [self._remember_candidates],
+                    "after": [referral.remember_candidates],
                 },
                 {"trigger": "search_place", "source": PLACE_STATES, "dest": WHERE,
                  "after": [self._place_not_found]},
@@ -352,13 +331,6 @@ class SurvivorFlow(Flow):
     def _remember_language(self, event: AsyncEventData) -> None:
         model_of(event).language = argument(event)
 
-    def _remember_region(self, event: AsyncEventData) -> None:
-        model_of(event).view["region"] = argument(event)
-
-    def _remember_candidates(self, event: AsyncEventData) -> None:
-        search: PlaceSearch = argument(event)
-        model_of(event).view["candidates"] = [m.place.id for m in search.matches]
-
     def _place_not_found(self, event: AsyncEventData) -> None:
         model_of(event).notices.append(
             t("I could not find that place. Check the spelling, or choose your region.")
@@ -372,7 +344,7 @@ class SurvivorFlow(Flow):
                     body=(
                         t("☎️ Useful numbers"),
                         t("If you are in danger now, call one of these free numbers:"),
-                        *(self._number_line(n) for n in numbers),
+                        *(number_line(n) for n in numbers),
                         t(
                             "If nobody answers, go to the nearest police station, gendarmerie "
                             "brigade or health centre (CSRef)."
@@ -382,7 +354,7 @@ class SurvivorFlow(Flow):
                     ),
                     edit=False,
                 ),
-                *(self._card(n) for n in numbers),
+                *(card(n) for n in numbers),
             ]
         )  # fmt: skip
 
@@ -393,16 +365,12 @@ class SurvivorFlow(Flow):
                 Screen(
                     body=(
                         t("☎️ Free numbers"),
-                        *(self._number_details(n) for n in numbers),
-                        t(
-                            "These numbers come from public sources and are being checked. "
-                            "If a line does not answer, go to the nearest police station, "
-                            "gendarmerie brigade or health centre (CSRef)."
-                        ),
+                        *(number_details(n) for n in numbers),
+                        BEING_CHECKED,
                     ),
                     edit=False,
                 ),
-                *(self._card(n) for n in numbers),
+                *(card(n) for n in numbers),
             ]
         )
 
@@ -436,111 +404,36 @@ class SurvivorFlow(Flow):
                         "Writing to hotline staff is not available in this service yet. "
                         "You can call these free numbers:"
                     ),
-                    *(self._number_line(n) for n in self._numbers_for_emergency()),
+                    *(number_line(n) for n in self._numbers_for_emergency()),
                 ),
                 edit=False,
             )
         )
 
-    def _show_nearest_to_location(self, event: AsyncEventData) -> None:
-        latitude, longitude = event.args
-        self._show_nearest(model_of(event), float(latitude), float(longitude), None)
-
-    def _show_nearest_to_place(self, event: AsyncEventData) -> None:
-        place: Place = argument(event)
-        self._show_nearest(model_of(event), place.latitude, place.longitude, place)
-
-    def _show_nearest_to_match(self, event: AsyncEventData) -> None:
-        search: PlaceSearch = argument(event)
-        assert search.best is not None  # the transition's condition
-        place = search.best.place
-        self._show_nearest(model_of(event), place.latitude, place.longitude, place)
+    def _show_nearest(self, event: AsyncEventData) -> None:
+        """After a shared location, a town picked, or a place typed (see `referral.origin`)."""
+        model_of(event).outputs.extend(
+            referral.nearest_outputs(
+                self.directory,
+                *referral.origin(event),
+                shared=t("📍 Nearest centres to the place you shared:"),
+                entry=referral.centre_entry,
+                none_listed=t("No centre is listed yet."),
+                far_message=(
+                    t("The nearest centre is far from you."),
+                    t(
+                        "You can also go to the nearest health centre (CSRef) or hospital. "
+                        "After rape, go within 72 hours: care is urgent, and it does not "
+                        "need a police complaint."
+                    ),
+                    FREE_NUMBERS,
+                    *(number_line(n) for n in self._numbers_for_emergency()),
+                ),
+            )
+        )
 
     # --- building blocks ----------------------------------------------------------------
-
-    def _show_nearest(
-        self, model: FlowModel, latitude: float, longitude: float, place: Place | None
-    ) -> None:
-        nearest = self.directory.nearest(latitude, longitude, k=3)
-        heading = (
-            t("📍 Nearest centres to %(place)s:", place=place.name)
-            if place
-            else t("📍 Nearest centres to the place you shared:")
-        )
-        entries = [self._centre_entry(i, c, km) for i, (c, km) in enumerate(nearest, 1)]
-        if not entries:
-            entries = [t("No centre is listed yet.")]
-        model.outputs.append(Screen(body=(heading, *entries), edit=False,
-                                     drop_location_button=True))  # fmt: skip
-        if nearest and nearest[0][0].coordinates == "facility":
-            model.outputs.append(self._pin(nearest[0][0]))
-        if not nearest or nearest[0][1] > FAR_KM:
-            model.outputs.append(
-                Screen(
-                    body=(
-                        t("The nearest centre is far from you."),
-                        t(
-                            "You can also go to the nearest health centre (CSRef) or hospital. "
-                            "After rape, go within 72 hours: care is urgent, and it does not "
-                            "need a police complaint."
-                        ),
-                        t("Free numbers:"),
-                        *(self._number_line(n) for n in self._numbers_for_emergency()),
-                    ),
-                    edit=False,
-                )
-            )
-
-    def _centre_entry(self, rank: int, centre: Centre, km: float) -> Msg:
-        where = f"{centre.host_facility}, {centre.town}" if centre.host_facility else centre.town
-        return t(
-            "%(rank)s. %(name)s, about %(km)s km\n%(where)s\nServices: %(services)s\n"
-            "Hours: %(hours)s · Phone: %(phone)s\nLast checked: %(date)s (%(status)s)",
-            rank=rank,
-            name=centre.name,
-            km=max(1, round(km)),
-            where=where,
-            services=tuple(SERVICE_NAMES[s] for s in centre.services),
-            hours=Localized.of(fr=centre.hours) if centre.hours else NOT_KNOWN,
-            phone=centre.phone or NOT_KNOWN,
-            date=centre.last_verified,
-            status=_status(centre.status),
-        )
 
     def _numbers_for_emergency(self) -> list[Number]:
         order = {"police": 0, "gendarmerie": 1, "gbv": 2}
         return sorted(self.directory.numbers, key=lambda n: order.get(n.kind, 3))
-
-    @staticmethod
-    def _number_line(number: Number) -> Msg:
-        return t(
-            "• %(number)s: %(purpose)s (%(status)s)",
-            number=number.display,
-            purpose=Localized.of(fr=number.purpose_fr, en=number.purpose_en),
-            status=_status(number.status),
-        )
-
-    @staticmethod
-    def _number_details(number: Number) -> Msg:
-        return t(
-            "%(number)s: %(name)s\n%(purpose)s\nHours: %(hours)s · %(status)s",
-            number=number.display,
-            name=number.name_fr,
-            purpose=Localized.of(fr=number.purpose_fr, en=number.purpose_en),
-            hours=Localized.of(fr=number.hours) if number.hours else NOT_KNOWN,
-            status=_status(number.status),
-        )
-
-    @staticmethod
-    def _card(number: Number) -> Contact:
-        return Contact(phone=number.number, name=number.name_fr)
-
-    @staticmethod
-    def _pin(centre: Centre) -> Pin:
-        assert centre.location is not None
-        latitude, longitude = centre.location
-        return Pin(latitude, longitude, centre.name, f"{centre.host_facility}, {centre.town}")
-
-
-def _status(status: str) -> Msg:
-    return t("confirmed") if status == "confirmed" else t("not yet confirmed")
