@@ -17,7 +17,7 @@ _CODE_LENGTH = 4
 
 _COLUMNS = (
     "id, code, person_key, chat_sealed, language, staff_chat_id, thread_id, card_message_id, "
-    "claimed_by, status, outcome, opened_at, claimed_at, reminded_at, closed_at"
+    "claimed_by, claimed_name, status, outcome, opened_at, claimed_at, reminded_at, closed_at"
 )
 
 
@@ -32,6 +32,7 @@ class Case:
     thread_id: int | None
     card_message_id: int | None
     claimed_by: int | None
+    claimed_name: str | None  # shown on the card inside the staff group; erased on close
     status: str
     outcome: str | None
     opened_at: int
@@ -132,19 +133,19 @@ async def set_topic(
     )
 
 
-async def claim(db: aiosqlite.Connection, case_id: int, staff_id: int) -> bool:
+async def claim(db: aiosqlite.Connection, case_id: int, staff_id: int, staff_name: str) -> bool:
     """True for the first claim of an open case: the race is settled by the database."""
     cur = await db.execute(
-        "UPDATE cases SET claimed_by = ?, claimed_at = ? "
+        "UPDATE cases SET claimed_by = ?, claimed_name = ?, claimed_at = ? "
         "WHERE id = ? AND status = 'open' AND claimed_by IS NULL",
-        (staff_id, now(), case_id),
+        (staff_id, staff_name, now(), case_id),
     )
     return cur.rowcount == 1
 
 
 async def release(db: aiosqlite.Connection, case_id: int, staff_id: int) -> bool:
     cur = await db.execute(
-        "UPDATE cases SET claimed_by = NULL, claimed_at = NULL "
+        "UPDATE cases SET claimed_by = NULL, claimed_name = NULL, claimed_at = NULL "
         "WHERE id = ? AND status = 'open' AND claimed_by = ?",
         (case_id, staff_id),
     )
@@ -155,7 +156,8 @@ async def close(db: aiosqlite.Connection, case_id: int, outcome: str) -> bool:
     """Close an open case: her chat id is erased and the person unlinked; metadata stays."""
     cur = await db.execute(
         "UPDATE cases SET status = 'closed', outcome = ?, closed_at = ?, chat_sealed = NULL, "
-        "person_key = NULL WHERE id = ? AND status = 'open'",
+        "person_key = NULL, claimed_by = NULL, claimed_name = NULL "
+        "WHERE id = ? AND status = 'open'",
         (outcome, now(), case_id),
     )
     return cur.rowcount == 1

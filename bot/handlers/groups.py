@@ -20,7 +20,7 @@ async def on_my_membership(update: Update, context: JigiyaContext) -> None:
         return  # a person blocking or unblocking the bot: nothing to say, nothing to keep
     if change.new_chat_member.status not in _JOINED:
         return
-    if change.chat.id == context.services.settings.hotline_chat_id:
+    if change.chat.id in context.services.settings.staff_chats:
         log.info("Added to the staff group")
         return
     log.info("Added to a group that is not the staff group; leaving it")

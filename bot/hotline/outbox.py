@@ -59,6 +59,7 @@ class OutboxWorker:
         self._wake = asyncio.Event()
         self._busy: dict[str, asyncio.Task[None]] = {}
         hotline.on_enqueue = self._wake.set
+        hotline.on_lane_closed = self.cancel_lane
 
     async def run(self, stop: asyncio.Event) -> None:
         """Send until `stop` is set; jobs in progress then finish, the rest wait for next time."""
@@ -95,14 +96,20 @@ class OutboxWorker:
             self._wake.set()
 
     async def _attempt(self, job: Job) -> None:
+        """One try; every outcome settles the job: done, dropped, or due again later."""
         try:
             await self._do(job)
         except RetryAfter as exc:
             after = exc.retry_after
             await self._retry(job, after.total_seconds() if isinstance(after, timedelta) else after)
-            return
         except Forbidden:
-            await self._unreachable(job)
+            if job.priority == outbox.TO_PERSON:
+                await self._unreachable(job)
+            else:
+                # The bot lost its place or rights in the staff group: keep her message and try
+                # again, less and less often, until an administrator fixes it.
+                log.error("The staff group refuses the bot (403): check its admin rights")
+                await self._retry(job, min(300, 2**job.attempts))
         except (_Gone, BadRequest) as exc:
             log.warning("Outbox job %d dropped (%s)", job.id, type(exc).__name__)
             await self._not_delivered(job)
@@ -113,9 +120,16 @@ class OutboxWorker:
             else:
                 log.info("Outbox job %d will be retried (%s)", job.id, type(exc).__name__)
                 await self._retry(job, min(300, 2**job.attempts))
-            return
-        async with self._store.transaction() as db:
-            await outbox.done(db, job.id)
+        else:
+            async with self._store.transaction() as db:
+                await outbox.done(db, job.id)
+
+    async def cancel_lane(self, lane: str) -> None:
+        """Stop the job of a lane in progress (she left: nothing more may reach her chat)."""
+        task = self._busy.get(lane)
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+            await asyncio.wait({task})
 
     async def _retry(self, job: Job, delay: float) -> None:
         async with self._store.transaction() as db:
@@ -152,9 +166,10 @@ class OutboxWorker:
 
     async def _remember(self, case: Case, message_id: int) -> None:
         """What reaches her chat is remembered for 48 h, so the quick exit can delete it."""
-        if case.person_key is not None:
-            async with self._store.transaction() as db:
-                await messages.remember(db, case.person_key, [message_id])
+        async with self._store.transaction() as db:
+            current = await cases.by_id(db, case.id)  # she may have left meanwhile
+            if current is not None and current.person_key is not None:
+                await messages.remember(db, current.person_key, [message_id])
 
     async def _in_topic(self, case: Case, action: dict[str, Any]) -> None:
         """Staff-side jobs; a deleted topic is made again, with a note, and the job retried."""
@@ -182,7 +197,7 @@ class OutboxWorker:
         elif kind == "card" and case.card_message_id is not None:
             with contextlib.suppress(BadRequest):  # unchanged card, or a card deleted by staff
                 await self._bot.edit_message_text(
-                    self._card_text(case, action.get("taken_by")),
+                    self._card_text(case),
                     chat_id=chat,
                     message_id=case.card_message_id,
                     reply_markup=self._card_buttons(case),
@@ -192,25 +207,29 @@ class OutboxWorker:
                 await self._bot.close_forum_topic(chat, thread)
 
     async def _new_topic(self, case: Case, *, replaces_deleted: bool = False) -> Case:
+        # The thread is recorded as soon as Telegram gives it, so a crash right after cannot
+        # make a second topic; the card follows.
         topic = await self._bot.create_forum_topic(
             case.staff_chat_id, name=f"{case.code} · {case.language}"
         )
         thread = topic.message_thread_id
+        async with self._store.transaction() as db:
+            await cases.set_topic(db, case.id, thread, None)
         card = await self._bot.send_message(
             case.staff_chat_id,
-            self._card_text(case, None),
+            self._card_text(case),
             message_thread_id=thread,
             reply_markup=self._card_buttons(case),
         )
+        async with self._store.transaction() as db:
+            await cases.set_topic(db, case.id, thread, card.message_id)
+            updated = await cases.by_id(db, case.id)
         if replaces_deleted:
             await self._bot.send_message(
                 case.staff_chat_id,
                 self._catalogs.translator(STAFF_LANGUAGE).render(service.STAFF_NEW_TOPIC),
                 message_thread_id=thread,
             )
-        async with self._store.transaction() as db:
-            await cases.set_topic(db, case.id, thread, card.message_id)
-            updated = await cases.by_id(db, case.id)
         assert updated is not None
         return updated
 
@@ -239,7 +258,7 @@ class OutboxWorker:
         msg = Msg(action["msgid"], tuple(action.get("params", {}).items()))
         return self._catalogs.translator(language).render(msg)
 
-    def _card_text(self, case: Case, taken_by: str | None) -> str:
+    def _card_text(self, case: Case) -> str:
         translator = self._catalogs.translator(STAFF_LANGUAGE)
         opened = datetime.fromtimestamp(case.opened_at, UTC).strftime("%d/%m %H:%M UTC")
         if not case.is_open:
@@ -250,7 +269,7 @@ class OutboxWorker:
             msg = CARD_OPEN
         return translator.render(
             Msg(msg.msgid, (("code", case.code), ("language", case.language),
-                            ("opened", opened), ("name", taken_by or "?")))
+                            ("opened", opened), ("name", case.claimed_name or "?")))
         )  # fmt: skip
 
     def _card_buttons(self, case: Case) -> InlineKeyboardMarkup | None:

@@ -8,7 +8,7 @@ included), sealed in the outbox row, so a case may close while its last messages
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -78,7 +78,9 @@ class Hotline:
         self._store = store
         self._keys = keys
         self._settings = settings
-        self.on_enqueue: Callable[[], None] = lambda: None  # the worker wakes up on new jobs
+        # Set by the outbox worker: wake up on new jobs; stop a lane's job in progress.
+        self.on_enqueue: Callable[[], None] = lambda: None
+        self.on_lane_closed: Callable[[str], Awaitable[None]] = _nothing
 
     @property
     def configured(self) -> bool:
@@ -158,10 +160,9 @@ class Hotline:
 
     async def claim(self, case: Case, staff_id: int, staff_name: str) -> bool:
         async with self._store.transaction() as db:
-            if not await cases.claim(db, case.id, staff_id):
+            if not await cases.claim(db, case.id, staff_id, staff_name):
                 return False
-            await self._staff(db, case, f"card:claim:{time.monotonic_ns()}",
-                              {"kind": "card", "taken_by": staff_name})  # fmt: skip
+            await self._staff(db, case, f"card:claim:{time.monotonic_ns()}", {"kind": "card"})
         self.on_enqueue()
         return True
 
@@ -169,8 +170,7 @@ class Hotline:
         async with self._store.transaction() as db:
             if not await cases.release(db, case.id, staff_id):
                 return False
-            await self._staff(db, case, f"card:release:{time.monotonic_ns()}",
-                              {"kind": "card", "taken_by": None})  # fmt: skip
+            await self._staff(db, case, f"card:release:{time.monotonic_ns()}", {"kind": "card"})
         self.on_enqueue()
         return True
 
@@ -193,8 +193,10 @@ class Hotline:
                 note = CLOSED_BY_STAFF if outcome == "closed_by_staff" else ENDED_BY_YOU
                 await self._person(db, case, "closed", _say(chat, note, menu=True))
             await self._staff(db, case, "closed-note", {"kind": "say", **message(staff_note)})
-            await self._staff(db, case, "closed-card", {"kind": "card", "taken_by": None})
+            await self._staff(db, case, "closed-card", {"kind": "card"})
             await self._staff(db, case, "close-topic", {"kind": "close_topic"})
+        if outcome in ("person_left", "unreachable"):
+            await self.on_lane_closed(self.person_lane(case))
         self.on_enqueue()
         return True
 
@@ -243,6 +245,10 @@ class Hotline:
 def _say(chat: int, msg: Msg, *, menu: bool = False, **params: Any) -> dict[str, Any]:
     return {"kind": "say", "chat": chat, "menu": menu, "msgid": msg.msgid,
             "params": {**dict(msg.params), **params}}  # fmt: skip
+
+
+async def _nothing(lane: str) -> None:
+    """No worker yet: nothing in progress to stop."""
 
 
 def _chat_context(code: str) -> bytes:

@@ -11,6 +11,7 @@ CREATE TABLE cases (
     thread_id       INTEGER,
     card_message_id INTEGER,
     claimed_by      INTEGER,
+    claimed_name    TEXT,
     status          TEXT    NOT NULL CHECK (status IN ('open', 'closed')),
     outcome         TEXT,
     opened_at       INTEGER NOT NULL,
@@ -25,7 +26,7 @@ CREATE INDEX cases_thread ON cases (staff_chat_id, thread_id);
 -- Messages to relay, written in the same transaction as the step that caused them and deleted
 -- once Telegram has accepted them. The payload (chat ids, message ids, notices) is sealed.
 CREATE TABLE outbox (
-    id          INTEGER PRIMARY KEY,
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: a late update hits nothing
     case_id     INTEGER NOT NULL REFERENCES cases (id) ON DELETE CASCADE,
     lane        TEXT    NOT NULL,  -- messages of one lane go out one at a time, in order
     priority    INTEGER NOT NULL,  -- 0: to the person, 1: to staff
