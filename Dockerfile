@@ -4,12 +4,12 @@ FROM python:3.11-slim
 
 RUN useradd --create-home --uid 10001 jigiya
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 COPY bot ./bot
 COPY state ./state
 COPY locales ./locales
 COPY content ./content
-RUN pip install --no-cache-dir . \
+RUN pip install --no-cache-dir -c constraints.txt . \
     && python -c "from bot.i18n import load_catalogs; load_catalogs()"
 
 ENV BOT_DB_PATH=/data/jigiya.sqlite3 \
