@@ -167,13 +167,16 @@ async def _serve(
 
 def _schedule_jobs(application: Application, services: Services) -> None:  # type: ignore[type-arg]
     async def purge(context: JigiyaContext) -> None:
-        cases = await services.hotline.purge_closed()
-        purged = await purge_expired(services.store)
+        purged = await purge_expired(
+            services.store, case_retention_days=services.settings.case_retention_days
+        )
         log.info(
-            "Purged %d message id(s), %d update id(s) and %d closed case(s) past their time",
+            "Purged past their time: %d message id(s), %d update id(s), %d closed case(s), "
+            "%d invitation(s)",
             purged.message_ids,
             purged.seen_updates,
-            cases,
+            purged.closed_cases,
+            purged.invitations,
         )
 
     async def remind(context: JigiyaContext) -> None:

@@ -83,7 +83,6 @@ class Officers:
         code = _new_code()
         expires_at = at + INVITATION_SECONDS
         async with self._store.transaction() as db:
-            await db.execute("DELETE FROM invitations WHERE expires_at <= ?", (at,))
             await db.execute(
                 "INSERT INTO invitations (code_hash, role, created_by, created_at, expires_at) "
                 "VALUES (?, ?, ?, ?, ?)",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from state import messages
+from state import cases, messages
 from state.store import Store, now
 
 # Telegram redelivers an unconfirmed update for at most 24 hours; ids are kept a little longer.
@@ -15,17 +15,26 @@ SEEN_UPDATE_SECONDS = 48 * 3600
 class Purged:
     message_ids: int
     seen_updates: int
+    closed_cases: int
+    invitations: int
 
 
-async def purge_expired(store: Store, *, at: int | None = None) -> Purged:
+async def purge_expired(store: Store, *, case_retention_days: int, at: int | None = None) -> Purged:
     """Delete expired rows, then fold the WAL so no copy of them stays on disk.
 
     `at` moves the clock, for tests."""
     at = at or now()
     async with store.transaction() as db:
         purged_messages = await messages.purge(db, at=at)
-        cur = await db.execute(
+        seen = await db.execute(
             "DELETE FROM seen_updates WHERE seen_at < ?", (at - SEEN_UPDATE_SECONDS,)
         )
+        closed = await cases.purge_closed(db, at - case_retention_days * 86400)
+        invitations = await db.execute("DELETE FROM invitations WHERE expires_at <= ?", (at,))
     await store.checkpoint()
-    return Purged(message_ids=purged_messages, seen_updates=cur.rowcount)
+    return Purged(
+        message_ids=purged_messages,
+        seen_updates=seen.rowcount,
+        closed_cases=closed,
+        invitations=invitations.rowcount,
+    )

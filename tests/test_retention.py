@@ -9,10 +9,18 @@ from pathlib import Path
 import pytest
 
 from bot.keys import Keys
-from state import conversations, messages
+from state import cases, conversations, messages
 from state.inbox import Inbox
-from state.retention import SEEN_UPDATE_SECONDS, purge_expired
+from state.officers import Officers
+from state.retention import SEEN_UPDATE_SECONDS, Purged, purge_expired
 from state.store import Store, now
+
+
+async def purge(store: Store, *, at: int) -> Purged:
+    return await purge_expired(store, case_retention_days=RETENTION_DAYS, at=at)
+
+
+RETENTION_DAYS = 90
 
 
 @pytest.fixture
@@ -26,8 +34,8 @@ async def test_message_ids_go_after_48_hours(store: Store) -> None:
     async with store.transaction() as db:
         await conversations.ensure_person(db, "p", "fr")
         await messages.remember(db, "p", [1, 2, 3])
-    assert (await purge_expired(store, at=now() + 47 * 3600)).message_ids == 0
-    assert (await purge_expired(store, at=now() + 49 * 3600)).message_ids == 3
+    assert (await purge(store, at=now() + 47 * 3600)).message_ids == 0
+    assert (await purge(store, at=now() + 49 * 3600)).message_ids == 3
     async with store.transaction() as db:
         assert await messages.deletable(db, "p") == []
 
@@ -36,8 +44,8 @@ async def test_seen_update_ids_go_after_their_window(store: Store) -> None:
     inbox = Inbox(store, Keys("k" * 40))
     await inbox.take_in([(1, b"{}"), (2, b"{}")])
     await inbox.done(1)
-    assert (await purge_expired(store, at=now() + SEEN_UPDATE_SECONDS - 60)).seen_updates == 0
-    assert (await purge_expired(store, at=now() + SEEN_UPDATE_SECONDS + 60)).seen_updates == 2
+    assert (await purge(store, at=now() + SEEN_UPDATE_SECONDS - 60)).seen_updates == 0
+    assert (await purge(store, at=now() + SEEN_UPDATE_SECONDS + 60)).seen_updates == 2
     # The unhandled update itself is never purged: it still has to be handled.
     assert [uid for uid, _ in await inbox.pending()] == [2]
 
@@ -46,8 +54,30 @@ async def test_purge_leaves_no_wal_behind(store: Store, tmp_path: Path) -> None:
     async with store.transaction() as db:
         await conversations.ensure_person(db, "p", "fr")
         await messages.remember(db, "p", range(100))
-    await purge_expired(store, at=now() + 49 * 3600)
+    await purge(store, at=now() + 49 * 3600)
     wal = tmp_path / "r.sqlite3-wal"
     assert not wal.exists() or wal.stat().st_size == 0
     with sqlite3.connect(tmp_path / "r.sqlite3") as conn:
         assert conn.execute("SELECT COUNT(*) FROM chat_messages").fetchone() == (0,)
+
+
+async def test_closed_cases_go_after_the_retention_period_open_ones_never(store: Store) -> None:
+    async with store.transaction() as db:
+        await conversations.ensure_person(db, "p", "fr")
+        await conversations.ensure_person(db, "q", "fr")
+        closed, _ = await cases.open_case(db, "p", lambda code: b"sealed", "fr", -100123456789)
+        await cases.open_case(db, "q", lambda code: b"sealed", "fr", -100123456789)
+        await cases.close(db, closed.id, "closed_by_staff")
+    day = 86400
+    assert (await purge(store, at=now() + (RETENTION_DAYS - 1) * day)).closed_cases == 0
+    assert (await purge(store, at=now() + (RETENTION_DAYS + 1) * day)).closed_cases == 1
+    async with store.transaction() as db, db.execute("SELECT status FROM cases") as cur:
+        assert list(await cur.fetchall()) == [("open",)]
+
+
+async def test_expired_invitations_go(store: Store) -> None:
+    officers = Officers(store, Keys("k" * 40))
+    await officers.invite(1, "police")
+    assert (await purge(store, at=now() + 6 * 86400)).invitations == 0
+    assert (await purge(store, at=now() + 8 * 86400)).invitations == 1
+    assert await officers.pending_invitations() == 0

@@ -220,11 +220,6 @@ class Hotline:
             self.on_enqueue()
         return len(waiting)
 
-    async def purge_closed(self, *, at: int | None = None) -> int:
-        cutoff = (at or now()) - self._settings.case_retention_days * 86400
-        async with self._store.transaction() as db:
-            return await cases.purge_closed(db, cutoff)
-
     async def _staff(
         self, db: aiosqlite.Connection, case: Case, key: str, action: dict[str, Any]
     ) -> None:
