@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import sqlite3
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -59,9 +60,14 @@ class Store:
 
     async def close(self) -> None:
         async with self._lock:
-            # Fold the WAL back into the main file so no old page of it stays on disk.
-            await self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            await self._conn.close()
+            try:
+                # Fold the WAL back into the main file so no old page of it stays on disk.
+                await self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.Error as exc:
+                log.warning("Could not fold the WAL back on closing (%s)", type(exc).__name__)
+            finally:
+                # Always close: aiosqlite's worker thread would otherwise keep the process alive.
+                await self._conn.close()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:

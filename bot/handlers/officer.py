@@ -28,6 +28,7 @@ from bot.flows.base import Event
 from bot.flows.officer import COMMANDS, PREFIX, Document
 from bot.flows.screens import Output, Screen, Text, t, tn
 from bot.flows.survivor import wants_quick_exit
+from bot.handlers.private import stop_spinner
 from bot.handlers.render import show
 from bot.i18n import Translator, supported_language
 from state.officers import ROLES, Officer, normalise_code
@@ -121,7 +122,7 @@ async def on_button(update: Update, context: JigiyaContext) -> None:
         await query.answer(translator.render(t("Only for invited officers.")))
         await _say(context, user, Screen(body=(ACCESS,), edit=False))
         raise ApplicationHandlerStop
-    await query.answer()
+    await stop_spinner(query)
     event = Event("button", update.update_id, name=query.data or "",
                   language_hint=user.language_code)  # fmt: skip
     pressed = query.message.message_id if query.message else None

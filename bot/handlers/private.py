@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from telegram import Chat, ReplyKeyboardRemove, Update
+from telegram import CallbackQuery, Chat, ReplyKeyboardRemove, Update
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
@@ -25,6 +25,15 @@ _MAX_MATCH_TEXT = 200
 _DELETE_BATCH = 100  # deleteMessages takes at most 100 ids
 
 GOODBYE = t("Have a good day.")
+
+
+async def stop_spinner(query: CallbackQuery) -> None:
+    """Answer a button press first, whatever it turns out to mean. Telegram may refuse (a press
+    answered late, after an outage or a restart): the press still gets its screen."""
+    try:
+        await query.answer()
+    except TelegramError as exc:
+        log.info("A button press could not be acknowledged (%s)", type(exc).__name__)
 
 
 def _event(update: Update) -> Event:
@@ -50,8 +59,7 @@ def _event(update: Update) -> Event:
 async def on_private_update(update: Update, context: JigiyaContext) -> None:
     chat, user, query = update.effective_chat, update.effective_user, update.callback_query
     if query is not None:
-        # Stop the spinner first, whatever the button turns out to mean.
-        await query.answer()
+        await stop_spinner(query)
     if chat is None or user is None or chat.type != Chat.PRIVATE:
         return
     edited = update.edited_message

@@ -161,6 +161,8 @@ class OutboxWorker:
         elif kind == "topic":
             if case.thread_id is None:
                 await self._new_topic(case)
+            elif case.card_message_id is None:  # the topic exists; its card did not get out
+                await self._send_card(case, case.thread_id)
         else:
             await self._in_topic(case, action)
 
@@ -215,6 +217,16 @@ class OutboxWorker:
         thread = topic.message_thread_id
         async with self._store.transaction() as db:
             await cases.set_topic(db, case.id, thread, None)
+        updated = await self._send_card(case, thread)
+        if replaces_deleted:
+            await self._bot.send_message(
+                case.staff_chat_id,
+                self._catalogs.translator(STAFF_LANGUAGE).render(service.STAFF_NEW_TOPIC),
+                message_thread_id=thread,
+            )
+        return updated
+
+    async def _send_card(self, case: Case, thread: int) -> Case:
         card = await self._bot.send_message(
             case.staff_chat_id,
             self._card_text(case),
@@ -224,12 +236,6 @@ class OutboxWorker:
         async with self._store.transaction() as db:
             await cases.set_topic(db, case.id, thread, card.message_id)
             updated = await cases.by_id(db, case.id)
-        if replaces_deleted:
-            await self._bot.send_message(
-                case.staff_chat_id,
-                self._catalogs.translator(STAFF_LANGUAGE).render(service.STAFF_NEW_TOPIC),
-                message_thread_id=thread,
-            )
         assert updated is not None
         return updated
 
