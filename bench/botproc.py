@@ -1,0 +1,328 @@
+"""The bot under test, in a process of its own, with timing added in this process only.
+
+    python -m bench.botproc jigiya --stats FILE [--paced]   # settings from the environment
+    python -m bench.botproc echo --stats FILE               # the echo floor (bench/echo.py)
+
+Jigiya runs exactly as `python -m bot run` does (`bot.app.run`), with two changes made here by
+monkeypatching, never in the product code:
+
+* unless `--paced`, Telegram's pacing is lifted the way tests/test_e2e_survivor.py lifts it: the
+  application is built with an `OutgoingRateLimiter` whose rates are so high that it never waits,
+  so the limiter's code stays in the path but the bot's own capacity is measured;
+* `Application.process_update` (the handlers of one update, after it got its chat lock and a
+  running slot), `ExtBot._do_post` (a Bot API request: rate limiter + HTTP) and
+  `HTTPXRequest.do_request` (the HTTP exchange alone) are timed. A context variable ties each
+  request to the update it serves, so per update we know the wall time of its handlers and the
+  part of it spent waiting for the Bot API (overlapping requests are counted once).
+
+On SIGTERM the bot stops as in production; the figures are then written to the --stats file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import json
+import logging
+import os
+import resource
+import sys
+import time
+import types
+from collections.abc import Callable, Coroutine
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any, Literal
+
+from telegram import Update
+from telegram.ext import Application, ApplicationBuilder, ExtBot
+from telegram.request import HTTPXRequest
+
+from bench.common import memory_mib
+
+UNPACED_RATE = 1_000_000.0  # requests per second: never reached, so the limiter never waits
+
+
+class _Span:
+    """Time covered by one or more possibly overlapping waits."""
+
+    __slots__ = ("depth", "since", "total")
+
+    def __init__(self) -> None:
+        self.depth = 0
+        self.since = 0.0
+        self.total = 0.0
+
+    def enter(self) -> None:
+        if self.depth == 0:
+            self.since = time.perf_counter()
+        self.depth += 1
+
+    def leave(self) -> None:
+        self.depth -= 1
+        if self.depth == 0:
+            self.total += time.perf_counter() - self.since
+
+
+class _UpdateTiming:
+    __slots__ = ("api", "http")
+
+    def __init__(self) -> None:
+        self.api = _Span()  # inside ExtBot._do_post: rate limiter wait + HTTP exchange
+        self.http = _Span()  # inside HTTPXRequest.do_request: the HTTP exchange alone
+
+
+_current: ContextVar[_UpdateTiming | None] = ContextVar("bench_update_timing", default=None)
+
+
+class Recorder(logging.Handler):
+    """Per-update samples, intake timings, and a count of warnings and errors logged."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        # (update_id, wall s, Bot API wait s, HTTP wait s, time.monotonic() at the end)
+        self.updates: list[tuple[int, float, float, float, float]] = []
+        self.intake: list[float] = []  # Inbox.take_in per batch, s
+        self.intake_ends: list[float] = []  # time.monotonic() at the end of each
+        self.intake_sizes: list[int] = []
+        self.done: list[float] = []  # Inbox.done per update, s
+        # The store's lock, per holder: (s waiting for it; s holding it; time.monotonic() at end)
+        self.store: list[tuple[float, float, float]] = []
+        self.warnings = 0
+        self.errors = 0
+        self.first_errors: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno >= logging.ERROR:
+            self.errors += 1
+            if len(self.first_errors) < 5:
+                self.first_errors.append(f"{record.name}: {record.getMessage()[:300]}")
+        else:
+            self.warnings += 1
+
+    def as_json(self) -> dict[str, Any]:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return {
+            "updates": self.updates,
+            "intake": self.intake,
+            "intake_ends": self.intake_ends,
+            "intake_sizes": self.intake_sizes,
+            "done": self.done,
+            "store": self.store,
+            "warnings": self.warnings,
+            "errors": self.errors,
+            "first_errors": self.first_errors,
+            "cpu_seconds": usage.ru_utime + usage.ru_stime,
+            "maxrss_mib": usage.ru_maxrss / 1024,
+            "memory": memory_mib(os.getpid()),  # from /proc/self/status
+        }
+
+
+Wrapped = Callable[..., Coroutine[Any, Any, Any]]
+
+
+def instrument(recorder: Recorder) -> None:
+    """Patch PTB's classes (this process only) to time each update and its Bot API waits."""
+    process_update: Wrapped = Application.process_update
+    do_post: Wrapped = ExtBot._do_post
+    do_request: Wrapped = HTTPXRequest.do_request
+
+    async def timed_process_update(self: Application, update: object) -> None:  # type: ignore[type-arg]
+        timing = _UpdateTiming()
+        token = _current.set(timing)
+        started = time.perf_counter()
+        try:
+            await process_update(self, update)
+        finally:
+            ended = time.perf_counter()
+            _current.reset(token)
+            update_id = update.update_id if isinstance(update, Update) else -1
+            recorder.updates.append(
+                (update_id, ended - started, timing.api.total, timing.http.total, time.monotonic())
+            )
+
+    async def timed_do_post(self: ExtBot[Any], *args: Any, **kwargs: Any) -> Any:
+        timing = _current.get()
+        if timing is None:
+            return await do_post(self, *args, **kwargs)
+        timing.api.enter()
+        try:
+            return await do_post(self, *args, **kwargs)
+        finally:
+            timing.api.leave()
+
+    async def timed_do_request(self: HTTPXRequest, *args: Any, **kwargs: Any) -> Any:
+        timing = _current.get()
+        if timing is None:
+            return await do_request(self, *args, **kwargs)
+        timing.http.enter()
+        try:
+            return await do_request(self, *args, **kwargs)
+        finally:
+            timing.http.leave()
+
+    setattr(Application, "process_update", timed_process_update)  # noqa: B010
+    setattr(ExtBot, "_do_post", timed_do_post)  # noqa: B010
+    setattr(HTTPXRequest, "do_request", timed_do_request)  # noqa: B010
+
+
+def instrument_store(recorder: Recorder) -> None:
+    """Time the durable intake (one transaction per received batch, one per handled update)
+    and every store transaction: waiting for the store's one lock, then holding it."""
+    import aiosqlite
+
+    from state.inbox import Inbox
+    from state.store import Store
+
+    take_in: Wrapped = Inbox.take_in
+    done: Wrapped = Inbox.done
+
+    async def timed_take_in(self: Inbox, updates: Any) -> list[int]:
+        started = time.perf_counter()
+        try:
+            result: list[int] = await take_in(self, updates)
+            return result
+        finally:
+            recorder.intake.append(time.perf_counter() - started)
+            recorder.intake_ends.append(time.monotonic())
+            recorder.intake_sizes.append(len(updates))
+
+    async def timed_done(self: Inbox, update_id: int) -> None:
+        started = time.perf_counter()
+        try:
+            await done(self, update_id)
+        finally:
+            recorder.done.append(time.perf_counter() - started)
+
+    setattr(Inbox, "take_in", timed_take_in)  # noqa: B010
+    setattr(Inbox, "done", timed_done)  # noqa: B010
+
+    class TimedLock(asyncio.Lock):
+        """The store's one lock, timed: how long each holder waited for it, and held it."""
+
+        _since = 0.0
+        _waited = 0.0
+
+        async def acquire(self) -> Literal[True]:
+            asked = time.perf_counter()
+            await super().acquire()
+            self._since = now = time.perf_counter()
+            self._waited = now - asked
+            return True
+
+        def release(self) -> None:
+            held = time.perf_counter() - self._since
+            recorder.store.append((self._waited, held, time.monotonic()))
+            super().release()
+
+    store_init = Store.__init__
+
+    def timed_init(self: Store, conn: aiosqlite.Connection) -> None:
+        store_init(self, conn)
+        self._lock = TimedLock()
+
+    setattr(Store, "__init__", timed_init)  # noqa: B010
+
+
+def lift_pacing() -> None:
+    """Build Jigiya's application with a limiter that never waits (see the module docstring)."""
+    from bot import app
+    from bot.ratelimit import OutgoingRateLimiter
+
+    def unpaced() -> OutgoingRateLimiter:
+        return OutgoingRateLimiter(
+            overall_max_rate=UNPACED_RATE,
+            private_max_rate=UNPACED_RATE,
+            private_time_period=1.0,
+            group_max_rate=UNPACED_RATE,
+            group_time_period=1.0,
+        )
+
+    setattr(app, "OutgoingRateLimiter", unpaced)  # noqa: B010
+
+
+async def _run_jigiya() -> None:
+    from bot.app import run
+    from bot.config import load_settings
+
+    await run(load_settings())
+
+
+def what_if(changes: list[str]) -> None:
+    """Diagnostic variants, in this process only, never part of the main figures:
+    `sniffio`: make `import sniffio` succeed (httpcore tries it on every lock it sets up; the
+    package is not installed, and a failed import is not cached);
+    `pool=N`: the bot's HTTP connection pool holds N connections instead of PTB's 256."""
+    for change in changes:
+        if change == "sniffio":
+            stub = types.ModuleType("sniffio")
+            setattr(stub, "current_async_library", lambda: "asyncio")  # noqa: B010
+            sys.modules["sniffio"] = stub
+        elif change.startswith("pool="):
+            build = ApplicationBuilder.build
+
+            def build_with_pool(
+                self: ApplicationBuilder[Any, Any, Any, Any, Any, Any],
+                size: int = int(change.removeprefix("pool=")),
+                build: Callable[..., Any] = build,
+            ) -> Any:
+                self.connection_pool_size(size)
+                return build(self)
+
+            setattr(ApplicationBuilder, "build", build_with_pool)  # noqa: B010
+        else:
+            raise ValueError(f"unknown what-if {change!r}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.botproc")
+    parser.add_argument("kind", choices=["jigiya", "echo"])
+    parser.add_argument("--stats", type=Path, required=True, help="where to write the figures")
+    parser.add_argument("--paced", action="store_true", help="keep Telegram's pacing (jigiya)")
+    parser.add_argument("--profile", type=Path, help="write cProfile statistics here")
+    parser.add_argument("--what-if", action="append", default=[], help="sniffio | pool=N")
+    args = parser.parse_args(argv)
+    # CPU time of the event loop thread, so that waiting in epoll does not count.
+    profiler = cProfile.Profile(time.thread_time) if args.profile else None
+
+    from bot.logs import setup_logging
+
+    setup_logging()
+    recorder = Recorder()
+    logging.getLogger().addHandler(recorder)
+    instrument(recorder)
+    what_if(args.what_if)
+    if profiler is not None:
+        profiler.enable()
+    failure: BaseException | None = None
+    try:
+        if args.kind == "jigiya":
+            instrument_store(recorder)
+            if not args.paced:
+                lift_pacing()
+            asyncio.run(_run_jigiya())
+        else:
+            from bench.echo import run_echo
+
+            token, url = os.environ["TELEGRAM_BOT_TOKEN"], os.environ["TELEGRAM_API_URL"]
+            asyncio.run(run_echo(token, url))
+    except Exception as exc:
+        failure = exc
+        logging.getLogger(__name__).exception("The bot did not stop cleanly")
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(args.profile)
+    figures = recorder.as_json()
+    figures["shutdown_error"] = None if failure is None else f"{type(failure).__name__}: {failure}"
+    args.stats.write_text(json.dumps(figures))
+    if failure is not None:
+        # A store that failed to close leaves aiosqlite's (non-daemon) thread running, and the
+        # interpreter would wait for it forever: leave now, the figures are written.
+        logging.shutdown()
+        os._exit(1)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,268 @@
+"""Simulated people, and how long each answer takes to reach them.
+
+People act through the emulator's own FakeUser (send, press, send_location), exactly as the
+end-to-end tests do. They read the bot's answers differently: the tests' next_event() polls every
+waiting reader on every change, which is quadratic with 1,000 people waiting at once, so here a
+`Hub` hooks the emulator's `World.emit` (in this process only) and hands each chat's events to
+whoever listens to that chat.
+
+An answer is complete when its last event arrives, as in tests/journey.py: the screen (a message
+or edit whose inline keyboard carries the quick exit), plus the location keyboard message after
+the "where are you?" screen; for the quick exit, the one goodbye line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.emulator import BotApiEmulator, ChatEvent, FakeUser
+from bot.emulator.world import Chat
+
+Json = dict[str, Any]
+Listener = Callable[[ChatEvent], None]
+Ends = Callable[[ChatEvent], bool]
+
+EXIT = "exit"
+STEP_TIMEOUT = 120.0  # seconds an answer may take before the person gives up (counted as failed)
+
+# Mali's bounding box, for shared locations.
+LATITUDES = (10.2, 24.9)
+LONGITUDES = (-12.2, 4.2)
+
+
+def button_data(message: Json | None) -> list[str]:
+    markup = (message or {}).get("reply_markup") or {}
+    return [b.get("callback_data", "") for row in markup.get("inline_keyboard", []) for b in row]
+
+
+def screen(event: ChatEvent) -> bool:
+    """A screen of the survivor flow: inline buttons with the quick exit among them."""
+    return event.kind in ("message", "edit") and EXIT in button_data(event.message)
+
+
+def new_message(event: ChatEvent) -> bool:
+    return event.kind == "message"
+
+
+class Hub:
+    """Routes what the emulated Telegram does in each chat to listeners, and counts API calls.
+
+    Hooks `emu.world.emit` and `emu._record` on this emulator instance only.
+    """
+
+    def __init__(self, emu: BotApiEmulator) -> None:
+        self.emu = emu
+        self.calls: Counter[str] = Counter()
+        self._listeners: dict[int, list[Listener]] = {}
+        world = emu.world
+        emit = world.emit
+        record = emu._record
+
+        def routed_emit(chat: Chat, kind: Any, **fields: Any) -> ChatEvent:
+            event = emit(chat, kind, **fields)
+            for listener in self._listeners.get(chat.id, ()):
+                listener(event)
+            return event
+
+        def counted_record(method: str, params: dict[str, Any], arrived: float) -> Any:
+            self.calls[method] += 1
+            return record(method, params, arrived)
+
+        setattr(world, "emit", routed_emit)  # noqa: B010
+        setattr(emu, "_record", counted_record)  # noqa: B010
+
+    def on(self, chat_id: int, listener: Listener) -> None:
+        self._listeners.setdefault(chat_id, []).append(listener)
+
+    def queue(self, chat_id: int) -> asyncio.Queue[ChatEvent]:
+        events: asyncio.Queue[ChatEvent] = asyncio.Queue()
+        self.on(chat_id, events.put_nowait)
+        return events
+
+    def forget(self, chat_id: int) -> None:
+        self._listeners.pop(chat_id, None)
+
+    def sent_calls(self) -> int:
+        """Bot API calls other than getUpdates so far."""
+        return sum(n for method, n in self.calls.items() if method != "getUpdates")
+
+    def next_update_id(self) -> int:
+        injected = self.emu.injected
+        return int(injected[-1]["update_id"]) + 1 if injected else 1
+
+
+@dataclass
+class Person:
+    """One simulated person in a private chat, with the time each answer took to reach her."""
+
+    user: FakeUser
+    events: asyncio.Queue[ChatEvent]
+    latencies: list[float] = field(default_factory=list)
+    answered_at: list[float] = field(default_factory=list)  # time.monotonic() of each answer
+
+    @classmethod
+    def make(cls, hub: Hub, user_id: int, name: str = "Awa") -> Person:
+        user = hub.emu.user(user_id, name, language_code="fr")
+        return cls(user, hub.queue(user_id))
+
+    async def act(self, action: Awaitable[Any], *ends: Ends) -> list[ChatEvent]:
+        """Do something, then read the bot's answer up to its last event: one event matching
+        each of `ends`, in order. Returns those events; the time taken goes to `latencies`."""
+        started = time.monotonic()
+        await action
+        deadline = started + STEP_TIMEOUT
+        matched: list[ChatEvent] = []
+        for end in ends:
+            while True:
+                left = deadline - time.monotonic()
+                event = await asyncio.wait_for(self.events.get(), max(left, 0.001))
+                if end(event):
+                    matched.append(event)
+                    break
+        now = time.monotonic()
+        self.latencies.append(now - started)
+        self.answered_at.append(now)
+        return matched
+
+    def message(self, event: ChatEvent) -> Json:
+        assert event.message is not None
+        return event.message
+
+
+# --- journeys -----------------------------------------------------------------------------------
+
+SURVIVOR_STEPS = 6
+
+
+async def survivor_journey(person: Person, where: tuple[float, float]) -> None:
+    """/start → French → nearest centre → shares her location → free numbers → quick exit."""
+    user = person.user
+    (greeting,) = await person.act(user.send("/start"), screen)
+    (menu,) = await person.act(user.press(person.message(greeting), "lang:fr"), screen)
+    await person.act(user.press(person.message(menu), "nav:centre"), screen, new_message)
+    (menu,) = await person.act(user.send_location(*where), screen)
+    (menu,) = await person.act(user.press(person.message(menu), "nav:numbers"), screen)
+    await person.act(user.press(person.message(menu), EXIT), new_message)
+
+
+async def midway_journey(person: Person, where: tuple[float, float]) -> None:
+    """/start → French → nearest centre: she is left on "where are you?", mid-journey."""
+    user = person.user
+    (greeting,) = await person.act(user.send("/start"), screen)
+    (menu,) = await person.act(user.press(person.message(greeting), "lang:fr"), screen)
+    await person.act(user.press(person.message(menu), "nav:centre"), screen, new_message)
+
+
+async def menu_journey(person: Person, where: tuple[float, float]) -> None:
+    """/start → French → free numbers → quick exit: the short errand of someone who needs a
+    number now."""
+    user = person.user
+    (greeting,) = await person.act(user.send("/start"), screen)
+    (menu,) = await person.act(user.press(person.message(greeting), "lang:fr"), screen)
+    (menu,) = await person.act(user.press(person.message(menu), "nav:numbers"), screen)
+    await person.act(user.press(person.message(menu), EXIT), new_message)
+
+
+async def echo_journey(person: Person, where: tuple[float, float]) -> None:
+    """Six texts to the echo bot, each waiting for its echo: as many updates as the survivor
+    journey, one reply each."""
+    for step in range(SURVIVOR_STEPS):
+        await person.act(person.user.send(f"Bonjour {step}"), new_message)
+
+
+Journey = Callable[[Person, tuple[float, float]], Coroutine[Any, Any, None]]
+
+
+# --- crowds ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class CrowdResult:
+    people: int
+    started: float  # time.monotonic() of the first action
+    elapsed: float  # seconds from the first action to the last answer (or to the cut-off)
+    latencies: list[float]  # every answer's time to reach the person, seconds (by the cut-off)
+    finished: int  # people whose journey finished
+    cut: int  # people still on their way at the cut-off (stopped there, not failures)
+    failed: int  # people whose journey broke (an answer never came in time)
+    first_failure: str | None
+
+    @property
+    def answers(self) -> int:
+        return len(self.latencies)
+
+
+def places(count: int, seed: int) -> list[tuple[float, float]]:
+    rng = random.Random(seed)
+    return [(rng.uniform(*LATITUDES), rng.uniform(*LONGITUDES)) for _ in range(count)]
+
+
+async def crowd(
+    hub: Hub,
+    journey: Journey,
+    user_ids: Sequence[int],
+    *,
+    together: bool = True,
+    seed: int = 1,
+    cutoff: float = 600.0,
+) -> CrowdResult:
+    """Everyone does the journey, all at once (`together`) or one after the other. After
+    `cutoff` seconds whoever is still on the way is stopped: the figures then cover the answers
+    that arrived by then."""
+    people = [Person.make(hub, user_id) for user_id in user_ids]
+    where = places(len(people), seed)
+    started = time.monotonic()
+    deadline = started + cutoff
+    outcomes: list[str | BaseException] = []  # "done", "cut" or the failure
+    if together:
+        tasks = [asyncio.ensure_future(journey(p, w)) for p, w in zip(people, where, strict=True)]
+        _, pending = await asyncio.wait(tasks, timeout=cutoff)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for task in tasks:
+            if task.cancelled():
+                outcomes.append("cut")
+            elif (error := task.exception()) is not None:
+                outcomes.append(error)
+            else:
+                outcomes.append("done")
+    else:
+        for person, spot in zip(people, where, strict=True):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                outcomes.append("cut")
+                continue
+            try:
+                await asyncio.wait_for(journey(person, spot), left)
+                outcomes.append("done")
+            except TimeoutError:
+                outcomes.append("cut")
+            except Exception as exc:
+                outcomes.append(exc)
+    last = max((t for p in people for t in p.answered_at), default=started)
+    elapsed = (deadline if "cut" in outcomes else min(last, deadline)) - started
+    for user_id in user_ids:
+        hub.forget(user_id)
+    failures = [o for o in outcomes if isinstance(o, BaseException)]
+    return CrowdResult(
+        people=len(people),
+        started=started,
+        elapsed=elapsed,
+        latencies=[
+            latency
+            for p in people
+            for latency, at in zip(p.latencies, p.answered_at, strict=True)
+            if at <= deadline
+        ],
+        finished=outcomes.count("done"),
+        cut=outcomes.count("cut"),
+        failed=len(failures),
+        first_failure=repr(failures[0])[:300] if failures else None,
+    )
