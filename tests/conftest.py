@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pytest
 from bot.app import run
 from bot.config import Settings, load_settings
 from bot.emulator import BotApiEmulator
+from bot.logs import setup_logging
 
 TOKEN = "123456789:" + "T" * 35
 SECRET = "test-secret-" + "s" * 30
@@ -81,3 +83,23 @@ async def start_bot(emulator: BotApiEmulator, db_path: Path) -> AsyncIterator[St
 @pytest.fixture
 async def bot(start_bot: StartBot) -> RunningBot:
     return await start_bot()
+
+
+@pytest.fixture
+def production_logging(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    """Logging as `setup_logging()` sets it up in production (root at INFO, chatty libraries at
+    WARNING), with caplog's handler added back to the root; everything is restored after."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    manager = logging.root.manager
+    levels = {n: lg.level for n, lg in manager.loggerDict.items() if isinstance(lg, logging.Logger)}
+    setup_logging()
+    root.addHandler(caplog.handler)
+    try:
+        yield caplog
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+        for name, logger in list(manager.loggerDict.items()):
+            if isinstance(logger, logging.Logger):
+                logger.setLevel(levels.get(name, logging.NOTSET))

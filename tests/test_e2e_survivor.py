@@ -20,7 +20,7 @@ import logging
 import shutil
 import sqlite3
 import struct
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -34,7 +34,6 @@ from bot.content import CONTENT_DIR, load_directory
 from bot.emulator import ApiCall, BotApiEmulator, FakeUser
 from bot.flows.screens import t
 from bot.i18n import Catalogs
-from bot.logs import setup_logging
 from bot.ratelimit import OutgoingRateLimiter
 from tests.conftest import RunningBot, StartBot
 from tests.journey import (
@@ -1015,26 +1014,6 @@ async def test_every_message_is_protected_and_no_first_line_says_what_the_chat_i
         assert not [word for word in REVEALING if word in line], line
         if buttons(message):  # every screen: one tap to the numbers, one tap out
             assert {EMERGENCY, EXIT} <= set(button_data(message)), message["text"]
-
-
-@pytest.fixture
-def production_logging(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
-    """Logging as `setup_logging()` sets it up in production (root at INFO, chatty libraries at
-    WARNING), with caplog's handler added back to the root; everything is restored after."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    manager = logging.root.manager
-    levels = {n: lg.level for n, lg in manager.loggerDict.items() if isinstance(lg, logging.Logger)}
-    setup_logging()
-    root.addHandler(caplog.handler)
-    try:
-        yield caplog
-    finally:
-        root.handlers[:] = handlers
-        root.setLevel(level)
-        for name, logger in list(manager.loggerDict.items()):
-            if isinstance(logger, logging.Logger):
-                logger.setLevel(levels.get(name, logging.NOTSET))
 
 
 USER_ID = 7_731_406_229

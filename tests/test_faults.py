@@ -21,7 +21,7 @@ import socket
 import sqlite3
 import subprocess
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,6 @@ from bot import polling
 from bot.app import WebhookOptions, run
 from bot.emulator import BotApiEmulator, FakeUser
 from bot.hotline import service
-from bot.logs import setup_logging
 from state.store import Store
 from tests.conftest import RunningBot, StartBot, settings_for
 from tests.hotline_helpers import (
@@ -62,26 +61,6 @@ TOO_OLD = "Bad Request: query is too old and response timeout expired or query I
 
 
 # --- logging as in production -------------------------------------------------------------------
-
-
-@pytest.fixture
-def logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
-    """`setup_logging()` as `python -m bot run` calls it (root at INFO, chatty libraries at
-    WARNING), with caplog's handler added to the root; everything is restored afterwards."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    manager = logging.root.manager
-    levels = {n: lg.level for n, lg in manager.loggerDict.items() if isinstance(lg, logging.Logger)}
-    setup_logging()
-    root.addHandler(caplog.handler)
-    try:
-        yield caplog
-    finally:
-        root.handlers[:] = handlers
-        root.setLevel(level)
-        for name, logger in list(manager.loggerDict.items()):
-            if isinstance(logger, logging.Logger):
-                logger.setLevel(levels.get(name, logging.NOTSET))
 
 
 def _bot_side(record: logging.LogRecord) -> bool:
@@ -198,7 +177,7 @@ async def runners(emulator: BotApiEmulator) -> AsyncIterator[list[Runner]]:
 async def test_get_updates_faults_are_retried_with_one_line_and_nothing_is_lost(
     emulator: BotApiEmulator,
     start_bot: StartBot,
-    logs: pytest.LogCaptureFixture,
+    production_logging: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
     db_path: Path,
     fault: str,
@@ -208,7 +187,7 @@ async def test_get_updates_faults_are_retried_with_one_line_and_nothing_is_lost(
     monkeypatch.setattr(polling, "POLL_TIMEOUT", 1)
     await start_bot()
     awa = emulator.user(1101)
-    mark = len(logs.records)
+    mark = len(production_logging.records)
     emulator.consume_calls()
     if fault == "5xx":
         emulator.fail("getUpdates", status=502, description="Bad Gateway")
@@ -225,11 +204,11 @@ async def test_get_updates_faults_are_retried_with_one_line_and_nothing_is_lost(
     await wait_until(lambda: acknowledged(emulator, last_update_id(emulator)), what="the ack")
     assert inbox_rows(db_path) == 0
 
-    assert warnings_since(logs, mark) == [
+    assert warnings_since(production_logging, mark) == [
         f"WARNING bot.polling: getUpdates failed ({expected}, attempt 1); retrying"
     ]
-    assert lines_since(logs, mark, "bot.polling")[-1] == "getUpdates works again"
-    assert tracebacks_since(logs, mark) == []
+    assert lines_since(production_logging, mark, "bot.polling")[-1] == "getUpdates works again"
+    assert tracebacks_since(production_logging, mark) == []
 
 
 # --- the Bot API unreachable for 30 seconds -------------------------------------------------
@@ -241,7 +220,7 @@ OUTAGE = 30.0
 async def test_thirty_seconds_without_the_bot_api_then_everything_arrives_once(
     emulator: BotApiEmulator,
     start_bot: StartBot,
-    logs: pytest.LogCaptureFixture,
+    production_logging: pytest.LogCaptureFixture,
     db_path: Path,
 ) -> None:
     await start_bot(**HOTLINE)
@@ -250,7 +229,7 @@ async def test_thirty_seconds_without_the_bot_api_then_everything_arrives_once(
     case = await open_case(desk, awa)
     await desk.claim(desk.fatou, case)
     await wait_until(lambda: query(db_path, "SELECT COUNT(*) FROM outbox") == [(0,)], what="outbox")
-    mark = len(logs.records)
+    mark = len(production_logging.records)
 
     loop = asyncio.get_running_loop()
     began = loop.time()
@@ -283,11 +262,11 @@ async def test_thirty_seconds_without_the_bot_api_then_everything_arrives_once(
     assert query(db_path, "SELECT COUNT(*) FROM outbox") == [(0,)]
 
     # One line when it started, one when it ended; no traceback.
-    assert warnings_since(logs, mark) == [
+    assert warnings_since(production_logging, mark) == [
         "WARNING bot.polling: getUpdates failed (NetworkError, attempt 1); retrying"
     ]
-    assert "getUpdates works again" in lines_since(logs, mark, "bot.polling")
-    assert tracebacks_since(logs, mark) == []
+    assert "getUpdates works again" in lines_since(production_logging, mark, "bot.polling")
+    assert tracebacks_since(production_logging, mark) == []
 
 
 # --- 429 on every method -------------------------------------------------------------------------
@@ -308,7 +287,7 @@ PACED_BY_429 = (
 
 
 async def test_a_429_on_each_method_waits_and_retries_with_one_line_each(
-    emulator: BotApiEmulator, start_bot: StartBot, logs: pytest.LogCaptureFixture
+    emulator: BotApiEmulator, start_bot: StartBot, production_logging: pytest.LogCaptureFixture
 ) -> None:
     def too_many(method: str) -> None:
         emulator.fail(method, status=429, description="Too Many Requests: retry after 1",
@@ -361,15 +340,17 @@ async def test_a_429_on_each_method_waits_and_retries_with_one_line_each(
     refused = {c.method for c in emulator.calls if c.error is not None and c.error.status == 429}
     assert refused == {*PACED_BY_429, "getMe", "setMyCommands", "getUpdates"}
     assert [c for c in emulator.calls if c.error is not None and c.error.status != 429] == []
-    limiter = [m for m in warnings_since(logs, 0) if m.startswith("WARNING bot.ratelimit")]
+    limiter = [
+        m for m in warnings_since(production_logging, 0) if m.startswith("WARNING bot.ratelimit")
+    ]
     assert sorted(limiter) == sorted(
         f"WARNING bot.ratelimit: Telegram 429 on {method}: retry_after=1s, attempt 1 of 4, retrying"
         for method in (*PACED_BY_429, "getMe", "setMyCommands")
     )
-    assert [m for m in warnings_since(logs, 0) if m not in limiter] == [
+    assert [m for m in warnings_since(production_logging, 0) if m not in limiter] == [
         "WARNING bot.polling: getUpdates failed (RetryAfter, attempt 1); retrying"
     ]
-    assert tracebacks_since(logs, 0) == []
+    assert tracebacks_since(production_logging, 0) == []
 
 
 # --- 5xx and timeouts on what goes through the outbox ------------------------------------------
@@ -378,14 +359,14 @@ async def test_a_429_on_each_method_waits_and_retries_with_one_line_each(
 async def test_hotline_sends_that_fail_with_5xx_or_time_out_are_retried_and_arrive_once(
     emulator: BotApiEmulator,
     start_bot: StartBot,
-    logs: pytest.LogCaptureFixture,
+    production_logging: pytest.LogCaptureFixture,
     db_path: Path,
 ) -> None:
     await start_bot(**HOTLINE)
     desk = Desk.make(emulator)
     awa = emulator.user(1001, "Awa")
     consent = await to_consent(awa)
-    mark = len(logs.records)
+    mark = len(production_logging.records)
 
     # Opening: the topic (the card has a test of its own below).
     emulator.fail("createForumTopic", status=500, description="Internal Server Error")
@@ -422,12 +403,12 @@ async def test_hotline_sends_that_fail_with_5xx_or_time_out_are_retried_and_arri
     assert texts(from_bot(emulator, awa)).count(closed) == 1
     retried = [
         line.rsplit("(", 1)[1]
-        for line in lines_since(logs, mark, "bot.hotline.outbox")
+        for line in lines_since(production_logging, mark, "bot.hotline.outbox")
         if "will be retried" in line
     ]
     assert sorted(retried) == sorted(["NetworkError)"] * 5 + ["TimedOut)"])
-    assert warnings_since(logs, mark) == []
-    assert tracebacks_since(logs, mark) == []
+    assert warnings_since(production_logging, mark) == []
+    assert tracebacks_since(production_logging, mark) == []
 
 
 async def test_a_case_card_refused_with_a_5xx_is_sent_again(
@@ -451,17 +432,17 @@ async def test_a_case_card_refused_with_a_5xx_is_sent_again(
 
 
 async def test_a_5xx_on_the_command_menu_at_start_is_one_warning_and_the_bot_serves(
-    emulator: BotApiEmulator, start_bot: StartBot, logs: pytest.LogCaptureFixture
+    emulator: BotApiEmulator, start_bot: StartBot, production_logging: pytest.LogCaptureFixture
 ) -> None:
     emulator.fail("setMyCommands", status=500, description="Internal Server Error")
     await start_bot()
     awa = emulator.user(1201)
     await awa.send("/start")
     await greeted(awa)
-    assert warnings_since(logs, 0) == [
+    assert warnings_since(production_logging, 0) == [
         "WARNING bot.app: Could not set the command menu (NetworkError); going on"
     ]
-    assert tracebacks_since(logs, 0) == []
+    assert tracebacks_since(production_logging, 0) == []
 
 
 @pytest.mark.xfail(
@@ -534,11 +515,11 @@ async def test_a_fault_while_starting_is_waited_out(
 async def test_a_person_who_blocked_the_bot_is_not_retried_and_costs_one_line(
     emulator: BotApiEmulator,
     bot: RunningBot,
-    logs: pytest.LogCaptureFixture,
+    production_logging: pytest.LogCaptureFixture,
     db_path: Path,
 ) -> None:
     awa, binta = emulator.user(1301, "Awa"), emulator.user(1302, "Binta")
-    mark = len(logs.records)
+    mark = len(production_logging.records)
     await awa.send("/start")
     await awa.block()  # before the bot answers
     await emulator.wait_for_call(
@@ -551,10 +532,10 @@ async def test_a_person_who_blocked_the_bot_is_not_retried_and_costs_one_line(
     refused = calls_to(emulator, "sendMessage", awa.id, ok=False)
     assert [c.error.status if c.error else None for c in refused] == [403]  # never retried
     assert inbox_rows(db_path) == 0  # handled: not replayed at the next start
-    (line,) = warnings_since(logs, mark)
+    (line,) = warnings_since(production_logging, mark)
     assert line.startswith("ERROR bot.handlers.errors: Handling update ")
     assert "Forbidden" in line
-    assert tracebacks_since(logs, mark) == []
+    assert tracebacks_since(production_logging, mark) == []
 
     await awa.unblock()
     await awa.send("/start")
@@ -711,19 +692,19 @@ async def test_an_update_the_store_cannot_take_in_is_not_acknowledged_and_is_han
 async def test_the_bot_rides_out_a_store_that_cannot_write_with_one_line(
     emulator: BotApiEmulator,
     disk: Disk,
-    logs: pytest.LogCaptureFixture,
+    production_logging: pytest.LogCaptureFixture,
     kind: str,
     webhook: bool,
 ) -> None:
-    mark = len(logs.records)
+    mark = len(production_logging.records)
     runner, awa, update_id = await _store_fault_scene(emulator, disk, kind, webhook)
     await settle(1.5)
     assert runner.alive, f"the bot stopped: {runner.task and runner.task.exception()!r}"
     assert not acknowledged(emulator, update_id)
     # One line for the fault (a background job that writes, such as the purge, may add its own).
-    problems = warnings_since(logs, mark)
+    problems = warnings_since(production_logging, mark)
     assert 1 <= len(problems) <= 2, problems
-    assert tracebacks_since(logs, mark) == []
+    assert tracebacks_since(production_logging, mark) == []
     disk.end()
     await greeted(awa, timeout=15)
     await nothing_more(awa, 1.0)
