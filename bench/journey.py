@@ -17,7 +17,7 @@ import asyncio
 import random
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Collection, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -120,8 +120,10 @@ class Person:
         matched: list[ChatEvent] = []
         for end in ends:
             while True:
-                left = deadline - time.monotonic()
-                event = await asyncio.wait_for(self.events.get(), max(left, 0.001))
+                # asyncio.timeout, not wait_for: in 3.11 wait_for may swallow a cancellation
+                # that lands as the answer arrives, and the person would then never stop.
+                async with asyncio.timeout(max(deadline - time.monotonic(), 0.001)):
+                    event = await self.events.get()
                 if end(event):
                     matched.append(event)
                     break
@@ -184,6 +186,8 @@ Journey = Callable[[Person, tuple[float, float]], Coroutine[Any, Any, None]]
 
 @dataclass
 class CrowdResult:
+    """What a crowd did. For a rolling crowd the figures are those of its window."""
+
     people: int
     started: float  # time.monotonic() of the first action
     elapsed: float  # seconds from the first action to the last answer (or to the cut-off)
@@ -223,11 +227,9 @@ async def crowd(
     if together:
         tasks = [asyncio.ensure_future(journey(p, w)) for p, w in zip(people, where, strict=True)]
         _, pending = await asyncio.wait(tasks, timeout=cutoff)
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await _stop(pending)
         for task in tasks:
-            if task.cancelled():
+            if not task.done() or task.cancelled():
                 outcomes.append("cut")
             elif (error := task.exception()) is not None:
                 outcomes.append(error)
@@ -240,7 +242,8 @@ async def crowd(
                 outcomes.append("cut")
                 continue
             try:
-                await asyncio.wait_for(journey(person, spot), left)
+                async with asyncio.timeout(left):
+                    await journey(person, spot)
                 outcomes.append("done")
             except TimeoutError:
                 outcomes.append("cut")
@@ -266,3 +269,87 @@ async def crowd(
         failed=len(failures),
         first_failure=repr(failures[0])[:300] if failures else None,
     )
+
+
+async def rolling_crowd(
+    hub: Hub,
+    journey: Journey,
+    user_ids: Sequence[int],
+    *,
+    cohorts: int,
+    window: float,
+    on_window: Callable[[str], None] = lambda moment: None,
+    seed: int = 1,
+    ramp_timeout: float = 300.0,
+) -> CrowdResult:
+    """N people doing the journey again and again, measured in steady state.
+
+    People who start together move in step (each gets one answer per round of the bot), so a
+    crowd started at once would, for the first rounds, only do the first steps. Here the crowd
+    joins in `cohorts` groups, each group one step behind the one before (it joins once every
+    member of the previous group has had an answer); with as many groups as steps, every step
+    of the journey is being done at any moment. Then all N are at work, each starting the
+    journey again after its quick exit, and the figures cover the next `window` seconds.
+    `on_window("start")` and `on_window("end")` mark the window for the caller.
+    """
+    people = [Person.make(hub, user_id) for user_id in user_ids]
+    where = places(len(people), seed)
+    groups = [list(range(i, len(people), cohorts)) for i in range(cohorts)]
+    journeys_done: list[float] = []
+    over = asyncio.Event()
+
+    async def again_and_again(person: Person, spot: tuple[float, float]) -> None:
+        while not over.is_set():
+            await journey(person, spot)
+            journeys_done.append(time.monotonic())
+
+    tasks: list[asyncio.Task[None]] = []
+    ramp_end = time.monotonic() + ramp_timeout
+    for number, group in enumerate(groups):
+        tasks += [asyncio.ensure_future(again_and_again(people[i], where[i])) for i in group]
+        if number == len(groups) - 1:
+            break
+        while time.monotonic() < ramp_end and not all(people[i].latencies for i in group):
+            if any(task.done() for task in tasks):
+                break  # a journey broke: measure anyway, the failure is reported
+            await asyncio.sleep(0.05)
+    on_window("start")
+    started = time.monotonic()
+    await asyncio.sleep(window)
+    ended = time.monotonic()
+    on_window("end")
+    over.set()
+    await _stop(tasks)
+    for user_id in user_ids:
+        hub.forget(user_id)
+    failures = [
+        error for task in tasks
+        if task.done() and not task.cancelled() and (error := task.exception()) is not None
+    ]  # fmt: skip
+    return CrowdResult(
+        people=len(people),
+        started=started,
+        elapsed=ended - started,
+        latencies=[
+            latency
+            for p in people
+            for latency, at in zip(p.latencies, p.answered_at, strict=True)
+            if started <= at <= ended
+        ],
+        finished=sum(1 for at in journeys_done if started <= at <= ended),
+        cut=len(people) - len(failures),
+        failed=len(failures),
+        first_failure=repr(failures[0])[:300] if failures else None,
+    )
+
+
+async def _stop(tasks: Collection[asyncio.Task[None]], grace: float = 10.0) -> None:
+    """Cancel the tasks and wait for them, a bounded time; tasks that outlive it (none should)
+    are cancelled again and left behind."""
+    for task in tasks:
+        task.cancel()
+    if not tasks:
+        return
+    _, pending = await asyncio.wait(tasks, timeout=grace)
+    for task in pending:
+        task.cancel()

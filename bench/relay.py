@@ -47,11 +47,11 @@ async def _wait_event(
     events: asyncio.Queue[ChatEvent], match: Callable[[ChatEvent], bool], timeout: float
 ) -> ChatEvent:
     """The next event that matches (others are dropped), within timeout seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        event = await asyncio.wait_for(events.get(), max(deadline - time.monotonic(), 0.001))
-        if match(event):
-            return event
+    async with asyncio.timeout(timeout):
+        while True:
+            event = await events.get()
+            if match(event):
+                return event
 
 
 async def _to_case(person: Person) -> None:
@@ -138,7 +138,8 @@ async def run_phase(quick: bool, log: Callable[[str], None] = print) -> dict[str
                 arrived = expected[text] = asyncio.get_running_loop().create_future()
                 sent = time.monotonic()
                 await staff.send(text, thread_id=thread)
-                reached: float = await asyncio.wait_for(arrived, 120)
+                async with asyncio.timeout(120):
+                    reached: float = await arrived
                 return reached - sent
 
             async def probe(number: int) -> list[float]:
@@ -163,16 +164,18 @@ async def run_phase(quick: bool, log: Callable[[str], None] = print) -> dict[str
             during_replies: list[float] = []
             during_probes: list[float] = []
 
+            over = asyncio.Event()
+
             async def replies_meanwhile() -> None:
                 k = 0
-                while True:
+                while not over.is_set():
                     await asyncio.sleep(reply_every)
                     during_replies.append(await staff_reply(f"during {k}"))
                     k += 1
 
             async def probes_meanwhile() -> None:
                 k = baseline_count
-                while True:
+                while not over.is_set():
                     await asyncio.sleep(probe_every)
                     during_probes.extend(await probe(k))
                     k += 1
@@ -180,12 +183,12 @@ async def run_phase(quick: bool, log: Callable[[str], None] = print) -> dict[str
             side = [asyncio.ensure_future(replies_meanwhile()),
                     asyncio.ensure_future(probes_meanwhile())]  # fmt: skip
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(all_arrived.wait(), deadline - time.monotonic())
+                async with asyncio.timeout(deadline - time.monotonic()):
+                    await all_arrived.wait()
+            over.set()
             for task in side:
                 task.cancel()
-            for task in side:
-                with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-                    await task
+            await asyncio.wait(side, timeout=30)
         finally:
             await child.stop()
 
