@@ -15,7 +15,7 @@ EXIT_CONFIG = 2
 
 def _listen(value: str) -> tuple[str, int]:
     host, sep, port = value.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+    if not sep or not host or not port.isdecimal() or not 0 < int(port) < 65536:
         raise argparse.ArgumentTypeError("expected HOST:PORT, for example 127.0.0.1:8443")
     return host.strip("[]"), int(port)
 

@@ -182,7 +182,7 @@ def _whole(name: str, values: Mapping[str, str], default: int, low: int, high: i
     raw = values.get(name)
     if raw is None:
         return default
-    if not raw.strip().isdigit() or not low <= int(raw) <= high:
+    if not raw.strip().isdecimal() or not low <= int(raw) <= high:
         raise ConfigError(f"{name} must be a whole number from {low} to {high}")
     return int(raw)
 
@@ -195,7 +195,7 @@ def _admin_ids(raw: str | None) -> frozenset[int]:
         part = part.strip()
         if not part:
             continue
-        if not part.isdigit():
+        if not part.isdecimal():
             raise ConfigError(
                 f"BOT_ADMIN_IDS must be comma-separated numeric Telegram user ids; {part!r} is not"
             )

@@ -153,7 +153,7 @@ class Demo:
         if line.startswith("!"):
             return await self._command(line[1:])
         persona = self.current
-        if line.isdigit() and persona.buttons:
+        if line.isdecimal() and persona.buttons:
             index = int(line) - 1
             if 0 <= index < len(persona.buttons):
                 message, data = persona.buttons[index]

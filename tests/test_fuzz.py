@@ -43,7 +43,7 @@ Properties checked after every update and every example:
   state a state of its flow's machine, the inbox empty, cases either open with her sealed chat id
   or closed with nothing personal left.
 
-Bugs found are kept as focused tests at the end of the file, marked xfail(strict=True).
+Each bug it found is kept as a focused test at the end of the file, so it cannot come back.
 """
 
 from __future__ import annotations
@@ -84,7 +84,6 @@ from bot.flows.survivor import SurvivorFlow
 from bot.hotline import service
 from bot.i18n import LANGUAGES, Catalogs
 from bot.keys import Keys
-from state.officers import normalise_code
 from tests.conftest import SECRET, TOKEN, RunningBot, StartBot, settings_for
 from tests.fuzz_strategies import (
     AddBot,
@@ -375,7 +374,7 @@ class Person:
     user: FakeUser
     role: Role
     own: list[int] = field(default_factory=list)  # ids of the messages she sent
-    # Messages a quick exit may leave in her chat, by a known bug kept as an xfail test below.
+    # Messages a quick exit leaves in her chat by design: its goodbye lines.
     may_remain: set[int] = field(default_factory=set)
     played: list[str] = field(default_factory=list)  # her actions so far, for failure messages
     since: int = 0  # the Bot API call before she first acted
@@ -404,8 +403,7 @@ class Example:
     survivors: set[int] = field(default_factory=set)
     outsiders: set[int] = field(default_factory=set)  # groups and channels the bot must not use
     # Updates whose handling may end in the error handler: update id -> the exceptions allowed.
-    # Either the product means it (one line for an answer refused with 403, see below) or it is
-    # a known bug kept as an xfail test at the end of this file. Nothing else is excused.
+    # Only what the product means: one line for an answer refused with 403 (see below).
     tolerated: dict[int, set[str]] = field(default_factory=dict)
     described: dict[int, str] = field(default_factory=dict)  # update id: what it was
     invited: asyncio.Event = field(default_factory=asyncio.Event)  # the officer has access
@@ -499,16 +497,15 @@ class Example:
             update_id = self.injected(await person.user.block())
             await self.h.tracker.handled(update_id)
         elif isinstance(action, SendThenBlock):
-            seq = self.h.seq()
             message = await self.say(person, action.content)
             first = self.inject({"message": message})
             second = self.injected(await person.user.block())
             # Her answer meets 403. The product logs it as one line from the error handler, on
             # purpose (tests/test_faults.py: test_a_person_who_blocked_the_bot_is_not_retried_...).
-            self.tolerated[first] = {"Forbidden", *known_bug(action.content, person.role)}
+            self.tolerated[first] = {"Forbidden"}
             await self.h.tracker.handled(first)
             await self.h.tracker.handled(second)
-            self.note_leftovers(person, action.content, int(message["message_id"]), seq)
+            self.note_role(person)
         elif isinstance(action, React):
             messages = sorted(person.chat.messages)
             message_id = messages[action.index % len(messages)] if messages else 1
@@ -533,26 +530,17 @@ class Example:
         in_case = self.h.has_open_case(person.id)
         seq = self.h.seq()
         message = await self.say(person, content, reply_to)
-        bugs = known_bug(content, person.role)
         update_id = self.inject({"message": message})
-        self.tolerated[update_id] = bugs
         await self.h.tracker.handled(update_id)
-        if not in_case and not bugs:
+        if not in_case:
             self.expect_answer(person, seq, update_id, what)
-        self.note_leftovers(person, content, int(message["message_id"]), seq)
+        self.note_role(person)
         self.check_quick_exit(person, seq, in_case)
 
-    def note_leftovers(self, person: Person, content: Json, message_id: int, seq: int) -> None:
-        """Messages a later quick exit may leave, by known bugs; and whether she has just
-        redeemed an invitation (an officer's chat is not a survivor's)."""
-        if known_bug(content, person.role):  # never stepped, so never remembered
-            person.may_remain.add(message_id)
-        text = content.get("text")
-        if person.role == "survivor" and isinstance(text, str) and officer_side_answers(text):
-            # test_the_quick_exit_also_deletes_the_answer_about_the_officer_tools
-            person.may_remain |= {message_id, *self.sent_to(person, seq)}
-            if self.h.is_officer(person.id):
-                person.role = "officer"
+    def note_role(self, person: Person) -> None:
+        """Whether she has just redeemed an invitation: an officer's chat is not a survivor's."""
+        if person.role == "survivor" and self.h.is_officer(person.id):
+            person.role = "officer"
 
     def sent_to(self, person: Person, seq: int) -> set[int]:
         """Ids of the new messages the bot put in her chat since call `seq`."""
@@ -648,14 +636,8 @@ class Example:
         in_case = self.h.has_open_case(person.id)
         seq = self.h.seq()
         update_id = self.inject({"callback_query": query})
-        self.tolerated[update_id] = known_button_bug(data)
         await self.h.tracker.handled(update_id)
-        if person.role == "survivor" and (data or "").startswith("off:"):
-            # test_the_quick_exit_also_deletes_the_answer_about_the_officer_tools
-            person.may_remain |= self.sent_to(person, seq)
         self.check_quick_exit(person, seq, in_case)
-        if message is None and re.match(r"case:(claim|release|close):", data or ""):
-            return  # test_a_case_button_under_an_inline_message_is_answered
         self.expect_answered(
             seq, query_id, update_id, f"{person.role} {person.id} pressed {data!r}"
         )
@@ -1144,54 +1126,6 @@ def stopped(task: asyncio.Task[None]) -> str:
     return "".join(traceback.format_exception(error))
 
 
-def digits_int_refuses(value: str) -> bool:
-    """Digits for str.isdigit() that int() refuses, such as "²"."""
-    return value.isdigit() and not value.isdecimal()
-
-
-def known_bug(content: Json, role: Role) -> set[str]:
-    """The exceptions a message may end with by a known bug, kept as an xfail test below."""
-    text = content.get("text")
-    if not isinstance(text, str) or not text.startswith("/") or len(text) < 2:
-        return set()
-    if not text[1:200].split():
-        return {"IndexError"}  # test_a_slash_and_a_no_break_space_gets_an_answer
-    words = text[:200].split(maxsplit=1)
-    command = words[0][1:].split("@", 1)[0].lower()
-    argument = words[1].strip() if len(words) > 1 else ""
-    if role == "admin" and command == "revoke" and digits_int_refuses(argument):
-        return {"ValueError"}  # test_revoke_with_a_superscript_digit_gets_an_answer
-    return set()
-
-
-def officer_side_answers(text: str) -> bool:
-    """Whether bot/handlers/officer.py answers this text itself for someone without access (an
-    invitation code to redeem, /officer, /checklists), as its on_message reads it."""
-    if not text.startswith("/") or len(text) < 2:
-        return False
-    head, *rest = text[:200].split(maxsplit=1)
-    command = head[1:].split("@", 1)[0].lower()
-    argument = rest[0].strip() if rest else ""
-    if command == "officer" and argument:
-        return True
-    if command == "start" and normalise_code(argument) is not None:
-        return True
-    return command in ("officer", "checklists")
-
-
-def known_button_bug(data: str | None) -> set[str]:
-    """The exceptions a button press may end with (after its answerCallbackQuery) by a known
-    bug: test_a_forged_region_button_with_a_superscript_digit_gets_a_screen, and the same
-    isdigit-then-int in the officer flow's routes of off:region:<n> and off:ans:<n>:<answer>."""
-    parts = (data or "").split(":")
-    if parts[0] == "region" and digits_int_refuses(":".join(parts[1:])):
-        return {"ValueError"}
-    officer_route = parts[:1] == ["off"] and len(parts) >= 3 and parts[1] in ("region", "ans")
-    if officer_route and digits_int_refuses(parts[2]):
-        return {"ValueError"}
-    return set()
-
-
 def describe(update: Json, limit: int = 300) -> str:
     """An update in one short line, for failure messages."""
     text = json.dumps({k: v for k, v in update.items() if k != "update_id"}, ensure_ascii=True)
@@ -1241,7 +1175,7 @@ async def test_the_fuzz_was_thousands_of_updates_deep_into_every_part(harness: H
     assert {"editMessageText", "deleteMessages", "leaveChat", "createForumTopic"} <= methods
 
 
-# --- bugs found by the fuzz, kept failing until fixed --------------------------------------------
+# --- bugs the fuzz found, each kept as a focused test ------------------------------------------
 
 HOTLINE = {"HOTLINE_CHAT_ID": str(STAFF), "HOTLINE_HOURS": "mon-sun 00:00-24:00"}
 
@@ -1254,14 +1188,6 @@ async def next_shown(person: FakeUser, timeout: float = 3.0) -> Json:
             return event.message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bot/handlers/private.py:50 (_event): after a '/', a text of characters that "
-    "str.split() takes for blanks (a no-break space, U+0085, U+001F...) leaves no command word, "
-    "and [0] raises IndexError: she gets no answer, and her message is never remembered for the "
-    "quick exit. Telegram's clients keep a no-break space (TDLib's strip_empty_characters does "
-    "not strip U+00A0). Expected: the kind 'I did not understand' answer",
-)
 async def test_a_slash_and_a_no_break_space_gets_an_answer(
     emulator: BotApiEmulator, bot: RunningBot
 ) -> None:
@@ -1271,14 +1197,6 @@ async def test_a_slash_and_a_no_break_space_gets_an_answer(
     assert answer["text"].startswith("Bonjour.")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bot/flows/survivor.py:188 (_route_button) checks region:<n> with str.isdigit() and "
-    "then calls int(), which refuses digits such as '²' (isdigit but not decimal): ValueError, "
-    "so a forged press gets its spinner answered and no screen. The same pattern is in "
-    "bot/flows/officer.py:222 and :224 (off:ans:<n>:<answer>, off:region:<n>). Expected: "
-    "'I did not understand that' with the buttons, as for any other forged data",
-)
 async def test_a_forged_region_button_with_a_superscript_digit_gets_a_screen(
     emulator: BotApiEmulator, bot: RunningBot
 ) -> None:
@@ -1290,13 +1208,6 @@ async def test_a_forged_region_button_with_a_superscript_digit_gets_a_screen(
     assert screen["text"].startswith("Désolé")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bot/handlers/officer.py:279-280 (_revoke): '/revoke ²' passes str.isdigit() and "
-    "int() raises ValueError; the officer handler (group -1) ends without "
-    "ApplicationHandlerStop, so the survivor handler then greets the administrator as a "
-    "newcomer. Expected: the /revoke usage line or 'No officer with access has the id ...'",
-)
 async def test_revoke_with_a_superscript_digit_gets_an_answer(
     emulator: BotApiEmulator, start_bot: StartBot
 ) -> None:
@@ -1307,14 +1218,6 @@ async def test_revoke_with_a_superscript_digit_gets_an_answer(
     assert "/revoke" in answer["text"] or "²" in answer["text"], answer["text"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bot/handlers/staff.py:71 (on_case_button) returns without answering a press of "
-    "case:claim|release|close:<n> that has no message (a button under an inline message); it "
-    "is registered first in group 0, so the private-chat handler that answers every other "
-    "press never runs and the spinner turns until Telegram gives up. Expected: "
-    "answerCallbackQuery, as for every forged press",
-)
 async def test_a_case_button_under_an_inline_message_is_answered(
     emulator: BotApiEmulator, start_bot: StartBot
 ) -> None:
@@ -1340,17 +1243,6 @@ async def test_a_case_button_under_an_inline_message_is_answered(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bot/intake.py:53 (Intake.accept) serialises each update with PTB's to_json(), which "
-    "raises TypeError for a message whose pinned_message is an InaccessibleMessage (PTB 22.8 "
-    "Message.to_dict leaves its date a datetime). The exception leaves poll() "
-    "(bot/polling.py:77) and run() ends: the bot stops for everyone, and as the batch was never "
-    "acknowledged it comes back and stops the bot again at every restart. Telegram sends such "
-    "a pin when someone pins a message the bot cannot see, e.g. in the staff group one posted "
-    "before the bot joined. Expected: the update is stored (or skipped with one line) and the "
-    "bot goes on",
-)
 async def test_a_pin_of_a_message_the_bot_cannot_see_does_not_stop_the_bot(
     emulator: BotApiEmulator, start_bot: StartBot
 ) -> None:
@@ -1370,14 +1262,6 @@ async def test_a_pin_of_a_message_the_bot_cannot_see_does_not_stop_the_bot(
     await awa.next_message()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bot/handlers/officer.py (on_message, on_button: _say) answers /officer, /checklists, "
-    "an invitation code and officer buttons for people without access with show() but never "
-    "calls runner.remember_sent, nor remembers the person's own message: the quick exit "
-    "(bot/handlers/private.py quick_exit) then leaves both in her chat. Expected: the quick "
-    "exit deletes every message of the last 48 hours, as the README says",
-)
 async def test_the_quick_exit_also_deletes_the_answer_about_the_officer_tools(
     emulator: BotApiEmulator, bot: RunningBot
 ) -> None:
@@ -1391,15 +1275,6 @@ async def test_the_quick_exit_also_deletes_the_answer_about_the_officer_tools(
     assert access["message_id"] not in left
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bot/handlers/private.py:94-95: show() returns the ids of what it sent only when "
-    "every output went out, and remember_sent comes after it; when one fails half-way (she "
-    "blocks the bot during the answer, a 5xx, a 429 past its retries) the messages already "
-    "shown are never remembered, and the quick exit leaves them in her chat. Found by the "
-    "fuzz's answers refused with 403. Expected: what reached her chat is remembered even when "
-    "the rest of the answer fails",
-)
 async def test_the_quick_exit_deletes_a_screen_shown_before_an_answer_failed(
     emulator: BotApiEmulator, bot: RunningBot
 ) -> None:

@@ -103,7 +103,7 @@ class Row:
 
     def whole(self, column: str) -> int | None:
         value = self.text(column)
-        if value and not value.isdigit():
+        if value and not value.isdecimal():
             self.fail(column, f"{value!r} is not a whole number")
             return None
         return int(value) if value else None

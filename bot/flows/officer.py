@@ -219,9 +219,9 @@ class OfficerFlow(Flow):
                        "src": "sources", "print": "print", "finish": "finish"}  # fmt: skip
         if kind in with_values:
             return (with_values[kind], tuple(values))
-        if kind == "ans" and len(values) == 2 and values[0].isdigit():
+        if kind == "ans" and len(values) == 2 and values[0].isdecimal():
             return ("answer", (int(values[0]), values[1]))
-        if kind == "region" and values[0].isdigit() and int(values[0]) < len(self._regions):
+        if kind == "region" and values[0].isdecimal() and int(values[0]) < len(self._regions):
             return ("choose_region", (self._regions[int(values[0])],))
         if kind == "place":
             return ("choose_place", (self.directory.place(values[0]),))

@@ -185,7 +185,7 @@ class SurvivorFlow(Flow):
             return ("agree", ())
         if data == "case:end":  # her case is already closed: back to the menu
             return ("show_menu", ())
-        if kind == "region" and value.isdigit() and int(value) < len(self._regions):
+        if kind == "region" and value.isdecimal() and int(value) < len(self._regions):
             return ("choose_region", (self._regions[int(value)],))
         if kind == "place":
             return ("choose_place", (self.directory.place(value),))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, date, datetime
+from typing import NoReturn
 
 from telegram import Chat, Message, Update, User
 from telegram.error import TelegramError
@@ -28,6 +29,7 @@ from bot.flows.base import Event
 from bot.flows.officer import COMMANDS, PREFIX, Document
 from bot.flows.screens import Output, Screen, Text, t, tn
 from bot.flows.survivor import wants_quick_exit
+from bot.handlers.events import event_of, split_command
 from bot.handlers.private import stop_spinner
 from bot.handlers.render import show
 from bot.i18n import Translator, supported_language
@@ -37,7 +39,6 @@ log = logging.getLogger(__name__)
 
 GROUP = -1  # before the survivor handler (group 0), which takes every private update
 ADMIN_COMMANDS = frozenset({"invite", "officers", "revoke"})
-_MAX_MATCH_TEXT = 200  # a place name or a code; the rest of a long text is never looked at
 _LIST_CHUNK = 30  # officers per message: a message holds at most 4096 characters
 
 ACCESS = t(
@@ -50,26 +51,6 @@ BAD_CODE = t(
     "are valid for 7 days). Ask your focal point for a new one."
 )
 ROLE_NAMES = {"police": t("police"), "gendarmerie": t("gendarmerie"), "justice": t("justice")}
-
-
-def _command(text: str | None) -> tuple[str, str]:
-    """The command without slash or @bot, and the rest of the line; ("", "") for plain text."""
-    if not text or not text.startswith("/") or len(text) < 2:
-        return "", ""
-    head, *rest = text[:_MAX_MATCH_TEXT].split(maxsplit=1)
-    return head[1:].split("@", 1)[0].lower(), rest[0].strip() if rest else ""
-
-
-def _event(update: Update, message: Message, command: str, hint: str | None) -> Event:
-    if command:
-        return Event("command", update.update_id, name=command, language_hint=hint)
-    if message.text is not None:
-        return Event("text", update.update_id, text=message.text[:_MAX_MATCH_TEXT],
-                     language_hint=hint)  # fmt: skip
-    if message.location is not None:
-        where = (message.location.latitude, message.location.longitude)
-        return Event("location", update.update_id, location=where, language_hint=hint)
-    return Event("other", update.update_id, language_hint=hint)
 
 
 def _key(context: JigiyaContext, user_id: int) -> StorageKey:
@@ -93,23 +74,30 @@ async def on_message(update: Update, context: JigiyaContext) -> None:
     if message is None or chat is None or user is None or chat.type != Chat.PRIVATE:
         return
     services = context.services
-    command, rest = _command(message.text)
+    command, rest = split_command(message.text)
     if command in ADMIN_COMMANDS and user.id in services.settings.admin_ids:
         await _admin(context, user, command, rest)
-        raise ApplicationHandlerStop
+        await _handled(context, user, message)
     code = normalise_code(rest)
     if (command == "officer" and rest) or (command == "start" and code):
         await _redeem(update, context, user, code)
-        raise ApplicationHandlerStop
+        await _handled(context, user, message)
     is_officer = await services.officers.officer(user.id) is not None
     if command in COMMANDS and not is_officer:
         await _say(context, user, Screen(body=(ACCESS,), edit=False))
-        raise ApplicationHandlerStop
-    event = _event(update, message, command, user.language_code)
+        await _handled(context, user, message)
+    event = event_of(update)
     if not is_officer or wants_quick_exit(event):
         return  # the survivor side, where the quick exit always works
     if await _step(context, user, event):
-        raise ApplicationHandlerStop
+        await _handled(context, user, message)
+
+
+async def _handled(context: JigiyaContext, user: User, message: Message) -> NoReturn:
+    """Her own message is remembered for the quick exit, as the survivor side does; the
+    survivor handler is then skipped."""
+    await context.services.runner.remember_sent(_key(context, user.id), [message.message_id])
+    raise ApplicationHandlerStop
 
 
 async def on_button(update: Update, context: JigiyaContext) -> None:
@@ -154,19 +142,26 @@ async def _show(
     button replaces that button's message."""
     screens = [output for output in outputs if not isinstance(output, Document)]
     replace = pressed if len(screens) == 1 else None
-    for output in outputs:
-        if isinstance(output, Document):
-            text = "\n".join(translator.render(line) for line in output.body) + "\n"
-            # Not protected, unlike every other message: officers print it or attach it to the
-            # case file, and it holds nothing about the survivor.
-            await context.bot.send_document(
-                chat_id,
-                document=text.encode("utf-8"),
-                filename=output.filename,
-                caption=translator.render(output.caption),
-            )
-        else:
-            await show(context.bot, chat_id, [output], translator, replace_message_id=replace)
+    shown: list[int] = []
+    try:
+        for output in outputs:
+            if isinstance(output, Document):
+                text = "\n".join(translator.render(line) for line in output.body) + "\n"
+                # Not protected, unlike every other message: officers print it or attach it to
+                # the case file, and it holds nothing about the survivor.
+                sent = await context.bot.send_document(
+                    chat_id,
+                    document=text.encode("utf-8"),
+                    filename=output.filename,
+                    caption=translator.render(output.caption),
+                )
+                shown.append(sent.message_id)
+            else:
+                await show(context.bot, chat_id, [output], translator, shown,
+                           replace_message_id=replace)  # fmt: skip
+    finally:
+        # The quick exit works for everyone, so everything shown here is remembered too.
+        await context.services.runner.remember_sent(_key(context, chat_id), shown)
 
 
 async def _say(context: JigiyaContext, user: User, screen: Screen) -> None:
@@ -276,7 +271,7 @@ async def _officer_list(context: JigiyaContext) -> list[Screen]:
 async def _revoke(context: JigiyaContext, user: User, rest: str) -> Screen:
     officers = context.services.officers
     code = normalise_code(rest)
-    if rest.isdigit():
+    if rest.isdecimal():
         revoked = await officers.revoke(int(rest), user.id)
         if revoked:
             log.info("Officer access revoked")

@@ -14,14 +14,13 @@ from bot.conversation import StepResult, StorageKey
 from bot.flows.base import Event, FlowModel
 from bot.flows.screens import Handover, Output, Screen, t
 from bot.flows.survivor import MENU, wants_quick_exit
+from bot.handlers.events import event_of
 from bot.handlers.render import show
 from bot.i18n import supported_language
 from state.cases import Case
 
 log = logging.getLogger(__name__)
 
-# Long enough for any command, word or place name; the rest of a long text is never looked at.
-_MAX_MATCH_TEXT = 200
 _DELETE_BATCH = 100  # deleteMessages takes at most 100 ids
 
 GOODBYE = t("Have a good day.")
@@ -36,26 +35,6 @@ async def stop_spinner(query: CallbackQuery) -> None:
         log.info("A button press could not be acknowledged (%s)", type(exc).__name__)
 
 
-def _event(update: Update) -> Event:
-    """Reduce an update to what a flow may see. Nothing personal goes into the event."""
-    user = update.effective_user
-    hint = user.language_code if user else None
-    if update.callback_query is not None:
-        data = update.callback_query.data or ""
-        return Event("button", update.update_id, name=data, language_hint=hint)
-    message = update.message  # a new message; edits are "other"
-    if message is not None and message.text is not None:
-        text = message.text[:_MAX_MATCH_TEXT]
-        if text.startswith("/") and len(text) > 1:
-            command = text[1:].split(maxsplit=1)[0].split("@", 1)[0].lower()
-            return Event("command", update.update_id, name=command, language_hint=hint)
-        return Event("text", update.update_id, text=text, language_hint=hint)
-    if message is not None and message.location is not None:
-        where = (message.location.latitude, message.location.longitude)
-        return Event("location", update.update_id, location=where, language_hint=hint)
-    return Event("other", update.update_id, language_hint=hint)
-
-
 async def on_private_update(update: Update, context: JigiyaContext) -> None:
     chat, user, query = update.effective_chat, update.effective_user, update.callback_query
     if query is not None:
@@ -67,7 +46,7 @@ async def on_private_update(update: Update, context: JigiyaContext) -> None:
         return  # a live location moving: the first location was answered already
     services = context.services
     key = StorageKey(bot_id=context.bot.id, chat_id=chat.id, user_id=user.id)
-    event = _event(update)
+    event = event_of(update)
     case = None
     if services.hotline.configured:
         case = await services.hotline.open_case_of(services.runner.person_key(key.bot_id, user.id))
@@ -91,8 +70,12 @@ async def on_private_update(update: Update, context: JigiyaContext) -> None:
         if opened.refused is not None:
             outputs = [Screen(body=(opened.refused,), edit=False), _menu(services, result)]
     pressed = query.message.message_id if query and query.message else None
-    sent = await show(context.bot, chat.id, outputs, translator, replace_message_id=pressed)
-    await services.runner.remember_sent(key, sent)
+    shown: list[int] = []
+    try:
+        await show(context.bot, chat.id, outputs, translator, shown, replace_message_id=pressed)
+    finally:
+        # What reached her chat is remembered for the quick exit, even if the rest failed.
+        await services.runner.remember_sent(key, shown)
 
 
 def _menu(services: Services, result: StepResult) -> Screen:

@@ -49,45 +49,42 @@ async def show(
     chat_id: int,
     outputs: list[Output],
     translator: Translator,
+    shown: list[int],
     *,
     replace_message_id: int | None = None,
-) -> list[int]:
-    """Show the outputs in order; return the ids of the new messages.
+) -> None:
+    """Show the outputs in order; the id of each new message is added to `shown` as soon as it
+    is sent, so the caller knows what reached the chat even when a later output fails.
 
     A lone screen answering a button replaces the message of that button when it allows.
     Instructions such as `Handover` are the caller's to act on and show nothing here.
     """
-    sent: list[Message] = []
     lone = len(outputs) == 1
     for output in outputs:
         if isinstance(output, Contact):
-            sent.append(
-                await bot.send_contact(
-                    chat_id, phone_number=output.phone,
-                    first_name=translator.render(output.name), protect_content=True,
-                )
+            sent = await bot.send_contact(
+                chat_id, phone_number=output.phone, first_name=translator.render(output.name),
+                protect_content=True,
             )  # fmt: skip
+            shown.append(sent.message_id)
         elif isinstance(output, Pin):
-            sent.append(
-                await bot.send_venue(
-                    chat_id, latitude=output.latitude, longitude=output.longitude,
-                    title=translator.render(output.title),
-                    address=translator.render(output.address), protect_content=True,
-                )
+            sent = await bot.send_venue(
+                chat_id, latitude=output.latitude, longitude=output.longitude,
+                title=translator.render(output.title), address=translator.render(output.address),
+                protect_content=True,
             )  # fmt: skip
+            shown.append(sent.message_id)
         elif isinstance(output, Screen):
             edited = lone and output.edit and replace_message_id is not None
             if not (edited and await _edit(bot, chat_id, replace_message_id, output, translator)):
-                sent.append(await _send(bot, chat_id, output, translator))
+                shown.append((await _send(bot, chat_id, output, translator)).message_id)
             if output.ask_location:
                 # Only a reply keyboard can ask for a location, and only a new message carries one.
-                sent.append(
-                    await bot.send_message(
-                        chat_id, translator.render(LOCATION_HINT),
-                        reply_markup=location_keyboard(translator), protect_content=True,
-                    )
+                sent = await bot.send_message(
+                    chat_id, translator.render(LOCATION_HINT),
+                    reply_markup=location_keyboard(translator), protect_content=True,
                 )  # fmt: skip
-    return [m.message_id for m in sent]
+                shown.append(sent.message_id)
 
 
 async def _send(bot: Bot, chat_id: int, screen: Screen, translator: Translator) -> Message:

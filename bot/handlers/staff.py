@@ -68,14 +68,15 @@ async def on_staff_message(update: Update, context: JigiyaContext) -> None:
 
 async def on_case_button(update: Update, context: JigiyaContext) -> None:
     query, user = update.callback_query, update.effective_user
-    if query is None or user is None or query.message is None:
+    if query is None or user is None:
         return
     match = _BUTTON.match(query.data or "")
     services = context.services
     translator = services.catalogs.translator("fr")
     case = await services.hotline.case(int(match.group(2))) if match else None
-    if match is None or case is None or case.staff_chat_id != query.message.chat.id:
-        await query.answer()  # forged or stale: nothing happens
+    where = query.message.chat.id if query.message is not None else None
+    if match is None or case is None or case.staff_chat_id != where:
+        await query.answer()  # forged, stale or under an inline message: nothing happens
         return
     action = match.group(1)
     if action == "claim":
