@@ -3,7 +3,9 @@
     python -m bench.botproc jigiya --stats FILE [--paced]   # settings from the environment
     python -m bench.botproc echo --stats FILE               # the echo floor (bench/echo.py)
 
-Jigiya runs exactly as `python -m bot run` does (`bot.app.run`), with two changes made here by
+`--profile FILE` adds a cProfile of the event loop thread (thread CPU time) to either.
+
+Jigiya runs exactly as `python -m bot run` does (`bot.app.run`), with these changes made here by
 monkeypatching, never in the product code:
 
 * unless `--paced`, Telegram's pacing is lifted the way tests/test_e2e_survivor.py lifts it: the
@@ -13,7 +15,9 @@ monkeypatching, never in the product code:
   running slot), `ExtBot._do_post` (a Bot API request: rate limiter + HTTP) and
   `HTTPXRequest.do_request` (the HTTP exchange alone) are timed. A context variable ties each
   request to the update it serves, so per update we know the wall time of its handlers and the
-  part of it spent waiting for the Bot API (overlapping requests are counted once).
+  part of it spent waiting for the Bot API (overlapping requests are counted once);
+* the durable intake (`Inbox.take_in` per received batch, `Inbox.done` per update) and every
+  store transaction (the wait for the store's one lock, then the time it is held) are timed.
 
 On SIGTERM the bot stops as in production; the figures are then written to the --stats file.
 """
@@ -27,16 +31,14 @@ import json
 import logging
 import os
 import resource
-import sys
 import time
-import types
 from collections.abc import Callable, Coroutine
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
 from telegram import Update
-from telegram.ext import Application, ApplicationBuilder, ExtBot
+from telegram.ext import Application, ExtBot
 from telegram.request import HTTPXRequest
 
 from bench.common import memory_mib
@@ -170,8 +172,6 @@ def instrument(recorder: Recorder) -> None:
 def instrument_store(recorder: Recorder) -> None:
     """Time the durable intake (one transaction per received batch, one per handled update)
     and every store transaction: waiting for the store's one lock, then holding it."""
-    import aiosqlite
-
     from state.inbox import Inbox
     from state.store import Store
 
@@ -218,8 +218,8 @@ def instrument_store(recorder: Recorder) -> None:
 
     store_init = Store.__init__
 
-    def timed_init(self: Store, conn: aiosqlite.Connection) -> None:
-        store_init(self, conn)
+    def timed_init(self: Store, *args: Any, **kwargs: Any) -> None:
+        store_init(self, *args, **kwargs)
         self._lock = TimedLock()
 
     setattr(Store, "__init__", timed_init)  # noqa: B010
@@ -249,39 +249,12 @@ async def _run_jigiya() -> None:
     await run(load_settings())
 
 
-def what_if(changes: list[str]) -> None:
-    """Diagnostic variants, in this process only, never part of the main figures:
-    `sniffio`: make `import sniffio` succeed (httpcore tries it on every lock it sets up; the
-    package is not installed, and a failed import is not cached);
-    `pool=N`: the bot's HTTP connection pool holds N connections instead of PTB's 256."""
-    for change in changes:
-        if change == "sniffio":
-            stub = types.ModuleType("sniffio")
-            setattr(stub, "current_async_library", lambda: "asyncio")  # noqa: B010
-            sys.modules["sniffio"] = stub
-        elif change.startswith("pool="):
-            build = ApplicationBuilder.build
-
-            def build_with_pool(
-                self: ApplicationBuilder[Any, Any, Any, Any, Any, Any],
-                size: int = int(change.removeprefix("pool=")),
-                build: Callable[..., Any] = build,
-            ) -> Any:
-                self.connection_pool_size(size)
-                return build(self)
-
-            setattr(ApplicationBuilder, "build", build_with_pool)  # noqa: B010
-        else:
-            raise ValueError(f"unknown what-if {change!r}")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.botproc")
     parser.add_argument("kind", choices=["jigiya", "echo"])
     parser.add_argument("--stats", type=Path, required=True, help="where to write the figures")
     parser.add_argument("--paced", action="store_true", help="keep Telegram's pacing (jigiya)")
     parser.add_argument("--profile", type=Path, help="write cProfile statistics here")
-    parser.add_argument("--what-if", action="append", default=[], help="sniffio | pool=N")
     args = parser.parse_args(argv)
     # CPU time of the event loop thread, so that waiting in epoll does not count.
     profiler = cProfile.Profile(time.thread_time) if args.profile else None
@@ -292,7 +265,6 @@ def main(argv: list[str] | None = None) -> int:
     recorder = Recorder()
     logging.getLogger().addHandler(recorder)
     instrument(recorder)
-    what_if(args.what_if)
     if profiler is not None:
         profiler.enable()
     failure: BaseException | None = None

@@ -22,6 +22,7 @@ PACKAGES = (
     "httpx",
     "httpcore",
     "anyio",
+    "sniffio",
     "transitions",
     "aiosqlite",
     "aiohttp",
@@ -116,11 +117,6 @@ def describe() -> dict[str, Any]:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = "not installed"
-    try:
-        metadata.version("sniffio")
-        versions["sniffio"] = metadata.version("sniffio")
-    except metadata.PackageNotFoundError:
-        versions["sniffio"] = "not installed"
     reference = min(timeit.repeat("sum(range(1000))", number=2000, repeat=5)) / 2000
     return {
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),

@@ -33,7 +33,7 @@ def _runs(results: Results) -> list[dict[str, Any]]:
 def _find(results: Results, bot: str, **want: Any) -> dict[str, Any] | None:
     for run in _runs(results):
         config = run["config"]
-        if config["bot"] != bot or config["what_if"] or config["profile"]:
+        if config["bot"] != bot or config["profile"]:
             continue
         defaults = {"paced": False, "solo": False}
         if all(config.get(k) == v for k, v in {**defaults, **want}.items()):
@@ -41,12 +41,21 @@ def _find(results: Results, bot: str, **want: Any) -> dict[str, Any] | None:
     return None
 
 
+def _profile_share(results: Results, part: str) -> float | None:
+    """The profiled share of the part whose label starts with `part`, if profiled."""
+    for run in _runs(results):
+        for label, share in (run.get("profile") or {}).items():
+            if label.startswith(part):
+                return float(share)
+    return None
+
+
 # --- targets ----------------------------------------------------------------------------------
 
 
 def _target_throughput(results: Results) -> tuple[str, str, list[str]]:
-    sizes = sorted({r["config"]["people"] for r in _runs(results) if not r["config"]["solo"]
-                    and not r["config"]["paced"] and not r["config"]["what_if"]})  # fmt: skip
+    sizes = sorted({r["config"]["people"] for r in _runs(results)
+                    if not r["config"]["solo"] and not r["config"]["paced"]})  # fmt: skip
     measured: list[str] = []
     why: list[str] = []
     ratios: list[float] = []
@@ -74,12 +83,23 @@ def _target_throughput(results: Results) -> tuple[str, str, list[str]]:
         return "not measured", "–", []
     jig = _find(results, "jigiya", people=sizes[0], latency=0.05)
     echo = _find(results, "echo", people=sizes[0], latency=0.05)
-    if jig and echo and jig["api_calls_per_update"] and jig["bot_cpu_ms_per_update"]:
+    jig_big = _find(results, "jigiya", people=sizes[-1], latency=0.05)
+    echo_big = _find(results, "echo", people=sizes[-1], latency=0.05)
+    if (jig and echo and jig_big and echo_big and jig["api_calls_per_update"]
+            and jig["bot_cpu_ms_per_update"]):  # fmt: skip
         per_call = jig["bot_cpu_ms_per_update"] / jig["api_calls_per_update"]
+        requests = _profile_share(results, "Bot API requests")
+        http = (
+            f" In the profile under section 1 (Jigiya alone), {requests:.0%} of the event "
+            "loop's CPU goes to Bot API requests (PTB → httpx → httpcore, getUpdates included)."
+            if requests is not None
+            else ""
+        )
         why.insert(
             0,
-            "Both bots are CPU-bound on one core, and most of that CPU is the HTTP client "
-            "(PTB → httpx → httpcore; see the profile under section 1). Per Bot API call "
+            f"Under load both bots are CPU-bound on one core ({sizes[-1]:,} people at 50 ms: "
+            f"Jigiya uses {jig_big['bot_cpu_util']:.0%} of a core, the echo bot "
+            f"{echo_big['bot_cpu_util']:.0%}).{http} Per Bot API call "
             f"Jigiya spends {per_call:.1f} ms of CPU in all, the echo bot "
             f"{fmt(echo['bot_cpu_ms_per_update'])} ms ({sizes[0]:,} people, 50 ms). But each "
             f"survivor update needs {fmt(jig['api_calls_per_update'], 1)} calls (the button's "
@@ -102,7 +122,7 @@ def _target_bot_side(results: Results) -> tuple[str, str, list[str]]:
     for candidate in _runs(results):
         config = candidate["config"]
         if (config["bot"] == "jigiya" and config["latency"] == 0.05 and not config["solo"]
-                and not config["paced"] and not config["what_if"]):  # fmt: skip
+                and not config["paced"]):  # fmt: skip
             picks.append((f"{config['people']:,} people at 50 ms", candidate))
     measured, why, worst = [], [], 0.0
     for name, run in picks:
@@ -297,7 +317,7 @@ def render(results: Results) -> str:
 
 def _throughput(results: Results) -> list[str]:
     runs = _runs(results)
-    main = [r for r in runs if not r["config"]["what_if"] and not r["config"]["profile"]]
+    main = [r for r in runs if not r["config"]["profile"]]
     lines = [
         "## 1. Throughput and latency",
         "",
@@ -440,32 +460,6 @@ def _throughput(results: Results) -> list[str]:
             "",
         ]
         lines += _table(["Part", "Share"], [[k, f"{v:.0%}"] for k, v in shares.items()])
-    variants = [r for r in runs if r["config"]["what_if"]]
-    if variants:
-        rows = []
-        for run in variants:
-            config = run["config"]
-            base = _find(results, config["bot"], people=config["people"], latency=config["latency"])
-            if base is None:
-                continue
-            rows.append([
-                config["bot"], f"{config['people']:,}", f"{config['latency'] * 1000:.0f}",
-                ", ".join(config["what_if"]), fmt(base["updates_per_s"]),
-                fmt(run["updates_per_s"]), fmt(base["bot_cpu_ms_per_update"]),
-                fmt(run["bot_cpu_ms_per_update"]),
-            ])  # fmt: skip
-        lines += [
-            "**What if** (diagnostic, bench process only): `sniffio` makes `import sniffio` "
-            "succeed in the bot process. httpcore tries that import every time it sets up a "
-            "lock (several per request); the package is not installed, and a failed import is "
-            "not cached, so each try searches sys.path again.",
-            "",
-        ]
-        lines += _table(
-            ["Bot", "People", "RTT ms", "Change", "Updates/s before", "after",
-             "CPU/update ms before", "after"],
-            rows,
-        )  # fmt: skip
     return lines
 
 
@@ -610,7 +604,8 @@ def _method() -> list[str]:
         "overall, 20/min per group) would cap both bots at Telegram's own limit, so capacity "
         "runs build the application with an `OutgoingRateLimiter` whose rates are a million "
         "per second (the tests' way, `tests/test_e2e_survivor.py`): its code stays in the path, "
-        "it never waits. Rows marked *paced*, and the relay phase, keep the production limiter.",
+        "it never waits. Rows marked *paced*, the relay phase and the start phase keep the "
+        "production limiter.",
         "- **Handling time.** In the bot process `Application.process_update` is wrapped: its "
         "wall time is one update's handlers (after the update got its chat lock and a running "
         "slot). `ExtBot._do_post` (rate limiter + HTTP) and `HTTPXRequest.do_request` (HTTP "
@@ -628,14 +623,15 @@ def _method() -> list[str]:
         "its echo. Each person acts as soon as the previous answer arrived (a closed loop "
         "without think time): throughput is then set by the slower of the bot's capacity and "
         "N ÷ (time per step). 100 people start at once and go to the end. With 1,000 the "
-        "figures cover a window of steady state, all 1,000 at work. People who start together "
-        "move in step (one answer each per round of the bot), so 1,000 started at once spend "
-        "minutes on /start and the language alone. For the echo bot, whose steps all cost the "
-        'same, that window is a fair sample ("cut" in the table). For Jigiya those are the '
-        "cheapest steps (1–2 Bot API calls, against about 6 for the free numbers), so its "
-        "1,000 form a *rolling* crowd: they join in six groups, each one step behind the one "
-        "before, and start the journey again after the quick exit, so that every step is being "
-        "done at any moment. 5 people warm each bot up first.",
+        "figures cover a window (20 s; `--quick`: 8 s) with all 1,000 at work. People who "
+        "start together move in step (one answer each per round of the bot), so 1,000 started "
+        "at once spend minutes on /start and the language alone. For the echo bot, whose steps "
+        "all cost the same, that is a fair sample: its 1,000 start at once and are stopped at "
+        'the end of the window ("cut" in the table). For Jigiya those are the cheapest steps '
+        "(1–2 Bot API calls, against 7 for the free numbers), so its 1,000 form a *rolling* "
+        "crowd: they join in six groups, each one step behind the one before, and start the "
+        "journey again after the quick exit, so that every step is being done at any moment; "
+        "the window starts once the last group has joined. 5 people warm each bot up first.",
         "- **Echo floor** (`bench/echo.py`): a plain PTB `Application`, PTB's own Updater, one "
         "`MessageHandler` sending the text back, `concurrent_updates(64)` like Jigiya's "
         "`ChatOrderedProcessor` (64 running), no rate limiter, no database.",

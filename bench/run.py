@@ -28,10 +28,10 @@ def _log(message: str) -> None:
     print(f"{time.strftime('%H:%M:%S')} {message}", flush=True)
 
 
-async def _run(phases: list[str], quick: bool, diagnostics: bool) -> dict[str, Any]:
+async def _run(phases: list[str], quick: bool) -> dict[str, Any]:
     runners: dict[str, Callable[[], Awaitable[dict[str, Any]]]] = {
         "start": lambda: start.run_phase(quick, _log),
-        "throughput": lambda: throughput.run_phase(quick, _log, diagnostics=diagnostics),
+        "throughput": lambda: throughput.run_phase(quick, _log),
         "memory": lambda: memory.run_phase(quick, _log),
         "relay": lambda: relay.run_phase(quick, _log),
     }
@@ -55,11 +55,6 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke test")
     parser.add_argument(
-        "--diagnostics",
-        action="store_true",
-        help="also rerun two crowds with `import sniffio` made to succeed in the bot process",
-    )
-    parser.add_argument(
         "--only",
         help=f"comma-separated phases to run (default: all): {', '.join(PHASES)}",
     )
@@ -77,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     _log(f"bench: {'quick' if args.quick else 'full'} run of {', '.join(phases)}")
     machine = describe()
-    results: dict[str, Any] = asyncio.run(_run(phases, args.quick, args.diagnostics))
+    results: dict[str, Any] = asyncio.run(_run(phases, args.quick))
     command = ".venv/bin/python -m bench.run" + " ".join(["", *sys.argv[1:]]).rstrip()
     results.update(
         machine=machine,

@@ -19,7 +19,7 @@ import json
 import pstats
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -57,16 +57,14 @@ class RunConfig:
     solo: bool = False  # one person after the other instead of all at once
     cutoff: float = 300.0  # seconds after which people still on their way are stopped
     window: float | None = None  # a rolling crowd measured over this many seconds (journey.py)
-    what_if: tuple[str, ...] = field(default=())  # diagnostic variants (bench/botproc.py)
     profile: bool = False  # cProfile of the bot's event loop thread
 
     @property
     def label(self) -> str:
         mode = "solo" if self.solo else f"{self.people}p"
         pace = "-paced" if self.paced else ""
-        variant = "".join(f"+{change}" for change in self.what_if)
-        variant += "+profile" if self.profile else ""
-        return f"{self.bot}-{mode}-{round(self.latency * 1000)}ms{pace}{variant}"
+        profile = "+profile" if self.profile else ""
+        return f"{self.bot}-{mode}-{round(self.latency * 1000)}ms{pace}{profile}"
 
 
 async def measure(config: RunConfig, *, first_user: int = 100_000) -> dict[str, Any]:
@@ -78,8 +76,6 @@ async def measure(config: RunConfig, *, first_user: int = 100_000) -> dict[str, 
         args.append("--paced")
     if config.profile:
         args += ["--profile", str(workdir / "profile.pstats")]
-    for change in config.what_if:
-        args += ["--what-if", change]
     async with BotApiEmulator(TOKEN) as emu:
         emu.set_latency(config.latency)
         hub = Hub(emu)
@@ -200,8 +196,6 @@ _PROFILE_PARTS: list[tuple[str, Callable[[str, str], bool]]] = [
      lambda f, n: f.endswith("bot/polling.py") and n == "_fetch"),
     ("receiving: storing each batch (Intake.accept)",
      lambda f, n: f.endswith("bot/intake.py") and n == "accept"),
-    ("failed `import sniffio` in httpcore (current_async_library)",
-     lambda f, n: f.endswith("httpcore/_synchronization.py") and n == "current_async_library"),
     ("httpcore connection pool bookkeeping (_assign_requests_to_connections)",
      lambda f, n: f.endswith("connection_pool.py") and n == "_assign_requests_to_connections"),
 ]  # fmt: skip
@@ -220,7 +214,7 @@ def _profile_shares(path: Path) -> dict[str, float] | None:
     return shares
 
 
-def plan(quick: bool, diagnostics: bool = False) -> list[RunConfig]:
+def plan(quick: bool) -> list[RunConfig]:
     """Echo and Jigiya back to back for every size and round trip, so that noise hits both.
 
     The smaller crowd starts at once and runs to the end of its journeys. For the larger one
@@ -228,7 +222,7 @@ def plan(quick: bool, diagnostics: bool = False) -> list[RunConfig]:
     move in step (one answer each per round of the bot), so 1,000 people started at once spend
     the first minutes on /start and the language alone: for the echo bot, whose steps all cost
     the same, that is a fair sample; for Jigiya those are the cheapest steps (one or two Bot API
-    calls, against about six for the free numbers), so its larger crowd is a rolling one
+    calls, against seven for the free numbers), so its larger crowd is a rolling one
     (bench/journey.py): it joins in six groups one step apart, and every step is being done at
     any moment.
     """
@@ -245,18 +239,13 @@ def plan(quick: bool, diagnostics: bool = False) -> list[RunConfig]:
     runs.append(RunConfig("jigiya", 10 if quick else 30, 0.05, paced=True))
     # Where the bot's CPU goes.
     runs.append(RunConfig("jigiya", 5 if quick else 10, 0.0, solo=True, profile=True))
-    if diagnostics:  # one dependency fix, tried in the bench process only
-        for bot in ("echo", "jigiya"):
-            runs.append(RunConfig(bot, sizes[0], 0.05, what_if=("sniffio",)))
     return runs
 
 
-async def run_phase(
-    quick: bool, log: Callable[[str], None] = print, *, diagnostics: bool = False
-) -> dict[str, Any]:
+async def run_phase(quick: bool, log: Callable[[str], None] = print) -> dict[str, Any]:
     results = []
     broken = []
-    for config in plan(quick, diagnostics):
+    for config in plan(quick):
         started = time.monotonic()
         try:
             async with asyncio.timeout(RUN_LIMIT):
