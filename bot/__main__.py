@@ -82,7 +82,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.webhook_url:
         host, port = args.listen
         webhook = WebhookOptions(url=args.webhook_url, host=host, port=port)
-    asyncio.run(run(settings, webhook_options=webhook))
+    try:
+        asyncio.run(run(settings, webhook_options=webhook))
+    except ConfigError as exc:  # a token Telegram refuses is found only once it is asked
+        print(f"Configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     return 0
 
 

@@ -11,11 +11,11 @@ import signal
 from dataclasses import dataclass
 
 from telegram import BotCommand
-from telegram.error import TelegramError
+from telegram.error import InvalidToken, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
 from bot import polling, webhook
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.content import load_directory
 from bot.content.protocols import load_protocols
 from bot.context import SERVICES, JigiyaContext, Services
@@ -116,6 +116,10 @@ async def run(
             Officers(store, keys),
         )
         application = build_application(settings, services)
+        # Before the first request, so that a stop signal also ends a wait for Telegram.
+        _stop_on_signals(stop)
+        if not await _reach_telegram(application, stop):
+            return
         async with application:
             await application.start()
             try:
@@ -136,7 +140,6 @@ async def _serve(
 ) -> None:
     """Receive updates and relay hotline messages until `stop`; then let work in progress end."""
     intake = Intake(application, Inbox(services.store, keys))
-    _stop_on_signals(stop)
     await _set_commands(application)
     _schedule_jobs(application, services)
     outbox_stop = asyncio.Event()
@@ -163,6 +166,26 @@ async def _serve(
     finally:
         outbox_stop.set()
         await sending
+
+
+async def _reach_telegram(application: Application, stop: asyncio.Event) -> bool:  # type: ignore[type-arg]
+    """Initialise the bot (getMe), waiting out network faults and 5xx as polling does: the
+    network or Telegram may be down when the bot starts. False if `stop` came first.
+
+    Only the bot is initialised here, which is safe to retry (it opens its HTTP clients once);
+    `async with application` then finds it ready and asks nothing more of Telegram."""
+    try:
+        await polling.until_stopped(polling.persist(application.bot.initialize, "getMe"), stop)
+    except polling.Stopped:
+        await application.bot.shutdown()  # close the HTTP clients initialize() opened
+        return False
+    except InvalidToken:
+        await application.bot.shutdown()
+        # PTB's message quotes the token: never let it reach a log.
+        raise ConfigError(
+            "TELEGRAM_BOT_TOKEN was refused by Telegram: check it with @BotFather"
+        ) from None
+    return True
 
 
 def _schedule_jobs(application: Application, services: Services) -> None:  # type: ignore[type-arg]

@@ -1,4 +1,6 @@
-"""Long polling that acknowledges an update only after the intake has stored it.
+"""Long polling that acknowledges an update only after the intake has stored it, and the patience
+that receiving needs: Telegram, the network or the disk may fail for a while, and the bot waits
+for them (polling, the start, the webhook) instead of dying.
 
 The offset sent with each getUpdates call is what tells Telegram it may forget earlier
 updates; it moves past a batch only once `Intake.accept` has committed that batch.
@@ -7,20 +9,43 @@ updates; it moves past a batch only once `Intake.accept` has committed that batc
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import sqlite3
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from functools import partial
+from typing import TypeVar
 
 from telegram import Bot, Update
-from telegram.error import Conflict, NetworkError, RetryAfter, TelegramError
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential_jitter
+from telegram.error import BadRequest, Conflict, NetworkError, RetryAfter, TelegramError
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential_jitter
 
 from bot.intake import Intake
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 POLL_TIMEOUT = 10  # seconds Telegram holds a getUpdates call open when there is nothing new
 
+# Conflict: another poller, or a webhook still set; both end without us.
+NETWORK_FAULTS: tuple[type[Exception], ...] = (NetworkError, RetryAfter, Conflict)
+# A full disk, a read-only file, a locked database: the store can write again once fixed.
+STORE_FAULTS: tuple[type[Exception], ...] = (sqlite3.OperationalError,)
+
 _backoff = wait_exponential_jitter(multiplier=0.5, max=30)
+
+
+class Stopped(Exception):
+    """`stop` was set before the call succeeded."""
+
+
+def describe(error: BaseException | None) -> str:
+    """The error class, or SQLite's own name for what is wrong (SQLITE_FULL, SQLITE_READONLY):
+    never the message, which may quote a token or a person's data."""
+    name = getattr(error, "sqlite_errorname", None)
+    return name if isinstance(name, str) else type(error).__name__
 
 
 def _wait(state: RetryCallState) -> float:
@@ -31,53 +56,95 @@ def _wait(state: RetryCallState) -> float:
     return float(_backoff(state))
 
 
-def _log_retry(state: RetryCallState) -> None:
-    error = state.outcome.exception() if state.outcome else None
+def _log_retry(what: str, state: RetryCallState) -> None:
     # One line for the first failure, then one every ten, so a long outage does not flood logs.
     if state.attempt_number == 1 or state.attempt_number % 10 == 0:
+        error = state.outcome.exception() if state.outcome else None
         log.warning(
-            "getUpdates failed (%s, attempt %d); retrying",
-            type(error).__name__,
-            state.attempt_number,
+            "%s failed (%s, attempt %d); retrying", what, describe(error), state.attempt_number
         )
 
 
-async def _fetch(bot: Bot, offset: int | None) -> tuple[Update, ...]:
+def _sleeper(stop: asyncio.Event | None) -> Callable[[float], Awaitable[None]]:
+    async def sleep(seconds: float) -> None:
+        if stop is None:
+            await asyncio.sleep(seconds)
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), seconds)
+        if stop.is_set():
+            raise Stopped
+
+    return sleep
+
+
+async def persist(
+    call: Callable[[], Awaitable[T]],
+    what: str,
+    *,
+    faults: tuple[type[Exception], ...] = NETWORK_FAULTS,
+    stop: asyncio.Event | None = None,
+) -> T:
+    """Call until it succeeds, waiting out `faults` with a growing pause (or Telegram's
+    retry_after); anything else is raised at once. A BadRequest is never retried: PTB makes it a
+    NetworkError, but the same request would be refused again.
+
+    With `stop`, a pause ends as soon as it is set, raising `Stopped`; an attempt under way
+    always runs to its end (wrap in `until_stopped` to cut a network call short)."""
+
+    def retryable(error: BaseException) -> bool:
+        return isinstance(error, faults) and not isinstance(error, BadRequest)
+
     retrying = AsyncRetrying(
-        retry=retry_if_exception_type((NetworkError, RetryAfter, Conflict)),
+        retry=retry_if_exception(retryable),
         wait=_wait,
-        before_sleep=_log_retry,
+        sleep=_sleeper(stop),
+        before_sleep=partial(_log_retry, what),
         reraise=True,
     )
     async for attempt in retrying:
         with attempt:
-            updates = await bot.get_updates(
-                offset=offset, timeout=POLL_TIMEOUT, allowed_updates=Update.ALL_TYPES
-            )
-        if attempt.retry_state.attempt_number > 1:
-            log.info("getUpdates works again")
-    return updates
+            result = await call()
+    if attempt.retry_state.attempt_number > 1:
+        log.info("%s works again", what)
+    return result
+
+
+async def until_stopped(awaitable: Awaitable[T], stop: asyncio.Event) -> T:
+    """Await, but give up with `Stopped` as soon as `stop` is set: for calls that can be cut off
+    with nothing lost, such as a request to Telegram that may hang for its whole timeout."""
+    task = asyncio.ensure_future(awaitable)
+    stopping = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if task.done():
+            return task.result()
+        raise Stopped
+    finally:
+        stopping.cancel()
+        if not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+
+async def _fetch(bot: Bot, offset: int | None) -> tuple[Update, ...]:
+    return await bot.get_updates(
+        offset=offset, timeout=POLL_TIMEOUT, allowed_updates=Update.ALL_TYPES
+    )
 
 
 async def poll(bot: Bot, intake: Intake, stop: asyncio.Event) -> None:
-    """Fetch, store, acknowledge, until `stop` is set. Only the network wait is ever cut short:
-    a batch being stored is always stored to the end."""
+    """Fetch, store, acknowledge, until `stop` is set. Only a network call or a pause is ever
+    cut short: a batch being stored is always stored to the end. While the store cannot write,
+    the batch is kept unacknowledged (Telegram keeps it) and stored again after a pause."""
     offset: int | None = None
-    stopping = asyncio.create_task(stop.wait())
-    try:
+    with contextlib.suppress(Stopped):
         while not stop.is_set():
-            fetching = asyncio.create_task(_fetch(bot, offset))
-            await asyncio.wait({fetching, stopping}, return_when=asyncio.FIRST_COMPLETED)
-            if not fetching.done():
-                fetching.cancel()
-                await asyncio.gather(fetching, return_exceptions=True)
-                break
-            updates = fetching.result()
+            updates = await until_stopped(persist(partial(_fetch, bot, offset), "getUpdates"), stop)
             if updates:
-                await intake.accept(list(updates))
+                store = partial(intake.accept, list(updates))
+                await persist(store, "Storing updates", faults=STORE_FAULTS, stop=stop)
                 offset = updates[-1].update_id + 1
-    finally:
-        stopping.cancel()
     if offset is not None:
         await _acknowledge(bot, offset)
 

@@ -10,6 +10,8 @@ replaces the policy:
   staff-group request that is waiting for it.
 * A 429 pauses only the bucket it concerns: the request's chat, or the overall bucket
   when the request has no chat.
+* A 5xx or a timeout is sent again a few times after a short wait, so a passing fault on
+  Telegram's side does not cost a person her answer.
 """
 
 from __future__ import annotations
@@ -24,9 +26,16 @@ from enum import IntEnum
 from typing import Any
 
 from aiolimiter import AsyncLimiter
-from telegram.error import RetryAfter
+from telegram.error import BadRequest, NetworkError, RetryAfter
 from telegram.ext import BaseRateLimiter
 from telegram.warnings import PTBDeprecationWarning
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -107,6 +116,11 @@ def _is_paced(endpoint: str) -> bool:
     return endpoint.startswith(("send", "editMessage")) or endpoint in _PACED_ENDPOINTS
 
 
+def _is_transient(exc: BaseException) -> bool:
+    # PTB makes BadRequest a NetworkError, but the same request would be refused again.
+    return isinstance(exc, NetworkError) and not isinstance(exc, BadRequest)
+
+
 def _retry_after_seconds(exc: RetryAfter) -> float:
     with warnings.catch_warnings():
         # PTB 22 returns int/float seconds (with a deprecation warning) unless
@@ -139,6 +153,14 @@ class OutgoingRateLimiter(BaseRateLimiter[int]):
     request to a paused chat waits for the pause; a paused overall bucket holds every
     request. Other chats carry on. ``getUpdates`` is passed straight through.
 
+    5xx and timeouts (``NetworkError`` other than ``BadRequest``, which includes
+    ``TimedOut``): the request is sent again, ``network_attempts`` attempts in all, after
+    a jittered wait of about ``network_backoff`` seconds, doubled each time; then the error
+    is re-raised. A timed-out request may have reached Telegram, so this can repeat it:
+    better twice than never for a person waiting for an answer. Other errors (403, 400,
+    401/404) are never retried. One warning per endpoint when its faults begin, then one
+    every ten faults in a row, so an outage does not flood the log.
+
     Per-chat buckets are pruned once ``prune_threshold`` chats are tracked: those that
     are full (unused for their refill period), not paused and not in use are dropped.
 
@@ -155,6 +177,8 @@ class OutgoingRateLimiter(BaseRateLimiter[int]):
         group_max_rate: float = 20,
         group_time_period: float = 60.0,
         max_retries: int = 3,
+        network_attempts: int = 3,
+        network_backoff: float = 0.5,
         prune_threshold: int = 1024,
     ) -> None:
         if (
@@ -171,12 +195,20 @@ class OutgoingRateLimiter(BaseRateLimiter[int]):
             raise ValueError("rates and time periods must be positive")
         if max_retries < 0 or prune_threshold < 1:
             raise ValueError("max_retries must be >= 0 and prune_threshold >= 1")
+        if network_attempts < 1 or network_backoff < 0:
+            raise ValueError("network_attempts must be >= 1 and network_backoff >= 0")
         self._overall = _Bucket(AsyncLimiter(overall_max_rate, overall_time_period))
         # Time for one overall token to refill: how often a waiting low-priority request looks.
         self._overall_tick = overall_time_period / overall_max_rate
         self._private_args = (private_max_rate, private_time_period)
         self._group_args = (group_max_rate, group_time_period)
         self._max_retries = max_retries
+        self._network_attempts = network_attempts
+        self._network_wait = wait_exponential_jitter(
+            multiplier=network_backoff, jitter=network_backoff
+        )
+        # Network faults in a row per endpoint, reset by a success: keeps the log short.
+        self._faults: dict[str, int] = {}
         self._prune_threshold = prune_threshold
         self._chats: dict[_ChatKey, _Bucket] = {}
         self._high_waiting = 0
@@ -238,7 +270,7 @@ class OutgoingRateLimiter(BaseRateLimiter[int]):
                     await chat.limiter.acquire()
             await self._enter_overall(paced, high)
             try:
-                return await callback(*args, **kwargs)
+                return await self._send(callback, args, kwargs, endpoint)
             except RetryAfter as exc:
                 delay = _retry_after_seconds(exc)
                 giving_up = attempt > self._max_retries
@@ -254,6 +286,42 @@ class OutgoingRateLimiter(BaseRateLimiter[int]):
                 if giving_up:
                     raise
                 (self._overall if chat is None else chat).pause(delay)
+
+    async def _send(
+        self, callback: _Callback, args: Any, kwargs: dict[str, Any], endpoint: str
+    ) -> _Result:
+        # A retry takes no new token: a request that failed rarely counted against the limits.
+        async def once() -> _Result:
+            return await callback(*args, **kwargs)
+
+        retrying = AsyncRetrying(
+            retry=retry_if_exception(_is_transient),
+            stop=stop_after_attempt(self._network_attempts),
+            wait=self._network_wait,
+            after=lambda state: self._log_fault(endpoint, state),
+            reraise=True,
+        )
+        result: _Result = await retrying(once)
+        if self._faults.pop(endpoint, 0):
+            _LOGGER.info("Telegram answers %s again", endpoint)
+        return result
+
+    def _log_fault(self, endpoint: str, state: RetryCallState) -> None:
+        streak = self._faults[endpoint] = self._faults.get(endpoint, 0) + 1
+        if streak != 1 and streak % 10:
+            return
+        error = state.outcome.exception() if state.outcome else None
+        # The class only: no chat id, text or token (a survivor's chat id is personal data),
+        # and no traceback for what is Telegram's passing fault.
+        _LOGGER.warning(
+            "Telegram %s on %s: attempt %d of %d, %s%s",
+            type(error).__name__,
+            endpoint,
+            state.attempt_number,
+            self._network_attempts,
+            "giving up" if state.attempt_number >= self._network_attempts else "retrying",
+            f" ({streak} faults in a row)" if streak > 1 else "",
+        )
 
     async def _enter_overall(self, paced: bool, high: bool) -> None:
         if not paced:

@@ -1,4 +1,5 @@
-"""Webhook mode: Telegram POSTs updates; we answer 200 only once an update is stored."""
+"""Webhook mode: Telegram POSTs updates; we answer 200 only once an update is stored, and 503
+while the store cannot write, so that Telegram sends the update again later."""
 
 from __future__ import annotations
 
@@ -6,12 +7,14 @@ import asyncio
 import hmac
 import json
 import logging
+from functools import partial
 from urllib.parse import urlsplit
 
 from aiohttp import web
 from telegram import Bot, Update
 
 from bot.intake import Intake
+from bot.polling import STORE_FAULTS, Stopped, describe, persist, until_stopped
 
 log = logging.getLogger(__name__)
 
@@ -22,8 +25,12 @@ MAX_BODY = 1024 * 1024
 
 def make_webhook_app(bot: Bot, intake: Intake, path: str, secret: str) -> web.Application:
     expected = secret.encode("utf-8")
+    # Requests refused in a row because the store cannot write: one line when it begins, then
+    # one every ten, however often Telegram sends the updates again.
+    faults = 0
 
     async def receive(request: web.Request) -> web.Response:
+        nonlocal faults
         given = request.headers.get(SECRET_HEADER, "").encode("utf-8")
         if not hmac.compare_digest(given, expected):
             log.warning("Webhook request with a missing or wrong secret token refused")
@@ -33,7 +40,20 @@ def make_webhook_app(bot: Bot, intake: Intake, path: str, secret: str) -> web.Ap
         except (ValueError, TypeError, KeyError):
             log.warning("Webhook request with a body that is not an update refused")
             return web.Response(status=400)
-        await intake.accept([update])
+        try:
+            await intake.accept([update])
+        except STORE_FAULTS as exc:
+            faults += 1
+            if faults == 1 or faults % 10 == 0:
+                log.warning(
+                    "Storing updates failed (%s, %d in a row); Telegram will send them again",
+                    describe(exc),
+                    faults,
+                )
+            return web.Response(status=503)
+        if faults:
+            faults = 0
+            log.info("Storing updates works again")
         return web.Response(status=200)
 
     app = web.Application(client_max_size=MAX_BODY)
@@ -44,15 +64,21 @@ def make_webhook_app(bot: Bot, intake: Intake, path: str, secret: str) -> web.Ap
 async def serve(
     bot: Bot, intake: Intake, *, url: str, host: str, port: int, secret: str, stop: asyncio.Event
 ) -> None:
-    """Listen, register the webhook with Telegram, and serve until `stop` is set."""
+    """Listen, register the webhook with Telegram (waiting out its faults), and serve until
+    `stop` is set."""
     path = urlsplit(url).path or "/"
     runner = web.AppRunner(make_webhook_app(bot, intake, path, secret), access_log=None)
     await runner.setup()
     try:
         await web.TCPSite(runner, host, port).start()
-        await bot.set_webhook(url, secret_token=secret, allowed_updates=Update.ALL_TYPES)
+        register = partial(
+            bot.set_webhook, url, secret_token=secret, allowed_updates=Update.ALL_TYPES
+        )
+        await until_stopped(persist(register, "setWebhook"), stop)
         log.info("Receiving updates by webhook on %s:%d%s", host, port, path)
         await stop.wait()
+    except Stopped:
+        pass  # stopped while Telegram could not be reached: nothing was registered
     finally:
         # Requests already inside finish storing their update before the server goes.
         await runner.cleanup()

@@ -3,6 +3,10 @@
 SQLite allows one writer; tasks sharing one aiosqlite connection also share its transaction, so
 every read and write goes through `transaction()`, which holds an asyncio lock for its duration.
 Flow steps are pure computation, so holding the lock across one step costs microseconds.
+
+A write refused because the connection is read-only (the file was read-only when it was opened)
+makes the next transaction reopen the connection: SQLite never lets an open connection write
+again, so without this the bot would need a restart once the file is writable.
 """
 
 from __future__ import annotations
@@ -39,22 +43,39 @@ def now() -> int:
     return int(time.time())
 
 
+def _read_only(error: BaseException) -> bool:
+    code = getattr(error, "sqlite_errorcode", None)
+    # The primary code is the low byte; extended codes (SQLITE_READONLY_*) share it.
+    return isinstance(code, int) and code & 0xFF == sqlite3.SQLITE_READONLY
+
+
+async def _connect(path: Path) -> aiosqlite.Connection:
+    conn = await aiosqlite.connect(path, isolation_level=None)
+    try:
+        for pragma in _PRAGMAS:
+            await conn.execute(pragma)
+    except BaseException:
+        await conn.close()
+        raise
+    return conn
+
+
 class Store:
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
         self._conn = conn
+        self._path = path
         self._lock = asyncio.Lock()
+        # The connection refused a write as read-only: only a new connection can write.
+        self._stale = False
 
     @classmethod
     async def open(cls, path: Path) -> Store:
         path.parent.mkdir(parents=True, exist_ok=True)
-        conn = await aiosqlite.connect(path, isolation_level=None)
+        store = cls(await _connect(path), path)
         try:
-            for pragma in _PRAGMAS:
-                await conn.execute(pragma)
-            store = cls(conn)
             await store._migrate()
         except BaseException:
-            await conn.close()
+            await store._conn.close()
             raise
         return store
 
@@ -73,13 +94,37 @@ class Store:
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """One atomic unit of work: committed when the block ends, rolled back if it raises."""
         async with self._lock:
-            await self._conn.execute("BEGIN IMMEDIATE")
+            if self._stale:
+                await self._reopen()
             try:
-                yield self._conn
-            except BaseException:
-                await self._conn.execute("ROLLBACK")
+                await self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._conn
+                    await self._conn.execute("COMMIT")
+                finally:
+                    # Still open after a failure in the block or a failed COMMIT (SQLite itself
+                    # rolls back on a full disk): end it, or every later BEGIN would fail.
+                    if self._conn.in_transaction:
+                        await self._conn.execute("ROLLBACK")
+            except sqlite3.OperationalError as exc:
+                if _read_only(exc):
+                    # Reopened by the next transaction, when the file may be writable again.
+                    self._stale = True
                 raise
-            await self._conn.execute("COMMIT")
+
+    async def _reopen(self) -> None:
+        """A fresh connection; the old one stays (and is tried again later) if none opens."""
+        try:
+            fresh = await _connect(self._path)
+        except sqlite3.Error as exc:
+            log.warning("Could not reopen the database (%s)", type(exc).__name__)
+            return
+        stale, self._conn, self._stale = self._conn, fresh, False
+        try:
+            await stale.close()
+        except sqlite3.Error as exc:
+            # aiosqlite ends its thread even when closing fails.
+            log.warning("Could not close the read-only connection (%s)", type(exc).__name__)
 
     async def checkpoint(self) -> None:
         """Truncate the WAL, which otherwise keeps copies of pages written since the last one."""

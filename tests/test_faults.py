@@ -29,7 +29,8 @@ from typing import Any
 import pytest
 
 from bot import polling
-from bot.app import WebhookOptions, run
+from bot.app import COMMANDS, WebhookOptions, run
+from bot.config import ConfigError
 from bot.emulator import BotApiEmulator, FakeUser
 from bot.hotline import service
 from state.store import Store
@@ -401,13 +402,22 @@ async def test_hotline_sends_that_fail_with_5xx_or_time_out_are_retried_and_arri
     assert count_of(from_bot(emulator, awa), reply) == 1
     assert count_of(desk.in_topic(case), hers) == 1
     assert texts(from_bot(emulator, awa)).count(closed) == 1
-    retried = [
-        line.rsplit("(", 1)[1]
-        for line in lines_since(production_logging, mark, "bot.hotline.outbox")
-        if "will be retried" in line
+    # Each fault was sent again at once by the rate limiter, one line each: the outbox, whose
+    # own retries wait longer, never saw them.
+    faults = [
+        ("NetworkError", "createForumTopic"),
+        ("NetworkError", "editMessageText"),
+        ("NetworkError", "copyMessage"),
+        ("TimedOut", "copyMessage"),
+        ("NetworkError", "closeForumTopic"),
+        ("NetworkError", "sendMessage"),
     ]
-    assert sorted(retried) == sorted(["NetworkError)"] * 5 + ["TimedOut)"])
-    assert warnings_since(production_logging, mark) == []
+    assert sorted(warnings_since(production_logging, mark)) == sorted(
+        f"WARNING bot.ratelimit: Telegram {error} on {method}: attempt 1 of 3, retrying"
+        for error, method in faults
+    )
+    outbox_lines = lines_since(production_logging, mark, "bot.hotline.outbox")
+    assert [line for line in outbox_lines if "will be retried" in line] == []
     assert tracebacks_since(production_logging, mark) == []
 
 
@@ -439,18 +449,14 @@ async def test_a_5xx_on_the_command_menu_at_start_is_one_warning_and_the_bot_ser
     awa = emulator.user(1201)
     await awa.send("/start")
     await greeted(awa)
+    # Sent again at once: the menu is set in every language.
+    assert len([c for c in emulator.calls if c.method == "setMyCommands" and c.ok]) == len(COMMANDS)
     assert warnings_since(production_logging, 0) == [
-        "WARNING bot.app: Could not set the command menu (NetworkError); going on"
+        "WARNING bot.ratelimit: Telegram NetworkError on setMyCommands: attempt 1 of 3, retrying"
     ]
     assert tracebacks_since(production_logging, 0) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bot/handlers/render.py:97 (_send) and every direct reply: a 5xx or timeout from "
-    "sendMessage is not retried; bot/handlers/errors.py logs it and bot/intake.py:84 marks the "
-    "update done, so she never gets an answer although Telegram was told the update arrived",
-)
 async def test_a_reply_refused_with_a_5xx_is_sent_again(
     emulator: BotApiEmulator, bot: RunningBot
 ) -> None:
@@ -482,12 +488,6 @@ async def test_a_press_whose_spinner_answer_fails_still_gets_its_screen(
 
 
 @pytest.mark.parametrize("fault", ["unreachable", "getMe-500", "setWebhook-502"])
-@pytest.mark.xfail(
-    strict=True,
-    reason="bot/app.py:119-121 (`async with application` calls getMe) and bot/webhook.py:53 "
-    "(set_webhook) have no retry: a fault while starting ends run() with the exception, which "
-    "`python -m bot run` prints as a traceback; the bot should wait and retry as getUpdates does",
-)
 async def test_a_fault_while_starting_is_waited_out(
     emulator: BotApiEmulator, runners: list[Runner], db_path: Path, fault: str
 ) -> None:
@@ -507,6 +507,33 @@ async def test_a_fault_while_starting_is_waited_out(
     await wait_until(lambda: not runner.alive or awa.messages[-1].get("from", {}).get("is_bot"),
                      timeout=10, what="an answer")  # fmt: skip
     assert runner.alive, f"the bot stopped: {runner.task and runner.task.exception()!r}"
+
+
+async def test_a_stop_while_telegram_cannot_be_reached_at_start_ends_the_run(
+    emulator: BotApiEmulator, runners: list[Runner], db_path: Path
+) -> None:
+    runner = Runner(emulator, db_path)
+    runners.append(runner)
+    emulator.set_unreachable(True)
+    runner.start()
+    await emulator.wait_for_call("getMe", timeout=10, predicate=lambda c: c.error is not None)
+    assert runner.stop is not None
+    assert runner.task is not None
+    runner.stop.set()  # what SIGTERM does; the outage goes on
+    await asyncio.wait_for(runner.task, timeout=10)  # a guard against waiting forever
+
+
+async def test_a_token_telegram_refuses_ends_the_start_with_a_clear_error(
+    emulator: BotApiEmulator, db_path: Path, production_logging: pytest.LogCaptureFixture
+) -> None:
+    token = "987654321:" + "R" * 35
+    settings = settings_for(emulator, db_path, TELEGRAM_BOT_TOKEN=token)
+    with pytest.raises(ConfigError, match="TELEGRAM_BOT_TOKEN was refused by Telegram") as info:
+        await run(settings, stop=asyncio.Event())
+    assert [c.method for c in emulator.calls] == ["getMe"]  # not retried
+    assert token.split(":")[1] not in str(info.value)
+    assert info.value.__suppress_context__  # PTB's error, which quotes the token, is not shown
+    assert token.split(":")[1] not in production_logging.text
 
 
 # --- 403: she blocked the bot ------------------------------------------------------------------
@@ -681,14 +708,6 @@ async def test_an_update_the_store_cannot_take_in_is_not_acknowledged_and_is_han
 
 
 @pytest.mark.parametrize(("kind", "webhook"), STORE_FAULTS, ids=STORE_IDS)
-@pytest.mark.xfail(
-    strict=True,
-    reason="bot/polling.py:77 lets the store's OperationalError out of poll(): run() ends and "
-    "the process dies with a traceback; by webhook (bot/webhook.py:36) aiohttp logs a traceback "
-    "for every redelivery. The store (state/store.py) keeps one connection for the whole run, so "
-    "a file that was read-only at start stays read-only to the bot after it is fixed. Expected: "
-    "one clear line, updates left unacknowledged and retried, recovery without a restart",
-)
 async def test_the_bot_rides_out_a_store_that_cannot_write_with_one_line(
     emulator: BotApiEmulator,
     disk: Disk,
@@ -701,6 +720,8 @@ async def test_the_bot_rides_out_a_store_that_cannot_write_with_one_line(
     await settle(1.5)
     assert runner.alive, f"the bot stopped: {runner.task and runner.task.exception()!r}"
     assert not acknowledged(emulator, update_id)
+    if webhook:  # refused, so that Telegram sends it again
+        assert 503 in [attempt.status for attempt in emulator.webhook_attempts]
     # One line for the fault (a background job that writes, such as the purge, may add its own).
     problems = warnings_since(production_logging, mark)
     assert 1 <= len(problems) <= 2, problems
@@ -709,6 +730,32 @@ async def test_the_bot_rides_out_a_store_that_cannot_write_with_one_line(
     await greeted(awa, timeout=15)
     await nothing_more(awa, 1.0)
     assert runner.alive
+
+
+async def write_one(store: Store, update_id: int) -> None:
+    async with store.transaction() as db:
+        await db.execute("INSERT INTO seen_updates VALUES (?, 0)", (update_id,))
+
+
+@pytest.mark.parametrize("kind", ["disk-full", "read-only"])
+async def test_the_store_writes_again_once_the_fault_ends(disk: Disk, kind: str) -> None:
+    store = await Store.open(disk.db_path)
+    await write_one(store, 1)
+    if kind == "read-only":  # a file can only be read-only for a store that opens it so
+        await store.close()
+        disk.begin(kind)
+        store = await Store.open(disk.db_path)
+    else:
+        disk.begin(kind)
+    expected = "SQLITE_FULL" if kind == "disk-full" else "SQLITE_READONLY"
+    for update_id in (2, 3):  # the failed write leaves no transaction open behind it
+        with pytest.raises(sqlite3.OperationalError) as info:
+            await write_one(store, update_id)
+        assert info.value.sqlite_errorname == expected
+    disk.end()
+    await write_one(store, 4)
+    await store.close()
+    assert query(disk.db_path, "SELECT update_id FROM seen_updates") == [(1,), (4,)]
 
 
 def aiosqlite_threads() -> list[threading.Thread]:

@@ -15,7 +15,16 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 import pytest
-from telegram.error import RetryAfter
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.ratelimit import OutgoingRateLimiter, Priority
@@ -37,18 +46,18 @@ def flood(seconds: float) -> RetryAfter:
 
 
 class FakeApi:
-    """Records calls as (label, loop time); raises queued 429s; can hold a call open."""
+    """Records calls as (label, loop time); raises queued errors; can hold a call open."""
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, float]] = []
-        self.floods: dict[str, list[RetryAfter]] = {}
+        self.errors: dict[str, list[TelegramError]] = {}
         self.holds: dict[str, asyncio.Event] = {}
 
     def callback(self, label: str) -> Callable[..., Coroutine[Any, Any, Result]]:
         async def call(*_args: object, **_kwargs: object) -> Result:
             self.calls.append((label, now()))
-            if self.floods.get(label):
-                raise self.floods[label].pop(0)
+            if self.errors.get(label):
+                raise self.errors[label].pop(0)
             if label in self.holds:
                 await self.holds[label].wait()
             return True
@@ -154,7 +163,7 @@ async def test_429_pauses_only_that_chat(
     # PTB 22 gives retry_after as a timedelta with PTB_TIMEDELTA set, else as seconds.
     monkeypatch.setenv("PTB_TIMEDELTA", timedelta_mode)
     limiter = OutgoingRateLimiter()
-    api.floods["a1"] = [flood(0.5)]
+    api.errors["a1"] = [flood(0.5)]
 
     first = asyncio.create_task(send(limiter, api, "a1", 1))
     await asyncio.sleep(0.05)  # a1 has hit its 429; chat 1 is paused
@@ -175,7 +184,7 @@ async def test_429_pauses_only_that_chat(
 
 async def test_429_without_chat_pauses_overall_bucket(api: FakeApi) -> None:
     limiter = OutgoingRateLimiter()
-    api.floods["me"] = [flood(0.4)]
+    api.errors["me"] = [flood(0.4)]
 
     first = asyncio.create_task(send(limiter, api, "me", None, "getMe"))
     await asyncio.sleep(0.05)
@@ -190,7 +199,7 @@ async def test_429_without_chat_pauses_overall_bucket(api: FakeApi) -> None:
 async def test_get_updates_never_delayed(api: FakeApi) -> None:
     limiter = OutgoingRateLimiter(overall_max_rate=1, overall_time_period=10)
     await send(limiter, api, "message", 1)  # empties the overall bucket for 10 s
-    api.floods["me"] = [flood(0.4)]
+    api.errors["me"] = [flood(0.4)]
     pending = asyncio.create_task(send(limiter, api, "me", None, "getMe"))
     await asyncio.sleep(0.05)  # the overall bucket is now paused too
 
@@ -199,7 +208,7 @@ async def test_get_updates_never_delayed(api: FakeApi) -> None:
     assert now() - start < 0.1
 
     # A 429 on getUpdates is not retried here: PTB's updater handles it.
-    api.floods["flooded-updates"] = [flood(0.4)]
+    api.errors["flooded-updates"] = [flood(0.4)]
     with pytest.raises(RetryAfter):
         await send(limiter, api, "flooded-updates", None, "getUpdates")
     assert now() - start < 0.2
@@ -212,7 +221,7 @@ async def test_retries_then_reraises_and_logs_without_personal_data(
     api: FakeApi, caplog: pytest.LogCaptureFixture
 ) -> None:
     limiter = OutgoingRateLimiter(max_retries=2)
-    api.floods["x"] = [flood(0.02) for _ in range(5)]
+    api.errors["x"] = [flood(0.02) for _ in range(5)]
 
     with caplog.at_level(logging.WARNING, logger="bot.ratelimit"), pytest.raises(RetryAfter):
         await send(limiter, api, "x", 987654321)
@@ -232,7 +241,7 @@ async def test_retries_then_reraises_and_logs_without_personal_data(
 
 async def test_no_retry_when_max_retries_is_zero(api: FakeApi) -> None:
     limiter = OutgoingRateLimiter(max_retries=0)
-    api.floods["x"] = [flood(0.02)]
+    api.errors["x"] = [flood(0.02)]
 
     with pytest.raises(RetryAfter):
         await send(limiter, api, "x", 5)
@@ -269,7 +278,7 @@ async def test_rate_limit_args_override_priority(api: FakeApi) -> None:
 async def test_pruning_bounds_memory_but_keeps_paused_and_busy_buckets(api: FakeApi) -> None:
     # Private buckets refill within 0.01 s, so they are idle soon after use.
     limiter = OutgoingRateLimiter(private_max_rate=1, private_time_period=0.01, prune_threshold=4)
-    api.floods["paused"] = [flood(0.5)]
+    api.errors["paused"] = [flood(0.5)]
     paused = asyncio.create_task(send(limiter, api, "paused", 1))
     api.holds["busy"] = asyncio.Event()
     busy = asyncio.create_task(send(limiter, api, "busy", 2))
@@ -293,9 +302,122 @@ async def test_pruning_bounds_memory_but_keeps_paused_and_busy_buckets(api: Fake
     assert await paused is True
 
 
+# --- 5xx and timeouts ---------------------------------------------------------------------------
+
+
+def limiter_lines(caplog: pytest.LogCaptureFixture) -> list[tuple[int, str]]:
+    return [(r.levelno, r.getMessage()) for r in caplog.records if r.name == "bot.ratelimit"]
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [NetworkError("Internal Server Error (500)"), TimedOut()],
+    ids=["5xx", "timeout"],
+)
+async def test_a_5xx_or_timeout_is_sent_again_with_one_line(
+    api: FakeApi, caplog: pytest.LogCaptureFixture, fault: NetworkError
+) -> None:
+    limiter = OutgoingRateLimiter(network_backoff=0.05)
+    api.errors["x"] = [fault, fault]
+
+    with caplog.at_level(logging.INFO, logger="bot.ratelimit"):
+        assert await send(limiter, api, "x", 987654321) is True
+
+    assert api.labels() == ["x", "x", "x"]
+    assert api.time("x", 1) - api.time("x", 0) >= 0.05  # waited before sending again
+    name = type(fault).__name__
+    assert limiter_lines(caplog) == [
+        (logging.WARNING, f"Telegram {name} on sendMessage: attempt 1 of 3, retrying"),
+        (logging.INFO, "Telegram answers sendMessage again"),
+    ]
+    assert not [r for r in caplog.records if r.exc_info]
+    assert "987654321" not in caplog.text
+    assert SECRET_TEXT not in caplog.text
+
+
+async def test_a_lasting_network_fault_is_raised_after_the_attempts(api: FakeApi) -> None:
+    limiter = OutgoingRateLimiter(network_attempts=2, network_backoff=0.01)
+    api.errors["x"] = [NetworkError("Bad Gateway") for _ in range(5)]
+
+    with pytest.raises(NetworkError, match="Bad Gateway"):
+        await send(limiter, api, "x", 5)
+    assert api.labels() == ["x", "x"]
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        BadRequest("Bad Request: message text is empty"),  # a NetworkError in PTB
+        Forbidden("Forbidden: bot was blocked by the user"),
+        InvalidToken("Not Found"),
+        ChatMigrated(-1001),
+    ],
+    ids=["400", "403", "401", "migrated"],
+)
+async def test_a_refusal_is_never_sent_again(
+    api: FakeApi, caplog: pytest.LogCaptureFixture, refusal: TelegramError
+) -> None:
+    limiter = OutgoingRateLimiter(network_backoff=0.01)
+    api.errors["x"] = [refusal]
+
+    with caplog.at_level(logging.INFO, logger="bot.ratelimit"), pytest.raises(type(refusal)):
+        await send(limiter, api, "x", 5)
+    assert api.labels() == ["x"]
+    assert limiter_lines(caplog) == []
+
+
+async def test_get_updates_network_faults_are_left_to_the_poller(api: FakeApi) -> None:
+    limiter = OutgoingRateLimiter(network_backoff=0.01)
+    api.errors["updates"] = [NetworkError("Bad Gateway")]
+
+    with pytest.raises(NetworkError):
+        await send(limiter, api, "updates", None, "getUpdates")
+    assert api.labels() == ["updates"]
+
+
+async def test_a_429_then_a_5xx_are_both_waited_out(api: FakeApi) -> None:
+    limiter = OutgoingRateLimiter(network_backoff=0.01)
+    api.errors["x"] = [flood(0.05), NetworkError("Bad Gateway"), flood(0.05)]
+
+    assert await send(limiter, api, "x", 5) is True
+    assert api.labels() == ["x"] * 4
+
+
+async def test_an_outage_logs_when_it_begins_then_every_ten_faults(
+    api: FakeApi, caplog: pytest.LogCaptureFixture
+) -> None:
+    limiter = OutgoingRateLimiter(network_attempts=1)
+    # An endpoint that is not paced, so that 27 requests to one chat need not wait.
+    api.errors["x"] = [NetworkError("Bad Gateway") for _ in range(25)]
+
+    with caplog.at_level(logging.INFO, logger="bot.ratelimit"):
+        for _ in range(25):
+            with pytest.raises(NetworkError):
+                await send(limiter, api, "x", 5, "deleteMessage")
+        await send(limiter, api, "x", 5, "deleteMessage")
+        api.errors["x"] = [TimedOut()]
+        with pytest.raises(TimedOut):
+            await send(limiter, api, "x", 5, "deleteMessage")
+
+    head = "WARNING", "Telegram NetworkError on deleteMessage: attempt 1 of 1, giving up"
+    assert [(logging.getLevelName(level), line) for level, line in limiter_lines(caplog)] == [
+        head,
+        (head[0], f"{head[1]} (10 faults in a row)"),
+        (head[0], f"{head[1]} (20 faults in a row)"),
+        ("INFO", "Telegram answers deleteMessage again"),
+        ("WARNING", "Telegram TimedOut on deleteMessage: attempt 1 of 1, giving up"),
+    ]
+
+
 @pytest.mark.parametrize(
     "kwargs",
-    [{"max_retries": -1}, {"private_max_rate": 0}, {"group_time_period": -1.0}],
+    [
+        {"max_retries": -1},
+        {"private_max_rate": 0},
+        {"group_time_period": -1.0},
+        {"network_attempts": 0},
+        {"network_backoff": -0.1},
+    ],
 )
 def test_rejects_invalid_configuration(kwargs: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match="must be"):

@@ -5,9 +5,8 @@ from __future__ import annotations
 import logging
 
 from telegram import CallbackQuery, Chat, ReplyKeyboardRemove, Update
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from bot.context import JigiyaContext, Services
 from bot.conversation import StepResult, StorageKey
@@ -121,14 +120,8 @@ async def quick_exit(update: Update, context: JigiyaContext, key: StorageKey) ->
     for start in range(0, len(ordered), _DELETE_BATCH):
         batch = ordered[start : start + _DELETE_BATCH]
         try:
-            async for attempt in AsyncRetrying(
-                stop=stop_after_attempt(3),
-                wait=wait_exponential(multiplier=0.5, max=2),
-                retry=retry_if_exception_type((NetworkError, RetryAfter)),
-                reraise=True,
-            ):
-                with attempt:
-                    await bot.delete_messages(key.chat_id, batch)
+            # A 5xx or a 429 is retried by the rate limiter (bot/ratelimit.py).
+            await bot.delete_messages(key.chat_id, batch)
         except (BadRequest, Forbidden):
             pass  # too old to delete, already gone, or she blocked the bot: nothing to retry
         except TelegramError as exc:
