@@ -21,6 +21,7 @@ import datetime as dtm
 import logging
 import warnings
 from collections.abc import Callable, Coroutine
+from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
@@ -38,6 +39,11 @@ from tenacity import (
 )
 
 _LOGGER = logging.getLogger(__name__)
+
+# Set for a caller that must know when its request leaves for Telegram, past every pause and
+# pacing wait: from then on Telegram may act on it even if the caller stops waiting. The
+# hotline's outbox stops a message to a person who has just left only while it has not left.
+ON_ITS_WAY: ContextVar[asyncio.Event | None] = ContextVar("on_its_way", default=None)
 
 _Result = bool | dict[str, Any] | list[dict[str, Any]]
 _Callback = Callable[..., Coroutine[Any, Any, _Result]]
@@ -292,7 +298,15 @@ class OutgoingRateLimiter(BaseRateLimiter[int]):
     ) -> _Result:
         # A retry takes no new token: a request that failed rarely counted against the limits.
         async def once() -> _Result:
-            return await callback(*args, **kwargs)
+            on_its_way = ON_ITS_WAY.get()
+            if on_its_way is not None:
+                on_its_way.set()
+            try:
+                return await callback(*args, **kwargs)
+            except RetryAfter:
+                if on_its_way is not None:
+                    on_its_way.clear()  # refused, not done: it waits again and can be stopped
+                raise
 
         retrying = AsyncRetrying(
             retry=retry_if_exception(_is_transient),

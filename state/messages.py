@@ -12,10 +12,13 @@ DELETABLE_SECONDS = 48 * 3600  # Telegram lets a bot delete messages this long
 
 
 async def remember(db: aiosqlite.Connection, person_key: str, message_ids: Iterable[int]) -> None:
+    """Remember ids for a person the store knows; for one it has forgotten (after her quick
+    exit), nothing is written."""
     ts = now()
     await db.executemany(
-        "INSERT OR IGNORE INTO chat_messages (person_key, message_id, sent_at) VALUES (?, ?, ?)",
-        [(person_key, message_id, ts) for message_id in message_ids],
+        "INSERT OR IGNORE INTO chat_messages (person_key, message_id, sent_at) "
+        "SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM people WHERE person_key = ?)",
+        [(person_key, message_id, ts, person_key) for message_id in message_ids],
     )
 
 

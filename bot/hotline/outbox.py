@@ -22,6 +22,7 @@ from bot.hotline import service
 from bot.hotline.service import Hotline
 from bot.i18n import Catalogs
 from bot.keys import Keys
+from bot.ratelimit import ON_ITS_WAY
 from state import cases, messages, outbox
 from state.cases import Case
 from state.outbox import Job
@@ -31,6 +32,8 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 IDLE_SECONDS = 30.0  # look again at least this often (for jobs waiting for a retry)
+# How long her quick exit waits for a message already on its way to her, so it can delete it.
+ON_ITS_WAY_GRACE = 5.0
 STAFF_LANGUAGE = "fr"
 
 CLAIM = t("✋ Claim")
@@ -58,6 +61,8 @@ class OutboxWorker:
         self._hotline = hotline
         self._wake = asyncio.Event()
         self._busy: dict[str, asyncio.Task[None]] = {}
+        # Per busy lane: set once its request has left for Telegram (see cancel_lane).
+        self._on_its_way: dict[str, asyncio.Event] = {}
         hotline.on_enqueue = self._wake.set
         hotline.on_lane_closed = self.cancel_lane
 
@@ -72,7 +77,8 @@ class OutboxWorker:
                     next_at = await outbox.next_due_at(db)
                 for job in jobs:
                     if job.lane not in self._busy:
-                        self._busy[job.lane] = asyncio.create_task(self._run(job))
+                        on_its_way = self._on_its_way[job.lane] = asyncio.Event()
+                        self._busy[job.lane] = asyncio.create_task(self._run(job, on_its_way))
                 wait = IDLE_SECONDS if next_at is None else max(0.05, next_at - now())
                 waking = asyncio.create_task(self._wake.wait())
                 await asyncio.wait(
@@ -85,7 +91,8 @@ class OutboxWorker:
             if self._busy:
                 await asyncio.wait(set(self._busy.values()), timeout=5)
 
-    async def _run(self, job: Job) -> None:
+    async def _run(self, job: Job, on_its_way: asyncio.Event) -> None:
+        ON_ITS_WAY.set(on_its_way)  # in this task's own context: the rate limiter sets it
         try:
             await self._attempt(job)
         except Exception as exc:  # a bug must not stop the other lanes
@@ -93,6 +100,7 @@ class OutboxWorker:
             await self._retry(job, 60)
         finally:
             del self._busy[job.lane]
+            del self._on_its_way[job.lane]
             self._wake.set()
 
     async def _attempt(self, job: Job) -> None:
@@ -125,9 +133,15 @@ class OutboxWorker:
                 await outbox.done(db, job.id)
 
     async def cancel_lane(self, lane: str) -> None:
-        """Stop the job of a lane in progress (she left: nothing more may reach her chat)."""
+        """She left: nothing more may reach her chat. A job still waiting for its turn is
+        stopped. One whose message has left for Telegram may be shown whatever we do, so it is
+        let finish (for a while) and remembers the message, which the quick exit then deletes."""
         task = self._busy.get(lane)
-        if task is not None and task is not asyncio.current_task():
+        if task is None or task is asyncio.current_task():
+            return
+        if self._on_its_way[lane].is_set():
+            await asyncio.wait({task}, timeout=ON_ITS_WAY_GRACE)
+        if not task.done():
             task.cancel()
             await asyncio.wait({task})
 
@@ -152,12 +166,12 @@ class OutboxWorker:
                 reply_markup=self._person_buttons(case, menu=bool(action.get("menu"))),
                 protect_content=True,
             )
-            await self._remember(case, sent.message_id)
+            await self._remember(action, sent.message_id)
         elif kind == "copy_out":
             copied = await self._bot.copy_message(
                 action["chat"], action["from_chat"], action["message_id"], protect_content=True
             )
-            await self._remember(case, copied.message_id)
+            await self._remember(action, copied.message_id)
         elif kind == "topic":
             if case.thread_id is None:
                 await self._new_topic(case)
@@ -166,12 +180,10 @@ class OutboxWorker:
         else:
             await self._in_topic(case, action)
 
-    async def _remember(self, case: Case, message_id: int) -> None:
+    async def _remember(self, action: dict[str, Any], message_id: int) -> None:
         """What reaches her chat is remembered for 48 h, so the quick exit can delete it."""
         async with self._store.transaction() as db:
-            current = await cases.by_id(db, case.id)  # she may have left meanwhile
-            if current is not None and current.person_key is not None:
-                await messages.remember(db, current.person_key, [message_id])
+            await messages.remember(db, action["person"], [message_id])
 
     async def _in_topic(self, case: Case, action: dict[str, Any]) -> None:
         """Staff-side jobs; a deleted topic is made again, with a note, and the job retried."""

@@ -231,9 +231,11 @@ class Hotline:
     async def _person(
         self, db: aiosqlite.Connection, case: Case, key: str, action: dict[str, Any]
     ) -> None:
+        # Her key goes with the job: what reaches her chat is remembered for the quick exit even
+        # after the case is closed (which unlinks her from the case).
         await outbox.enqueue(
             db, self._keys, case_id=case.id, lane=self.person_lane(case), priority=TO_PERSON,
-            dedupe_key=f"{case.id}:{key}", action=action,
+            dedupe_key=f"{case.id}:{key}", action={**action, "person": case.person_key},
         )  # fmt: skip
 
 
