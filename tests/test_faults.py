@@ -5,9 +5,6 @@ cannot write (a full disk, a read-only database file).
 What must hold: one clear log line per fault (no flood, no traceback), a retry of what can be
 retried, no acknowledged update ever lost, and recovery without help once the fault ends. Logging is
 set up as in production (`setup_logging()`), so the lines checked are those an operator would see.
-
-Tests marked xfail(strict=True) show a bug that is reported, not fixed here: each names the place in
-the code and what should happen instead.
 """
 
 from __future__ import annotations
