@@ -30,6 +30,7 @@ from bot.intake import Intake
 from bot.keys import Keys, load_or_create_secret
 from bot.processor import ChatOrderedProcessor
 from bot.ratelimit import OutgoingRateLimiter
+from bot.transport import AiohttpRequest
 from state.inbox import Inbox
 from state.officers import Officers
 from state.retention import purge_expired
@@ -76,6 +77,8 @@ def build_application(settings: Settings, services: Services) -> Application:  #
         .token(settings.token)
         .base_url(settings.api_url)
         .base_file_url(settings.file_url)
+        .request(AiohttpRequest())
+        .get_updates_request(AiohttpRequest(connection_pool_size=1))  # one long poll at a time
         .updater(None)  # our intake receives updates: see bot/intake.py
         .concurrent_updates(ChatOrderedProcessor())
         .rate_limiter(OutgoingRateLimiter())
