@@ -9,6 +9,7 @@ without it gets a kind answer and no officer screen. Codes, ids and names are ne
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, date, datetime
 from typing import NoReturn
@@ -107,14 +108,16 @@ async def on_button(update: Update, context: JigiyaContext) -> None:
     if await context.services.officers.officer(user.id) is None:
         # Never-invited, revoked or forged: a kind answer and nothing more.
         translator = await _translator(context, user)
-        await query.answer(translator.render(t("Only for invited officers.")))
-        await _say(context, user, Screen(body=(ACCESS,), edit=False))
+        await asyncio.gather(
+            stop_spinner(query, translator.render(t("Only for invited officers."))),
+            _say(context, user, Screen(body=(ACCESS,), edit=False)),
+        )
         raise ApplicationHandlerStop
-    await stop_spinner(query)
     event = Event("button", update.update_id, name=query.data or "",
                   language_hint=user.language_code)  # fmt: skip
     pressed = query.message.message_id if query.message else None
-    await _step(context, user, event, pressed)
+    # The press's answer and its screen side by side, as on the survivor side.
+    await asyncio.gather(stop_spinner(query), _step(context, user, event, pressed))
     raise ApplicationHandlerStop
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from telegram import CallbackQuery, Chat, ReplyKeyboardRemove, Update
@@ -25,19 +26,26 @@ _DELETE_BATCH = 100  # deleteMessages takes at most 100 ids
 GOODBYE = t("Have a good day.")
 
 
-async def stop_spinner(query: CallbackQuery) -> None:
-    """Answer a button press first, whatever it turns out to mean. Telegram may refuse (a press
+async def stop_spinner(query: CallbackQuery, text: str | None = None) -> None:
+    """Answer a button press, whatever it turns out to mean. Telegram may refuse (a press
     answered late, after an outage or a restart): the press still gets its screen."""
     try:
-        await query.answer()
+        await query.answer(text)
     except TelegramError as exc:
         log.info("A button press could not be acknowledged (%s)", type(exc).__name__)
 
 
 async def on_private_update(update: Update, context: JigiyaContext) -> None:
+    query = update.callback_query
+    if query is None:
+        await _answer(update, context)
+    else:
+        # The press's answer and its screen go out side by side: one round trip less to wait.
+        await asyncio.gather(stop_spinner(query), _answer(update, context))
+
+
+async def _answer(update: Update, context: JigiyaContext) -> None:
     chat, user, query = update.effective_chat, update.effective_user, update.callback_query
-    if query is not None:
-        await stop_spinner(query)
     if chat is None or user is None or chat.type != Chat.PRIVATE:
         return
     edited = update.edited_message
