@@ -2,6 +2,8 @@
 
     python -m bench.botproc jigiya --stats FILE [--paced]   # settings from the environment
     python -m bench.botproc echo --stats FILE               # the echo floor (bench/echo.py)
+    python -m bench.botproc echo --transport aiohttp --stats FILE   # echo-aiohttp: the same
+                                                            # echo bot on Jigiya's aiohttp client
 
 `--profile FILE` adds a cProfile of the event loop thread (thread CPU time) to either.
 
@@ -12,10 +14,13 @@ monkeypatching, never in the product code:
   application is built with an `OutgoingRateLimiter` whose rates are so high that it never waits,
   so the limiter's code stays in the path but the bot's own capacity is measured;
 * `Application.process_update` (the handlers of one update, after it got its chat lock and a
-  running slot), `ExtBot._do_post` (a Bot API request: rate limiter + HTTP) and
-  `HTTPXRequest.do_request` (the HTTP exchange alone) are timed. A context variable ties each
-  request to the update it serves, so per update we know the wall time of its handlers and the
-  part of it spent waiting for the Bot API (overlapping requests are counted once);
+  running slot), `ExtBot._do_post` (a Bot API request: rate limiter + HTTP) and the HTTP
+  client's `do_request` (the HTTP exchange alone: `HTTPXRequest.do_request`, PTB's default
+  client, used by the echo floor; `bot.transport.AiohttpRequest.do_request`, used by Jigiya and
+  echo-aiohttp) are timed. A context variable ties each request to the update it serves, so per
+  update we know the wall time of its handlers and the part of it spent waiting for the Bot API
+  (overlapping requests are counted once); the names of the HTTP client classes that served
+  requests are recorded too;
 * the durable intake (`Inbox.take_in` per received batch, `Inbox.done` per update) and every
   store transaction (the wait for the store's one lock, then the time it is held) are timed.
 
@@ -39,9 +44,11 @@ from typing import Any, Literal
 
 from telegram import Update
 from telegram.ext import Application, ExtBot
-from telegram.request import HTTPXRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 from bench.common import memory_mib
+from bench.echo import TRANSPORTS, run_echo
+from bot.transport import AiohttpRequest
 
 UNPACED_RATE = 1_000_000.0  # requests per second: never reached, so the limiter never waits
 
@@ -72,7 +79,7 @@ class _UpdateTiming:
 
     def __init__(self) -> None:
         self.api = _Span()  # inside ExtBot._do_post: rate limiter wait + HTTP exchange
-        self.http = _Span()  # inside HTTPXRequest.do_request: the HTTP exchange alone
+        self.http = _Span()  # inside the HTTP client's do_request: the HTTP exchange alone
 
 
 _current: ContextVar[_UpdateTiming | None] = ContextVar("bench_update_timing", default=None)
@@ -94,6 +101,7 @@ class Recorder(logging.Handler):
         self.warnings = 0
         self.errors = 0
         self.first_errors: list[str] = []
+        self.http_clients: set[str] = set()  # classes whose do_request served a request
 
     def emit(self, record: logging.LogRecord) -> None:
         if record.levelno >= logging.ERROR:
@@ -115,6 +123,7 @@ class Recorder(logging.Handler):
             "warnings": self.warnings,
             "errors": self.errors,
             "first_errors": self.first_errors,
+            "http_clients": sorted(self.http_clients),
             "cpu_seconds": usage.ru_utime + usage.ru_stime,
             "maxrss_mib": usage.ru_maxrss / 1024,
             "memory": memory_mib(os.getpid()),  # from /proc/self/status
@@ -125,10 +134,10 @@ Wrapped = Callable[..., Coroutine[Any, Any, Any]]
 
 
 def instrument(recorder: Recorder) -> None:
-    """Patch PTB's classes (this process only) to time each update and its Bot API waits."""
+    """Patch PTB's classes and Jigiya's HTTP client (this process only) to time each update
+    and its Bot API waits."""
     process_update: Wrapped = Application.process_update
     do_post: Wrapped = ExtBot._do_post
-    do_request: Wrapped = HTTPXRequest.do_request
 
     async def timed_process_update(self: Application, update: object) -> None:  # type: ignore[type-arg]
         timing = _UpdateTiming()
@@ -154,7 +163,20 @@ def instrument(recorder: Recorder) -> None:
         finally:
             timing.api.leave()
 
-    async def timed_do_request(self: HTTPXRequest, *args: Any, **kwargs: Any) -> Any:
+    setattr(Application, "process_update", timed_process_update)  # noqa: B010
+    setattr(ExtBot, "_do_post", timed_do_post)  # noqa: B010
+    # PTB's default client (the echo floor) and Jigiya's (Jigiya, echo-aiohttp), timed alike.
+    for client in (HTTPXRequest, AiohttpRequest):
+        _time_do_request(client, recorder)
+
+
+def _time_do_request(client: type[BaseRequest], recorder: Recorder) -> None:
+    """Time `client.do_request`, the HTTP exchange alone, as part of the current update."""
+    do_request: Wrapped = client.do_request
+    name = client.__name__
+
+    async def timed_do_request(self: BaseRequest, *args: Any, **kwargs: Any) -> Any:
+        recorder.http_clients.add(name)
         timing = _current.get()
         if timing is None:
             return await do_request(self, *args, **kwargs)
@@ -164,9 +186,7 @@ def instrument(recorder: Recorder) -> None:
         finally:
             timing.http.leave()
 
-    setattr(Application, "process_update", timed_process_update)  # noqa: B010
-    setattr(ExtBot, "_do_post", timed_do_post)  # noqa: B010
-    setattr(HTTPXRequest, "do_request", timed_do_request)  # noqa: B010
+    setattr(client, "do_request", timed_do_request)  # noqa: B010
 
 
 def instrument_store(recorder: Recorder) -> None:
@@ -254,8 +274,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("kind", choices=["jigiya", "echo"])
     parser.add_argument("--stats", type=Path, required=True, help="where to write the figures")
     parser.add_argument("--paced", action="store_true", help="keep Telegram's pacing (jigiya)")
+    parser.add_argument(
+        "--transport",
+        choices=TRANSPORTS,
+        default="httpx",
+        help="the echo bot's HTTP client: PTB's default (httpx, the floor) or Jigiya's (aiohttp)",
+    )
     parser.add_argument("--profile", type=Path, help="write cProfile statistics here")
     args = parser.parse_args(argv)
+    if args.kind == "jigiya" and args.transport != "httpx":
+        parser.error("--transport is the echo bot's; Jigiya's client is set by bot/app.py")
     # CPU time of the event loop thread, so that waiting in epoll does not count.
     profiler = cProfile.Profile(time.thread_time) if args.profile else None
 
@@ -275,10 +303,8 @@ def main(argv: list[str] | None = None) -> int:
                 lift_pacing()
             asyncio.run(_run_jigiya())
         else:
-            from bench.echo import run_echo
-
             token, url = os.environ["TELEGRAM_BOT_TOKEN"], os.environ["TELEGRAM_API_URL"]
-            asyncio.run(run_echo(token, url))
+            asyncio.run(run_echo(token, url, args.transport))
     except Exception as exc:
         failure = exc
         logging.getLogger(__name__).exception("The bot did not stop cleanly")

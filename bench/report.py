@@ -14,6 +14,17 @@ RSS_TARGET_MB = 150.0
 START_TARGET_S = 2.0
 RATIO_TARGET = 0.8
 RELAY_TOLERANCE_MS = 500.0  # a reply queued behind the staff group would wait ~3,000 ms more
+CPU_BOUND = 0.85  # share of one core from which a bot process counts as CPU-bound
+SAME_TRANSPORT = "echo-aiohttp"  # the echo bot on Jigiya's HTTP client (bench/echo.py)
+
+
+def _pct(share: float | None) -> str:
+    return "–" if share is None else f"{share:.0%}"
+
+
+def _busy(run: dict[str, Any]) -> bool:
+    """CPU-bound: the bot process used CPU_BOUND of a core or more (as the report rounds it)."""
+    return round(float(run["bot_cpu_util"]) * 100) >= round(CPU_BOUND * 100)
 
 
 def _ms(summary: dict[str, float] | None, key: str = "p50", digits: int = 1) -> str:
@@ -53,12 +64,27 @@ def _profile_share(results: Results, part: str) -> float | None:
 # --- targets ----------------------------------------------------------------------------------
 
 
+def _ratio(top: dict[str, Any] | None, bottom: dict[str, Any] | None, key: str) -> float | None:
+    """top[key] ÷ bottom[key], if both runs exist and the divisor is not 0."""
+    if top is None or bottom is None or not bottom.get(key):
+        return None
+    return float(top[key]) / float(bottom[key])
+
+
+def _clients(run: dict[str, Any] | None, before: str = "", after: str = "") -> str:
+    """The HTTP client classes that served the run's requests (bench/botproc.py), between
+    `before` and `after`; nothing if the run did not record them."""
+    names = (run or {}).get("http_clients") or []
+    return f"{before}{', '.join(names)}{after}" if names else ""
+
+
 def _target_throughput(results: Results) -> tuple[str, str, list[str]]:
     sizes = sorted({r["config"]["people"] for r in _runs(results)
                     if not r["config"]["solo"] and not r["config"]["paced"]})  # fmt: skip
     measured: list[str] = []
     why: list[str] = []
     ratios: list[float] = []
+    split: list[str] = []  # per size: floor share = own work share × transport share
     for people in sizes:
         echo = _find(results, "echo", people=people, latency=0.05)
         jig = _find(results, "jigiya", people=people, latency=0.05)
@@ -70,45 +96,40 @@ def _target_throughput(results: Results) -> tuple[str, str, list[str]]:
             f"{people:,} people: {ratio:.0%} ({jig['updates_per_s']:.1f} vs "
             f"{echo['updates_per_s']:.1f} updates/s)"
         )
-        calls = jig["api_calls_per_s"] / echo["api_calls_per_s"] if echo["api_calls_per_s"] else 0
+        calls = _ratio(jig, echo, "api_calls_per_s")
         why.append(
             f"{people:,} people at 50 ms: Jigiya makes {fmt(jig['api_calls_per_update'], 2)} Bot "
             f"API calls per update against the echo bot's {fmt(echo['api_calls_per_update'], 2)}"
             f", and spends {fmt(jig['bot_cpu_ms_per_update'])} ms of CPU per update against "
             f"{fmt(echo['bot_cpu_ms_per_update'])} ms (CPU use {jig['bot_cpu_util']:.0%} vs "
             f"{echo['bot_cpu_util']:.0%} of one core). Counted in Bot API calls per second it "
-            f"reaches {calls:.0%} of the echo bot."
+            f"reaches {_pct(calls)} of the echo bot."
+            + (
+                f" Neither bot is CPU-bound (below {CPU_BOUND:.0%} of a core), so each person's "
+                "pace follows the time her answer takes: p50 "
+                f"{_ms(jig['answer_ms'], 'p50', 0)} ms against {_ms(echo['answer_ms'], 'p50', 0)}"
+                " ms."
+                if not _busy(jig) and not _busy(echo)
+                else ""
+            )
         )
+        same = _find(results, SAME_TRANSPORT, people=people, latency=0.05)
+        own, transport = _ratio(jig, same, "updates_per_s"), _ratio(same, echo, "updates_per_s")
+        if own is not None and transport is not None:
+            split.append(f"{people:,} people: {ratio:.0%} = {own:.0%} × {transport:.0%}")
     if not ratios:
         return "not measured", "–", []
-    jig = _find(results, "jigiya", people=sizes[0], latency=0.05)
-    echo = _find(results, "echo", people=sizes[0], latency=0.05)
-    jig_big = _find(results, "jigiya", people=sizes[-1], latency=0.05)
-    echo_big = _find(results, "echo", people=sizes[-1], latency=0.05)
-    if (jig and echo and jig_big and echo_big and jig["api_calls_per_update"]
-            and jig["bot_cpu_ms_per_update"]):  # fmt: skip
-        per_call = jig["bot_cpu_ms_per_update"] / jig["api_calls_per_update"]
-        requests = _profile_share(results, "Bot API requests")
-        http = (
-            f" In the profile under section 1 (Jigiya alone), {requests:.0%} of the event "
-            "loop's CPU goes to Bot API requests (PTB → httpx → httpcore, getUpdates included)."
-            if requests is not None
-            else ""
-        )
+    if split:
         why.insert(
             0,
-            f"Under load both bots are CPU-bound on one core ({sizes[-1]:,} people at 50 ms: "
-            f"Jigiya uses {jig_big['bot_cpu_util']:.0%} of a core, the echo bot "
-            f"{echo_big['bot_cpu_util']:.0%}).{http} Per Bot API call "
-            f"Jigiya spends {per_call:.1f} ms of CPU in all, the echo bot "
-            f"{fmt(echo['bot_cpu_ms_per_update'])} ms ({sizes[0]:,} people, 50 ms). But each "
-            f"survivor update needs {fmt(jig['api_calls_per_update'], 1)} calls (the button's "
-            "answer, the edited screen, the extra messages: centres, contact cards, the location "
-            f"keyboard) and {fmt(jig['transactions_per_update'], 1)} store transactions, where an "
-            "echo needs one call and none. When both are CPU-bound, Jigiya's updates per second "
-            f"tend to about 1/{fmt(jig['api_calls_per_update'], 1)} of the floor; 80 % would "
-            "need fewer calls per update or a cheaper HTTP path, not a faster flow.",
+            f"Transport and own work: Jigiya ÷ the floor = (Jigiya ÷ {SAME_TRANSPORT}, the same "
+            "echo bot on Jigiya's aiohttp client: what Jigiya's own work per update leaves) × "
+            f"({SAME_TRANSPORT} ÷ the floor: what aiohttp instead of httpx does for the echo bot "
+            f"itself), in updates/s at 50 ms: {'; '.join(split)}.",
         )
+    reason = _cpu_reason(results, sizes[-1])
+    if reason:
+        why.insert(0, reason)
     worst = min(ratios)
     verdict = (
         "met" if worst >= RATIO_TARGET
@@ -117,14 +138,102 @@ def _target_throughput(results: Results) -> tuple[str, str, list[str]]:
     return "; ".join(measured), verdict, why
 
 
+def _cpu_reason(results: Results, people: int) -> str | None:
+    """Where the gap comes from at the larger size and 50 ms, computed from CPU per update."""
+    jig = _find(results, "jigiya", people=people, latency=0.05)
+    echo = _find(results, "echo", people=people, latency=0.05)
+    same = _find(results, SAME_TRANSPORT, people=people, latency=0.05)
+    if not (jig and echo and jig["api_calls_per_update"] and jig["bot_cpu_ms_per_update"]
+            and echo["bot_cpu_ms_per_update"]):  # fmt: skip
+        return None
+    jig_cpu, echo_cpu = jig["bot_cpu_ms_per_update"], echo["bot_cpu_ms_per_update"]
+    calls = jig["api_calls_per_update"]
+    measured = _ratio(jig, echo, "updates_per_s")
+    text = (
+        f"At {people:,} people and 50 ms Jigiya uses {jig['bot_cpu_util']:.0%} of a core, the "
+        f"echo bot {echo['bot_cpu_util']:.0%}"
+    )
+    idle = [name for name, run in (("Jigiya", jig), ("the echo bot", echo))
+            if not _busy(run)]  # fmt: skip
+    if not idle:
+        text += (
+            ": both are CPU-bound, so their updates per second go roughly as the inverse of "
+            f"their CPU per update: the echo bot's {fmt(echo_cpu)} ms ÷ Jigiya's {fmt(jig_cpu)} "
+            f"ms = {echo_cpu / jig_cpu:.0%} (measured: {_pct(measured)})."
+        )
+    else:
+        text += (
+            f": {' and '.join(idle)} {'is' if len(idle) == 1 else 'are'} below "
+            f"{CPU_BOUND:.0%} of a core, so the ratio reflects round trips and waiting as well "
+            "as CPU."
+        )
+    requests = _profile_share(results, "Bot API requests")
+    client = _profile_share(results, "within them")
+    profiled = next((r for r in _runs(results) if r["config"]["profile"]), None)
+    if requests is not None:
+        text += (
+            f" In the profile under section 1 (Jigiya alone), {requests:.0%} of the event loop's "
+            f"CPU goes to Bot API requests (PTB{_clients(profiled, ' → ')}, getUpdates "
+            "included)" + (f", {client:.0%} in aiohttp's client itself." if client else ".")
+        )
+    text += (
+        f" Per Bot API call Jigiya{_clients(jig, ' (', ')')} spends {jig_cpu / calls:.1f} ms "
+        f"of CPU in all; a whole echo update, one call, costs {fmt(echo_cpu)} ms on PTB's "
+        "default client"
+        + (f" and {fmt(same['bot_cpu_ms_per_update'])} ms on aiohttp" if same else "")
+        + f". Each survivor update needs {fmt(calls, 1)} calls (the button's answer, the edited "
+        "screen, the extra messages: centres, contact cards, the location keyboard) and "
+        f"{fmt(jig['transactions_per_update'], 1)} store transactions, where an echo needs one "
+        "call and none."
+    )
+    budget = echo_cpu / RATIO_TARGET
+    if jig_cpu <= budget:
+        text += (
+            f" By CPU alone, Jigiya's {fmt(jig_cpu)} ms per update is within the {budget:.1f} ms "
+            f"that {RATIO_TARGET:.0%} of the floor allows (the floor's {fmt(echo_cpu)} ms ÷ "
+            f"{RATIO_TARGET})"
+        )
+        if measured is not None and measured < RATIO_TARGET:
+            text += f"; the measured share, {measured:.0%}, is set by more than CPU"
+        return text + "."
+    text += (
+        f" {RATIO_TARGET:.0%} of the floor would need at most {budget:.1f} ms of CPU per update "
+        f"(the floor's {fmt(echo_cpu)} ms ÷ {RATIO_TARGET}), against Jigiya's {fmt(jig_cpu)} ms."
+    )
+    if same and same["bot_cpu_ms_per_update"] and same["api_calls_per_update"]:
+        per_call = same["bot_cpu_ms_per_update"] / same["api_calls_per_update"]
+        spent = calls * per_call
+        text += (
+            f" Counting each of its calls at what a whole {SAME_TRANSPORT} update costs "
+            f"({per_call:.1f} ms: the call, its share of getUpdates, PTB's dispatch), its "
+            f"{fmt(calls, 1)} calls come to {spent:.1f} ms"
+        )
+        if spent >= budget:
+            text += (
+                ", already over that budget: unless a call gets cheaper than a whole echo "
+                "update, it needs fewer calls per update, whatever the rest costs."
+            )
+        else:
+            text += (
+                f", which leaves {budget - spent:.1f} ms for the rest of its work per update "
+                f"(flow, store, intake), now about {jig_cpu - spent:.1f} ms."
+            )
+    return text
+
+
 def _target_bot_side(results: Results) -> tuple[str, str, list[str]]:
-    picks = [("alone", _find(results, "jigiya", solo=True, latency=0.0))]
+    alone = _find(results, "jigiya", solo=True, latency=0.0)
+    picks = [("alone", alone)]
     for candidate in _runs(results):
         config = candidate["config"]
         if (config["bot"] == "jigiya" and config["latency"] == 0.05 and not config["solo"]
                 and not config["paced"]):  # fmt: skip
             picks.append((f"{config['people']:,} people at 50 ms", candidate))
     measured, why, worst = [], [], 0.0
+
+    def p50(run: dict[str, Any]) -> float:
+        return float(run["bot_side_ms"]["p50"])
+
     for name, run in picks:
         if run is None:
             continue
@@ -140,13 +249,19 @@ def _target_bot_side(results: Results) -> tuple[str, str, list[str]]:
                 f"{_ms(run['store_hold_ms'])} ms holding it, p50 per transaction."
             )
         else:
+            head = f"{name}:"
+            if alone is not None and p50(run) > 2 * p50(alone):
+                head = (
+                    f"{name}: most of the time is queueing (p50 {_ms(run['bot_side_ms'])} ms "
+                    f"against {_ms(alone['bot_side_ms'])} ms alone):"
+                )
+            busy = _busy(run)
             why.append(
-                f"{name}: the time is queueing, not work: each store transaction waits "
-                f"{_ms(run['store_wait_ms'])} ms p50 / {_ms(run['store_wait_ms'], 'p99')} ms p99 "
-                f"for the store's one lock (held {_ms(run['store_hold_ms'])} ms p50, "
-                f"{_ms(run['store_hold_ms'], 'p99')} ms p99), and the bot process uses "
-                f"{run['bot_cpu_util']:.0%} of a core, so every await also waits for the busy "
-                f"event loop."
+                f"{head} each store transaction waits {_ms(run['store_wait_ms'])} ms p50 / "
+                f"{_ms(run['store_wait_ms'], 'p99')} ms p99 for the store's one lock (held "
+                f"{_ms(run['store_hold_ms'])} ms p50, {_ms(run['store_hold_ms'], 'p99')} ms "
+                f"p99), and the bot process uses {run['bot_cpu_util']:.0%} of a core"
+                + (", so every await also waits for the busy event loop." if busy else ".")
             )
     if not measured:
         return "not measured", "–", []
@@ -326,7 +441,9 @@ def _throughput(results: Results) -> list[str]:
         "last message of the answer reaching her. *Handler*: wall time of an update's handlers in "
         "the bot; *bot-side*: the same minus its waits for the Bot API. *CPU/update*: CPU time of "
         "the bot process over the window ÷ updates; *CPU*: share of one core used by the bot "
-        "process / by this process (emulator and people).",
+        "process / by this process (emulator and people). *echo* is the floor (PTB's default "
+        f"HTTP client, httpx); *{SAME_TRANSPORT}* is the same echo bot on Jigiya's aiohttp "
+        "client (50 ms only).",
         "",
     ]
     rows = []
@@ -391,19 +508,31 @@ def _throughput(results: Results) -> list[str]:
         config = run["config"]
         if config["bot"] != "jigiya" or config["paced"]:
             continue
-        echo = _find(
-            results, "echo", people=config["people"], latency=config["latency"], solo=config["solo"]
-        )
+        same_run = {"people": config["people"], "latency": config["latency"],
+                    "solo": config["solo"]}  # fmt: skip
+        echo = _find(results, "echo", **same_run)
         if echo is None or not echo["updates_per_s"]:
             continue
+        same = _find(results, SAME_TRANSPORT, **same_run)
         ratio_rows.append([
             "alone" if config["solo"] else f"{config['people']:,}",
             f"{config['latency'] * 1000:.0f}",
-            f"{run['updates_per_s'] / echo['updates_per_s']:.0%}",
-            f"{run['api_calls_per_s'] / echo['api_calls_per_s']:.0%}",
+            _pct(_ratio(run, echo, "updates_per_s")),
+            _pct(_ratio(run, echo, "api_calls_per_s")),
+            _pct(_ratio(run, same, "updates_per_s")),
+            _pct(_ratio(run, same, "api_calls_per_s")),
         ])  # fmt: skip
-    lines += ["Jigiya as a share of the echo floor, same size and round trip:", ""]
-    lines += _table(["People", "RTT ms", "Updates/s", "Bot API calls/s"], ratio_rows)
+    lines += [
+        "Jigiya as a share of the echo floor (*echo*, PTB's default client: the target) and of "
+        f"*{SAME_TRANSPORT}* (the same echo bot on Jigiya's transport, measured at 50 ms only: "
+        "what is left is Jigiya's own work), same size and round trip:",
+        "",
+    ]
+    lines += _table(
+        ["People", "RTT ms", "Updates/s ÷ echo", "Calls/s ÷ echo",
+         f"Updates/s ÷ {SAME_TRANSPORT}", f"Calls/s ÷ {SAME_TRANSPORT}"],
+        ratio_rows,
+    )  # fmt: skip
 
     store_rows = []
     for run in main:
@@ -438,6 +567,11 @@ def _throughput(results: Results) -> list[str]:
 
     paced = _find(results, "jigiya", paced=True, latency=0.05)
     if paced is not None:
+        per_update = paced["paced_calls_per_s"] / max(paced["updates_per_s"], 1e-9)
+        cap = 30 / max(per_update, 1e-9)
+        unpaced = [r for r in main if r["config"]["bot"] == "jigiya" and r["config"]["latency"]
+                   == 0.05 and not r["config"]["paced"] and not r["config"]["solo"]]  # fmt: skip
+        lifted = max(unpaced, key=lambda r: r["updates_per_s"], default=None)
         lines += [
             f"**Production rate limiter** ({paced['people']} people, 50 ms): "
             f"{fmt(paced['updates_per_s'])} updates/s, {fmt(paced['paced_calls_per_s'])} "
@@ -446,8 +580,13 @@ def _throughput(results: Results) -> list[str]:
             f"{_ms(paced['answer_ms'], 'p99', 0)} ms. This is the real-world ceiling: with "
             f"{fmt(paced['api_calls_per_update'], 2)} calls per update, most of them paced "
             "messages, Telegram's 30 messages/s caps any bot doing this journey at about "
-            f"{30 / max(paced['paced_calls_per_s'] / max(paced['updates_per_s'], 1e-9), 1e-9):.0f} "
-            "updates/s, far below the capacity measured with pacing lifted.",
+            f"{cap:.0f} updates/s"
+            + (
+                f", below the {lifted['updates_per_s']:.0f} updates/s measured with pacing lifted "
+                f"({lifted['people']:,} people, 50 ms)."
+                if lifted and cap < lifted["updates_per_s"]
+                else "."
+            ),
             "",
         ]
     profiled = [r for r in runs if r["config"]["profile"] and r.get("profile")]
@@ -608,9 +747,10 @@ def _method() -> list[str]:
         "production limiter.",
         "- **Handling time.** In the bot process `Application.process_update` is wrapped: its "
         "wall time is one update's handlers (after the update got its chat lock and a running "
-        "slot). `ExtBot._do_post` (rate limiter + HTTP) and `HTTPXRequest.do_request` (HTTP "
-        "alone) are wrapped too; a context variable ties each request to its update, and "
-        "overlapping requests count once. *Bot-side* = handler wall time − time in "
+        "slot). `ExtBot._do_post` (rate limiter + HTTP) and the HTTP client's `do_request` "
+        "(HTTP alone: `HTTPXRequest` for the echo floor, `bot.transport.AiohttpRequest` for "
+        f"Jigiya and {SAME_TRANSPORT}) are wrapped too; a context variable ties each request to "
+        "its update, and overlapping requests count once. *Bot-side* = handler wall time − time in "
         "`ExtBot._do_post`. Under load this includes waiting for the event loop and for the "
         "store's lock; the *alone* rows show the cost without queueing.",
         "- **Answer time** is seen from the person: from her action (the update is queued in the "
@@ -634,7 +774,12 @@ def _method() -> list[str]:
         "the window starts once the last group has joined. 5 people warm each bot up first.",
         "- **Echo floor** (`bench/echo.py`): a plain PTB `Application`, PTB's own Updater, one "
         "`MessageHandler` sending the text back, `concurrent_updates(64)` like Jigiya's "
-        "`ChatOrderedProcessor` (64 running), no rate limiter, no database.",
+        "`ChatOrderedProcessor` (64 running), no rate limiter, no database, PTB's default HTTP "
+        f"client (httpx): the floor of the targets. *{SAME_TRANSPORT}* is the same bot built "
+        "with Jigiya's transport, as bot/app.py builds Jigiya (`AiohttpRequest()`, and "
+        "`AiohttpRequest(connection_pool_size=1)` for getUpdates); it runs at 50 ms round trip, "
+        "back to back with the others, to tell the transport's share of the gap from Jigiya's "
+        "own work.",
         "- **Percentiles** are nearest-rank. CPU times come from /proc/<pid>/stat, memory from "
         "/proc/<pid>/status. Figures vary from run to run by about ±10–30 % on a shared machine; "
         "compare rows of the same run.",

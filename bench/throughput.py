@@ -1,5 +1,9 @@
 """Phase 1: throughput and latency of the survivor journey, side by side with the echo floor.
 
+The floor is a minimal PTB echo bot on PTB's default HTTP client (httpx); "echo-aiohttp", the
+same echo bot on Jigiya's aiohttp client (bench/echo.py), runs at 50 ms round trip too, so that
+the report can tell the transport's share of the gap from Jigiya's own work.
+
 Each run starts a fresh emulator (in this process) and a fresh bot process (bench/botproc.py),
 lets a few people warm the bot up, then lets N people do their journey, each waiting for every
 answer before her next action (no think time): 100 start at once and go to the end; of 1,000,
@@ -50,7 +54,7 @@ PACED_ENDPOINTS = ("send", "editMessage", "copyMessage", "forwardMessage")
 
 @dataclass(frozen=True)
 class RunConfig:
-    bot: str  # "jigiya" | "echo"
+    bot: str  # "jigiya" | "echo" (the floor: PTB's httpx) | "echo-aiohttp" (Jigiya's transport)
     people: int
     latency: float  # injected Bot API round trip, seconds
     paced: bool = False  # Jigiya with its production OutgoingRateLimiter
@@ -71,7 +75,10 @@ async def measure(config: RunConfig, *, first_user: int = 100_000) -> dict[str, 
     workdir = fresh_dir(f"throughput/{config.label}")
     stats_path = workdir / "stats.json"
     journey = survivor_journey if config.bot == "jigiya" else echo_journey
-    args = ["-m", "bench.botproc", config.bot, "--stats", str(stats_path)]
+    kind, _, transport = config.bot.partition("-")  # "echo-aiohttp": echo on aiohttp
+    args = ["-m", "bench.botproc", kind, "--stats", str(stats_path)]
+    if transport:
+        args += ["--transport", transport]
     if config.paced:
         args.append("--paced")
     if config.profile:
@@ -173,6 +180,7 @@ async def measure(config: RunConfig, *, first_user: int = 100_000) -> dict[str, 
         "bot_first_errors": stats.get("first_errors", []),
         "bot_exit": returncode,
         "bot_shutdown_error": stats.get("shutdown_error"),
+        "http_clients": stats.get("http_clients", []),
         "profile": _profile_shares(workdir / "profile.pstats") if config.profile else None,
     }
 
@@ -186,8 +194,11 @@ def _paced_calls(hub: Hub) -> int:
 _PROFILE_PARTS: list[tuple[str, Callable[[str, str], bool]]] = [
     ("handling updates (Application.process_update)",
      lambda f, n: f.endswith("telegram/ext/_application.py") and n == "process_update"),
-    ("Bot API requests, getUpdates included (Bot._post: PTB + httpx)",
+    ("Bot API requests, getUpdates included (Bot._post: PTB + its HTTP client)",
      lambda f, n: f.endswith("telegram/_bot.py") and n == "_post"),
+    ("within them, aiohttp's client (ClientSession._request + ClientResponse.read)",
+     lambda f, n: (f.endswith("aiohttp/client.py") and n == "_request")
+     or (f.endswith("aiohttp/client_reqrep.py") and n == "read")),
     ("the conversation step: store + flow (ConversationRunner.step)",
      lambda f, n: f.endswith("bot/conversation.py") and n == "step"),
     ("the flow alone (transitions; SurvivorFlow.step)",
@@ -196,8 +207,6 @@ _PROFILE_PARTS: list[tuple[str, Callable[[str, str], bool]]] = [
      lambda f, n: f.endswith("bot/polling.py") and n == "_fetch"),
     ("receiving: storing each batch (Intake.accept)",
      lambda f, n: f.endswith("bot/intake.py") and n == "accept"),
-    ("httpcore connection pool bookkeeping (_assign_requests_to_connections)",
-     lambda f, n: f.endswith("connection_pool.py") and n == "_assign_requests_to_connections"),
 ]  # fmt: skip
 
 
@@ -215,7 +224,8 @@ def _profile_shares(path: Path) -> dict[str, float] | None:
 
 
 def plan(quick: bool) -> list[RunConfig]:
-    """Echo and Jigiya back to back for every size and round trip, so that noise hits both.
+    """Echo and Jigiya back to back for every size and round trip, so that noise hits both;
+    at 50 ms echo-aiohttp too (the same echo bot on Jigiya's transport, bench/echo.py).
 
     The smaller crowd starts at once and runs to the end of its journeys. For the larger one
     the figures cover a window of steady state with all N at work. People who start together
@@ -231,9 +241,11 @@ def plan(quick: bool) -> list[RunConfig]:
     solo = 8 if quick else 20
     runs = [RunConfig("echo", solo, 0.0, solo=True), RunConfig("jigiya", solo, 0.0, solo=True)]
     for latency in (0.0, 0.05, 0.15):
-        for bot in ("echo", "jigiya"):
+        echoes = ("echo", "echo-aiohttp") if latency == 0.05 else ("echo",)
+        for bot in (*echoes, "jigiya"):
             runs.append(RunConfig(bot, sizes[0], latency))
-        runs.append(RunConfig("echo", sizes[1], latency, cutoff=window))
+        for bot in echoes:
+            runs.append(RunConfig(bot, sizes[1], latency, cutoff=window))
         runs.append(RunConfig("jigiya", sizes[1], latency, window=window))
     # Telegram's pace kept: the real-world ceiling.
     runs.append(RunConfig("jigiya", 10 if quick else 30, 0.05, paced=True))
