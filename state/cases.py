@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import aiosqlite
 
-from state.store import now
+from state.store import first_row, now
 
 # Case codes name forum topics: short, unambiguous letters and digits, never anything personal.
 _CODE_ALPHABET = "ACDEFGHJKLMNPQRTUVWXY3479"
@@ -50,8 +50,7 @@ def _case(row: sqlite3.Row | tuple[object, ...] | None) -> Case | None:
 
 
 async def _one(db: aiosqlite.Connection, where: str, args: tuple[object, ...]) -> Case | None:
-    async with db.execute(f"SELECT {_COLUMNS} FROM cases WHERE {where}", args) as cur:  # noqa: S608
-        return _case(await cur.fetchone())
+    return _case(await first_row(db, f"SELECT {_COLUMNS} FROM cases WHERE {where}", args))  # noqa: S608
 
 
 async def open_case_of(db: aiosqlite.Connection, person_key: str) -> Case | None:

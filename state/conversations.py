@@ -8,7 +8,7 @@ from typing import Any
 
 import aiosqlite
 
-from state.store import now
+from state.store import first_row, now
 
 
 @dataclass
@@ -24,12 +24,12 @@ class StaleWrite(RuntimeError):
 
 
 async def load(db: aiosqlite.Connection, flow: str, storage_key: str) -> ConversationRow | None:
-    async with db.execute(
+    row = await first_row(
+        db,
         "SELECT state, data, last_update_id, version FROM conversations "
         "WHERE flow = ? AND storage_key = ?",
         (flow, storage_key),
-    ) as cur:
-        row = await cur.fetchone()
+    )
     if row is None:
         return None
     return ConversationRow(str(row[0]), json.loads(row[1]), row[2], int(row[3]))
@@ -59,8 +59,7 @@ async def save(
 
 
 async def language(db: aiosqlite.Connection, person_key: str) -> str | None:
-    async with db.execute("SELECT language FROM people WHERE person_key = ?", (person_key,)) as cur:
-        row = await cur.fetchone()
+    row = await first_row(db, "SELECT language FROM people WHERE person_key = ?", (person_key,))
     return None if row is None else row[0]
 
 

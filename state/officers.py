@@ -14,7 +14,7 @@ from typing import Protocol
 
 import aiosqlite
 
-from state.store import Store, now
+from state.store import Store, first_row, now
 
 ROLES = ("police", "gendarmerie", "justice")
 INVITATION_SECONDS = 7 * 24 * 3600
@@ -164,12 +164,12 @@ class Officers:
 
 
 async def _active(db: aiosqlite.Connection, user_id: int) -> Officer | None:
-    async with db.execute(
+    row = await first_row(
+        db,
         "SELECT user_id, role, invited_by, invited_at, joined_at FROM officers "
         "WHERE user_id = ? AND revoked_at IS NULL",
         (user_id,),
-    ) as cur:
-        row = await cur.fetchone()
+    )
     return None if row is None else _officer(row)
 
 

@@ -43,6 +43,15 @@ def now() -> int:
     return int(time.time())
 
 
+async def first_row(
+    db: aiosqlite.Connection, sql: str, params: tuple[object, ...] = ()
+) -> sqlite3.Row | None:
+    """The first row of a query, or None, in one trip to aiosqlite's thread: a cursor costs
+    three (execute, fetch, close), each a wake-up of the busy event loop."""
+    rows = list(await db.execute_fetchall(sql, params))
+    return rows[0] if rows else None
+
+
 def _read_only(error: BaseException) -> bool:
     code = getattr(error, "sqlite_errorcode", None)
     # The primary code is the low byte; extended codes (SQLITE_READONLY_*) share it.
