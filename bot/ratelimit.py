@@ -10,8 +10,8 @@ replaces the policy:
   staff-group request that is waiting for it.
 * A 429 pauses only the bucket it concerns: the request's chat, or the overall bucket
   when the request has no chat.
-* A 5xx or a timeout is sent again a few times after a short wait, so a passing fault on
-  Telegram's side does not cost a person her answer.
+* A 5xx or a lost connection is sent again a few times after a short wait, so a passing fault
+  on Telegram's side does not cost a person her answer.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from enum import IntEnum
 from typing import Any
 
 from aiolimiter import AsyncLimiter
-from telegram.error import BadRequest, NetworkError, RetryAfter
+from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 from telegram.ext import BaseRateLimiter
 from telegram.warnings import PTBDeprecationWarning
 from tenacity import (
@@ -40,10 +40,24 @@ from tenacity import (
 
 _LOGGER = logging.getLogger(__name__)
 
-# Set for a caller that must know when its request leaves for Telegram, past every pause and
-# pacing wait: from then on Telegram may act on it even if the caller stops waiting. The
-# hotline's outbox stops a message to a person who has just left only while it has not left.
-ON_ITS_WAY: ContextVar[asyncio.Event | None] = ContextVar("on_its_way", default=None)
+
+@dataclass(eq=False, slots=True)
+class Departure:
+    """For a caller that must know whether its request has left for Telegram (past every pause
+    and pacing wait), and may call off the tries not begun yet. The hotline's outbox uses it when
+    a person has just left: a message still waiting is stopped; one on its way cannot be called
+    back, and once it is delivered the outbox deletes it."""
+
+    on_its_way: bool = False
+    called_off: bool = False
+
+
+class CalledOff(Exception):
+    """The request was called off before it left (see `Departure`)."""
+
+
+# The Departure of the request being made in this context, if its caller keeps one.
+DEPARTURE: ContextVar[Departure | None] = ContextVar("departure", default=None)
 
 _Result = bool | dict[str, Any] | list[dict[str, Any]]
 _Callback = Callable[..., Coroutine[Any, Any, _Result]]
@@ -123,8 +137,10 @@ def _is_paced(endpoint: str) -> bool:
 
 
 def _is_transient(exc: BaseException) -> bool:
-    # PTB makes BadRequest a NetworkError, but the same request would be refused again.
-    return isinstance(exc, NetworkError) and not isinstance(exc, BadRequest)
+    # PTB makes BadRequest a NetworkError, but the same request would be refused again. A
+    # timeout is not tried again: the request may have reached Telegram, and another try would
+    # hold the chat (her quick exit waits its turn in it) for another whole timeout.
+    return isinstance(exc, NetworkError) and not isinstance(exc, BadRequest | TimedOut)
 
 
 def _retry_after_seconds(exc: RetryAfter) -> float:
@@ -159,13 +175,13 @@ class OutgoingRateLimiter(BaseRateLimiter[int]):
     request to a paused chat waits for the pause; a paused overall bucket holds every
     request. Other chats carry on. ``getUpdates`` is passed straight through.
 
-    5xx and timeouts (``NetworkError`` other than ``BadRequest``, which includes
-    ``TimedOut``): the request is sent again, ``network_attempts`` attempts in all, after
-    a jittered wait of about ``network_backoff`` seconds, doubled each time; then the error
-    is re-raised. A timed-out request may have reached Telegram, so this can repeat it:
-    better twice than never for a person waiting for an answer. Other errors (403, 400,
-    401/404) are never retried. One warning per endpoint when its faults begin, then one
-    every ten faults in a row, so an outage does not flood the log.
+    5xx and connection errors (``NetworkError`` other than ``BadRequest`` and ``TimedOut``):
+    the request is sent again, ``network_attempts`` attempts in all, after a jittered wait
+    of about ``network_backoff`` seconds, doubled each time; then the error is re-raised.
+    Timeouts are not: the request may have reached Telegram, and another try would hold its
+    chat for another whole timeout. Other errors (403, 400, 401/404) are never retried. One
+    warning per endpoint when its faults begin, then one every ten faults in a row, so an
+    outage does not flood the log.
 
     Per-chat buckets are pruned once ``prune_threshold`` chats are tracked: those that
     are full (unused for their refill period), not paused and not in use are dropped.
@@ -298,14 +314,16 @@ class OutgoingRateLimiter(BaseRateLimiter[int]):
     ) -> _Result:
         # A retry takes no new token: a request that failed rarely counted against the limits.
         async def once() -> _Result:
-            on_its_way = ON_ITS_WAY.get()
-            if on_its_way is not None:
-                on_its_way.set()
+            departure = DEPARTURE.get()
+            if departure is not None:
+                if departure.called_off:
+                    raise CalledOff
+                departure.on_its_way = True
             try:
                 return await callback(*args, **kwargs)
-            except RetryAfter:
-                if on_its_way is not None:
-                    on_its_way.clear()  # refused, not done: it waits again and can be stopped
+            except Exception:
+                if departure is not None:
+                    departure.on_its_way = False  # refused or lost: the next try can be stopped
                 raise
 
         try:

@@ -23,6 +23,7 @@ class Job:
     priority: int
     attempts: int
     action: dict[str, Any]  # {"kind": ..., ...}: what to do, opened from the sealed payload
+    person_key: str | None  # whose chat a message to a person goes to
 
 
 def _context(dedupe_key: str) -> bytes:
@@ -38,14 +39,15 @@ async def enqueue(
     priority: int,
     dedupe_key: str,
     action: dict[str, Any],
+    person_key: str | None = None,
 ) -> bool:
     """Add a job unless one with the same key exists (a replayed update adds nothing)."""
     sealed = sealer.seal(json.dumps(action).encode(), context=_context(dedupe_key))
     try:
         await db.execute(
-            "INSERT INTO outbox (case_id, lane, priority, dedupe_key, payload, next_at, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (case_id, lane, priority, dedupe_key, sealed, now(), now()),
+            "INSERT INTO outbox (case_id, lane, priority, dedupe_key, payload, next_at, "
+            "created_at, person_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (case_id, lane, priority, dedupe_key, sealed, now(), now(), person_key),
         )
     except sqlite3.IntegrityError:
         return False
@@ -56,7 +58,7 @@ async def heads(db: aiosqlite.Connection, sealer: Sealer, *, at: int | None = No
     """The oldest job of each lane, where it is due: a lane never skips ahead of a job that
     waits for a retry, so messages keep their order. People's lanes come first."""
     async with db.execute(
-        "SELECT id, case_id, lane, priority, attempts, dedupe_key, payload FROM outbox "
+        "SELECT id, case_id, lane, priority, attempts, dedupe_key, payload, person_key FROM outbox "
         "WHERE id IN (SELECT MIN(id) FROM outbox GROUP BY lane) AND next_at <= ? "
         "ORDER BY priority, id",
         (at or now(),),
@@ -64,7 +66,7 @@ async def heads(db: aiosqlite.Connection, sealer: Sealer, *, at: int | None = No
         rows = await cur.fetchall()
     return [
         Job(row[0], row[1], row[2], row[3], row[4],
-            json.loads(sealer.open(bytes(row[6]), context=_context(row[5]))))
+            json.loads(sealer.open(bytes(row[6]), context=_context(row[5]))), row[7])
         for row in rows
     ]  # fmt: skip
 
@@ -73,6 +75,15 @@ async def drop_lane(db: aiosqlite.Connection, lane: str) -> int:
     """Forget what waits in a lane (messages to a person who has left must never arrive)."""
     cur = await db.execute("DELETE FROM outbox WHERE lane = ?", (lane,))
     return cur.rowcount
+
+
+async def drop_person(db: aiosqlite.Connection, person_key: str) -> list[str]:
+    """Forget every message waiting for a person, whatever her case; the lanes they were in."""
+    rows = await db.execute_fetchall(
+        "SELECT DISTINCT lane FROM outbox WHERE person_key = ?", (person_key,)
+    )
+    await db.execute("DELETE FROM outbox WHERE person_key = ?", (person_key,))
+    return [str(row[0]) for row in rows]
 
 
 async def next_due_at(db: aiosqlite.Connection) -> int | None:

@@ -541,6 +541,29 @@ async def test_after_the_quick_exit_no_staff_reply_in_flight_stays_in_her_chat(
     assert [m.get("text") for m in awa.messages] == ["Bonne journée."]
 
 
+async def test_a_quick_exit_after_her_case_closed_stops_what_still_waits_for_her(
+    emulator: BotApiEmulator, start_bot: StartBot
+) -> None:
+    await start_bot(**HOTLINE)
+    desk = Desk.make(emulator)
+    awa = emulator.user(1001, "Awa")
+    case = await open_case(desk, awa)
+    await desk.claim(desk.fatou, case)
+    # The closing note to her fails the rate limiter's three tries; the outbox tries it later.
+    emulator.fail("sendMessage", status=500, description="Internal Server Error",
+                  chat_id=awa.id, times=3)  # fmt: skip
+    await desk.fatou.send("/close", thread_id=case.thread_id)
+    await wait_until(
+        lambda: (
+            len([c for c in calls_to(emulator, "sendMessage", awa.id, ok=False) if not c.ok]) == 3
+        ),
+        what="the note's three tries",
+    )
+    await awa.send("/exit")  # her case is closed: only her quick exit knows of the note now
+    await settle(2.5)  # past the outbox's next try
+    assert [m.get("text") for m in awa.messages] == ["Bonne journée."]
+
+
 def _staff_side_dump(emulator: BotApiEmulator, chat_id: int) -> list[str]:
     """Everything the bot showed in a staff group, as JSON: its messages (texts, captions,
     files, buttons) and their edits, topic names, answers to button presses, and the

@@ -55,11 +55,15 @@ async def _answer(update: Update, context: JigiyaContext) -> None:
     key = StorageKey(bot_id=context.bot.id, chat_id=chat.id, user_id=user.id)
     event = event_of(update)
     case = None
+    person_key = services.runner.person_key(key.bot_id, user.id)
     if services.hotline.configured:
-        case = await services.hotline.open_case_of(services.runner.person_key(key.bot_id, user.id))
+        case = await services.hotline.open_case_of(person_key)
     if wants_quick_exit(event):
         if case is not None:
             await services.hotline.close(case, "person_left")
+        if services.hotline.configured:
+            # Also what still waits from a case already closed (its closing note, a last reply).
+            await services.hotline.person_left(person_key)
         await quick_exit(update, context, key)
         return
     if case is not None:
@@ -71,9 +75,7 @@ async def _answer(update: Update, context: JigiyaContext) -> None:
     translator = services.catalogs.translator(language)
     outputs: list[Output] = [o for o in result.outputs if not isinstance(o, Handover)]
     if len(outputs) < len(result.outputs):
-        opened = await services.hotline.open(
-            services.runner.person_key(key.bot_id, user.id), chat.id, language or "fr"
-        )
+        opened = await services.hotline.open(person_key, chat.id, language or "fr")
         if opened.refused is not None:
             outputs = [Screen(body=(opened.refused,), edit=False), _menu(services, result)]
     pressed = query.message.message_id if query and query.message else None

@@ -22,7 +22,7 @@ from bot.hotline import service
 from bot.hotline.service import Hotline
 from bot.i18n import Catalogs
 from bot.keys import Keys
-from bot.ratelimit import ON_ITS_WAY
+from bot.ratelimit import DEPARTURE, CalledOff, Departure
 from state import cases, messages, outbox
 from state.cases import Case
 from state.outbox import Job
@@ -32,7 +32,8 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 IDLE_SECONDS = 30.0  # look again at least this often (for jobs waiting for a retry)
-# How long her quick exit waits for a message already on its way to her, so it can delete it.
+# How long her quick exit waits for a message already on its way to her, to delete it with
+# the rest; one slower than that deletes itself when it arrives.
 ON_ITS_WAY_GRACE = 5.0
 STAFF_LANGUAGE = "fr"
 
@@ -61,8 +62,8 @@ class OutboxWorker:
         self._hotline = hotline
         self._wake = asyncio.Event()
         self._busy: dict[str, asyncio.Task[None]] = {}
-        # Per busy lane: set once its request has left for Telegram (see cancel_lane).
-        self._on_its_way: dict[str, asyncio.Event] = {}
+        # Per busy lane: whether its request has left for Telegram, or was called off.
+        self._departures: dict[str, Departure] = {}
         hotline.on_enqueue = self._wake.set
         hotline.on_lane_closed = self.cancel_lane
 
@@ -77,8 +78,8 @@ class OutboxWorker:
                     next_at = await outbox.next_due_at(db)
                 for job in jobs:
                     if job.lane not in self._busy:
-                        on_its_way = self._on_its_way[job.lane] = asyncio.Event()
-                        self._busy[job.lane] = asyncio.create_task(self._run(job, on_its_way))
+                        departure = self._departures[job.lane] = Departure()
+                        self._busy[job.lane] = asyncio.create_task(self._run(job, departure))
                 wait = IDLE_SECONDS if next_at is None else max(0.05, next_at - now())
                 waking = asyncio.create_task(self._wake.wait())
                 await asyncio.wait(
@@ -91,16 +92,22 @@ class OutboxWorker:
             if self._busy:
                 await asyncio.wait(set(self._busy.values()), timeout=5)
 
-    async def _run(self, job: Job, on_its_way: asyncio.Event) -> None:
-        ON_ITS_WAY.set(on_its_way)  # in this task's own context: the rate limiter sets it
+    async def _run(self, job: Job, departure: Departure) -> None:
+        DEPARTURE.set(departure)  # in this task's own context: the rate limiter reads it
         try:
             await self._attempt(job)
-        except Exception as exc:  # a bug must not stop the other lanes
+        except CalledOff:
+            pass  # she left before it went out: its row went with her lane
+        except Exception as exc:  # a bug must not stop the other lanes, nor repeat forever
             log.error("Outbox job %d failed: %s", job.id, type(exc).__name__)
-            await self._retry(job, 60)
+            if job.attempts + 1 >= MAX_ATTEMPTS:
+                async with self._store.transaction() as db:
+                    await outbox.done(db, job.id)
+            else:
+                await self._retry(job, 60)
         finally:
             del self._busy[job.lane]
-            del self._on_its_way[job.lane]
+            del self._departures[job.lane]
             self._wake.set()
 
     async def _attempt(self, job: Job) -> None:
@@ -133,14 +140,21 @@ class OutboxWorker:
                 await outbox.done(db, job.id)
 
     async def cancel_lane(self, lane: str) -> None:
-        """She left: nothing more may reach her chat. A job still waiting for its turn is
-        stopped. One whose message has left for Telegram may be shown whatever we do, so it is
-        let finish (for a while) and remembers the message, which the quick exit then deletes."""
+        """She left: nothing more may reach her chat. A job waiting for its turn is stopped. A
+        message already on its way cannot be called back: it is let arrive and deleted at once
+        (see _remember), and the job tries no more. Her quick exit waits for that a little, so
+        that her chat is clean when it says goodbye."""
         task = self._busy.get(lane)
         if task is None or task is asyncio.current_task():
             return
-        if self._on_its_way[lane].is_set():
-            await asyncio.wait({task}, timeout=ON_ITS_WAY_GRACE)
+        departure = self._departures[lane]
+        departure.called_off = True
+        deadline = asyncio.get_running_loop().time() + ON_ITS_WAY_GRACE
+        while departure.on_its_way and not task.done():
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                return  # slower than that: it deletes its message itself when it arrives
+            await asyncio.wait({task}, timeout=min(left, 0.05))
         if not task.done():
             task.cancel()
             await asyncio.wait({task})
@@ -166,12 +180,12 @@ class OutboxWorker:
                 reply_markup=self._person_buttons(case, menu=bool(action.get("menu"))),
                 protect_content=True,
             )
-            await self._remember(action, sent.message_id)
+            await self._remember(job, case, sent.message_id)
         elif kind == "copy_out":
             copied = await self._bot.copy_message(
                 action["chat"], action["from_chat"], action["message_id"], protect_content=True
             )
-            await self._remember(action, copied.message_id)
+            await self._remember(job, case, copied.message_id)
         elif kind == "topic":
             if case.thread_id is None:
                 await self._new_topic(case)
@@ -180,10 +194,19 @@ class OutboxWorker:
         else:
             await self._in_topic(case, action)
 
-    async def _remember(self, action: dict[str, Any], message_id: int) -> None:
-        """What reaches her chat is remembered for 48 h, so the quick exit can delete it."""
+    async def _remember(self, job: Job, case: Case, message_id: int) -> None:
+        """What reaches her chat is remembered for 48 h, so the quick exit can delete it. If she
+        left while it was on its way, it is deleted at once. Decided inside the transaction: her
+        quick exit calls the lane off before it reads what to delete."""
+        person = job.person_key or case.person_key  # jobs queued before person keys were kept
         async with self._store.transaction() as db:
-            await messages.remember(db, action["person"], [message_id])
+            left = self._departures[job.lane].called_off
+            if not left and person is not None:
+                await messages.remember(db, person, [message_id])
+        if left:
+            DEPARTURE.set(None)  # this deletion is not to be called off with the message
+            with contextlib.suppress(TelegramError):
+                await self._bot.delete_message(job.action["chat"], message_id)
 
     async def _in_topic(self, case: Case, action: dict[str, Any]) -> None:
         """Staff-side jobs; a deleted topic is made again, with a note, and the job retried."""

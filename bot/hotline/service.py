@@ -200,6 +200,14 @@ class Hotline:
         self.on_enqueue()
         return True
 
+    async def person_left(self, person_key: str) -> None:
+        """Her quick exit: nothing waiting for her, from any case open or closed, may reach her
+        chat any more."""
+        async with self._store.transaction() as db:
+            lanes = await outbox.drop_person(db, person_key)
+        for lane in lanes:
+            await self.on_lane_closed(lane)
+
     async def block(self, case: Case, days: int) -> None:
         if case.person_key is None:
             return
@@ -231,11 +239,11 @@ class Hotline:
     async def _person(
         self, db: aiosqlite.Connection, case: Case, key: str, action: dict[str, Any]
     ) -> None:
-        # Her key goes with the job: what reaches her chat is remembered for the quick exit even
-        # after the case is closed (which unlinks her from the case).
+        # Her key goes with the job, even after the case closes (which unlinks her from it): what
+        # reaches her chat is remembered for the quick exit, and her quick exit stops the rest.
         await outbox.enqueue(
             db, self._keys, case_id=case.id, lane=self.person_lane(case), priority=TO_PERSON,
-            dedupe_key=f"{case.id}:{key}", action={**action, "person": case.person_key},
+            dedupe_key=f"{case.id}:{key}", action=action, person_key=case.person_key,
         )  # fmt: skip
 
 
