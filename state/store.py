@@ -76,6 +76,8 @@ class Store:
         self._lock = asyncio.Lock()
         # The connection refused a write as read-only: only a new connection can write.
         self._stale = False
+        # A transaction was cancelled mid-way: statements it queued may not have run yet.
+        self._unsettled = False
 
     @classmethod
     async def open(cls, path: Path) -> Store:
@@ -106,6 +108,7 @@ class Store:
             if self._stale:
                 await self._reopen()
             try:
+                await self._settle()
                 await self._conn.execute("BEGIN IMMEDIATE")
                 try:
                     yield self._conn
@@ -113,12 +116,30 @@ class Store:
                 finally:
                     # Still open after a failure in the block or a failed COMMIT (SQLite itself
                     # rolls back on a full disk): end it, or every later BEGIN would fail.
-                    if self._conn.in_transaction:
-                        await self._conn.execute("ROLLBACK")
+                    await self._settle()
+            except asyncio.CancelledError:
+                self._unsettled = True
+                raise
             except sqlite3.OperationalError as exc:
                 if _read_only(exc):
                     # Reopened by the next transaction, when the file may be writable again.
                     self._stale = True
+                raise
+
+    async def _settle(self) -> None:
+        """Roll back a transaction still open. A task cancelled while awaiting BEGIN or COMMIT
+        leaves the statement queued in aiosqlite's thread, to run after the task has gone: after
+        a cancellation, one trip through that queue lets it run first. Then a BEGIN left behind
+        is rolled back, and a COMMIT that ran meanwhile leaves nothing to roll back."""
+        if self._unsettled:
+            await self._conn.execute("SELECT 1")
+            self._unsettled = False
+        if not self._conn.in_transaction:
+            return
+        try:
+            await self._conn.execute("ROLLBACK")
+        except sqlite3.OperationalError:
+            if self._conn.in_transaction:
                 raise
 
     async def _reopen(self) -> None:

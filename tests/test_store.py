@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -52,6 +53,26 @@ async def test_a_failed_transaction_leaves_nothing(store: Store) -> None:
         await failing_step()
     async with store.transaction() as db, db.execute("SELECT COUNT(*) FROM seen_updates") as cur:
         assert (await cur.fetchone()) == (0,)
+
+
+async def test_a_transaction_cancelled_at_its_begin_leaves_the_store_usable(
+    store: Store,
+) -> None:
+    async def write() -> None:
+        async with store.transaction() as db:
+            await db.execute("CREATE TABLE never (x)")
+
+    task = asyncio.create_task(write())
+    await asyncio.sleep(0)  # now awaiting BEGIN, which aiosqlite's thread runs all the same
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    async with store.transaction() as db:
+        await db.execute("CREATE TABLE after (x)")
+    async with store.transaction() as db:
+        tables = await db.execute_fetchall("SELECT name FROM sqlite_master WHERE type='table'")
+    assert "after" in {row[0] for row in tables}
+    assert "never" not in {row[0] for row in tables}
 
 
 async def test_inbox_takes_each_update_once(store: Store) -> None:
