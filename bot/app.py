@@ -143,7 +143,8 @@ async def _serve(
 ) -> None:
     """Receive updates and relay hotline messages until `stop`; then let work in progress end."""
     intake = Intake(application, Inbox(services.store, keys))
-    await _set_commands(application)
+    # The command menu is not needed to answer anyone: it goes out while polling starts.
+    commands = asyncio.create_task(_set_commands(application))
     _schedule_jobs(application, services)
     outbox_stop = asyncio.Event()
     worker = OutboxWorker(
@@ -169,6 +170,8 @@ async def _serve(
     finally:
         outbox_stop.set()
         await sending
+        commands.cancel()  # still trying only if Telegram is down; it is set again next start
+        await asyncio.gather(commands, return_exceptions=True)
 
 
 async def _reach_telegram(application: Application, stop: asyncio.Event) -> bool:  # type: ignore[type-arg]
@@ -179,15 +182,16 @@ async def _reach_telegram(application: Application, stop: asyncio.Event) -> bool
     `async with application` then finds it ready and asks nothing more of Telegram."""
     try:
         await polling.until_stopped(polling.persist(application.bot.initialize, "getMe"), stop)
-    except polling.Stopped:
+    except BaseException as exc:
         await application.bot.shutdown()  # close the HTTP clients initialize() opened
-        return False
-    except InvalidToken:
-        await application.bot.shutdown()
-        # PTB's message quotes the token: never let it reach a log.
-        raise ConfigError(
-            "TELEGRAM_BOT_TOKEN was refused by Telegram: check it with @BotFather"
-        ) from None
+        if isinstance(exc, polling.Stopped):
+            return False
+        if isinstance(exc, InvalidToken):
+            # PTB's message quotes the token: never let it reach a log.
+            raise ConfigError(
+                "TELEGRAM_BOT_TOKEN was refused by Telegram: check it with @BotFather"
+            ) from None
+        raise
     return True
 
 

@@ -49,7 +49,6 @@ class Intake:
         """
         if not updates:
             return
-        by_id = {u.update_id: u for u in updates}
         rows, unstorable = [], []
         for update in updates:
             try:
@@ -59,11 +58,10 @@ class Intake:
                 # would come back at every start): handled now, without a copy on disk.
                 log.error("Update %s cannot be stored (%s)", update.update_id, type(exc).__name__)
                 unstorable.append(update)
-        fresh = await self._inbox.take_in(rows)
-        for update_id in fresh:
-            await self._dispatch(by_id[update_id])
-        for update in unstorable:
-            await self._dispatch(update)
+        fresh = set(await self._inbox.take_in(rows))
+        for update in updates:  # in Telegram's order, which per-chat order relies on
+            if update.update_id in fresh or update in unstorable:
+                await self._dispatch(update)
 
     async def drain(self, timeout: float) -> bool:
         """Wait for updates in flight; True if all finished. Unfinished ones stay in the inbox."""

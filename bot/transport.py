@@ -85,7 +85,7 @@ class AiohttpRequest(BaseRequest):
         # the token.
         except TimeoutError:
             raise TimedOut from None
-        except aiohttp.ClientError as exc:
+        except (aiohttp.ClientError, ValueError, RuntimeError, OSError) as exc:
             raise NetworkError(f"aiohttp.{type(exc).__name__}") from None
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from datetime import UTC, date, datetime
 from typing import NoReturn
 
@@ -97,7 +98,11 @@ async def on_message(update: Update, context: JigiyaContext) -> None:
 async def _handled(context: JigiyaContext, user: User, message: Message) -> NoReturn:
     """Her own message is remembered for the quick exit, as the survivor side does; the
     survivor handler is then skipped."""
-    await context.services.runner.remember_sent(_key(context, user.id), [message.message_id])
+    try:
+        await context.services.runner.remember_sent(_key(context, user.id), [message.message_id])
+    except sqlite3.Error as exc:
+        # Answered already: the survivor side must not answer it a second time.
+        log.warning("Could not remember a message for the quick exit (%s)", type(exc).__name__)
     raise ApplicationHandlerStop
 
 
