@@ -316,9 +316,9 @@ def _target_start(results: Results) -> tuple[str, str, list[str]]:
         f"Python itself starts in {start['python_s']:.2f} s; importing the bot (`import bot.app`)"
         f" takes {start['imports_s']:.2f} s. Slowest imports made by bot.app: "
         + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in start["slowest_imports"])
-        + ". Before its first answer the bot makes "
-        f"{runs[0]['calls_before_answer']} Bot API calls one after another (getMe, the command "
-        "menu in three languages, getUpdates…), each a round trip."
+        + f". Before its first answer the bot made {runs[0]['calls_before_answer']} Bot API "
+        f"calls ({', '.join(runs[0].get('methods_before_answer', [])) or 'not recorded'}); "
+        "those it waits for one after another cost a round trip each."
     ]
     return "; ".join(parts), verdict, why
 

@@ -79,6 +79,7 @@ async def _one(emu: BotApiEmulator, kind: str, latency: float, number: int) -> d
         "to_polling_s": polling.time - child.started,
         "to_answer_s": answer.time - child.started,
         "calls_before_answer": len(before_answer),
+        "methods_before_answer": [c.method for c in before_answer],
         "exit": returncode,
     }
 

@@ -69,9 +69,14 @@ def _new_code() -> str:
 
 
 class Officers:
+    """Only this class writes the officers table, so it keeps the active officers in memory as
+    well: the role is checked on every private message, and reading it from the store each
+    time took a turn of the store's one lock from every survivor's step."""
+
     def __init__(self, store: Store, hasher: Hasher) -> None:
         self._store = store
         self._hasher = hasher
+        self._active: dict[int, Officer] | None = None  # loaded on first use
 
     def _hash(self, code: str) -> str:
         return self._hasher.pseudonym("invitation", code)
@@ -117,22 +122,23 @@ class Officers:
                 "revoked_at = NULL, revoked_by = NULL",
                 (officer.user_id, officer.role, officer.invited_by, officer.invited_at, at),
             )
+        if self._active is not None:
+            self._active[user_id] = officer
         return Redemption(officer, already=False)
 
     async def officer(self, user_id: int) -> Officer | None:
         """The officer with this id if their access stands; checked on every officer action."""
-        async with self._store.transaction() as db:
-            return await _active(db, user_id)
+        return (await self._loaded()).get(user_id)
 
     async def active(self) -> list[Officer]:
-        async with (
-            self._store.transaction() as db,
-            db.execute(
-                "SELECT user_id, role, invited_by, invited_at, joined_at FROM officers "
-                "WHERE revoked_at IS NULL ORDER BY joined_at, user_id"
-            ) as cur,
-        ):
-            return [_officer(row) for row in await cur.fetchall()]
+        return sorted((await self._loaded()).values(), key=lambda o: (o.joined_at, o.user_id))
+
+    async def _loaded(self) -> dict[int, Officer]:
+        if self._active is None:
+            async with self._store.transaction() as db:
+                rows = await db.execute_fetchall(f"{_SELECT} WHERE revoked_at IS NULL")
+            self._active = {int(row[0]): _officer(row) for row in rows}
+        return self._active
 
     async def pending_invitations(self, *, at: int | None = None) -> int:
         async with (
@@ -152,6 +158,8 @@ class Officers:
                 "WHERE user_id = ? AND revoked_at IS NULL",
                 (at or now(), admin_id, user_id),
             )
+        if self._active is not None:
+            self._active.pop(user_id, None)
         return cur.rowcount == 1
 
     async def cancel(self, code: str) -> bool:
@@ -163,13 +171,11 @@ class Officers:
         return cur.rowcount == 1
 
 
+_SELECT = "SELECT user_id, role, invited_by, invited_at, joined_at FROM officers"
+
+
 async def _active(db: aiosqlite.Connection, user_id: int) -> Officer | None:
-    row = await first_row(
-        db,
-        "SELECT user_id, role, invited_by, invited_at, joined_at FROM officers "
-        "WHERE user_id = ? AND revoked_at IS NULL",
-        (user_id,),
-    )
+    row = await first_row(db, f"{_SELECT} WHERE user_id = ? AND revoked_at IS NULL", (user_id,))
     return None if row is None else _officer(row)
 
 
