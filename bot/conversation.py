@@ -94,7 +94,7 @@ class ConversationRunner:
         `undeleted` are ids of messages Telegram would not delete just now: only they are kept,
         so that the next quick exit can try again (they go with the 48-hour purge anyway)."""
         person_key = self.person_key(key.bot_id, key.user_id)
-        async with self._store.transaction() as db:
+        async with self._store.transaction(durable=True) as db:
             await conversations.forget_person(db, person_key)
             if undeleted:
                 await conversations.ensure_person(db, person_key, None)

@@ -24,7 +24,7 @@ class Inbox:
         An id taken in before, even long handled, is skipped: each update is handled once.
         """
         fresh: list[int] = []
-        async with self._store.transaction() as db:
+        async with self._store.transaction(durable=True) as db:
             for update_id, raw in updates:
                 cur = await db.execute(
                     "INSERT OR IGNORE INTO seen_updates (update_id, seen_at) VALUES (?, ?)",

@@ -27,11 +27,12 @@ log = logging.getLogger(__name__)
 
 _MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 
-# WAL with synchronous=FULL: a commit is on disk before we tell Telegram we have an update.
+# WAL with synchronous=NORMAL: a commit survives a crash of the process at once, and a power
+# cut once the next durable transaction (see `transaction`) has synced the log behind it.
 # secure_delete overwrites deleted rows, so a handled update does not linger in free pages.
 _PRAGMAS = (
     "PRAGMA journal_mode=WAL",
-    "PRAGMA synchronous=FULL",
+    "PRAGMA synchronous=NORMAL",
     "PRAGMA secure_delete=ON",
     "PRAGMA foreign_keys=ON",
     "PRAGMA busy_timeout=5000",
@@ -102,13 +103,21 @@ class Store:
                 await self._conn.close()
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """One atomic unit of work: committed when the block ends, rolled back if it raises."""
+    async def transaction(self, *, durable: bool = False) -> AsyncIterator[aiosqlite.Connection]:
+        """One atomic unit of work: committed when the block ends, rolled back if it raises.
+
+        `durable`: on disk, power cut included, when the block ends (an fsync, done under the
+        store's one lock). For what must hold before anyone is told: an update taken in before
+        Telegram is told, a person forgotten by her quick exit. The WAL is written in order, so
+        a power cut can lose only the last commits that were not durable, never one before a
+        durable one: a lost step comes back from the inbox, whose row it had not yet deleted."""
         async with self._lock:
             if self._stale:
                 await self._reopen()
             try:
                 await self._settle()
+                if durable:
+                    await self._conn.execute("PRAGMA synchronous=FULL")
                 await self._conn.execute("BEGIN IMMEDIATE")
                 try:
                     yield self._conn
@@ -117,6 +126,8 @@ class Store:
                     # Still open after a failure in the block or a failed COMMIT (SQLite itself
                     # rolls back on a full disk): end it, or every later BEGIN would fail.
                     await self._settle()
+                    if durable:
+                        await self._conn.execute("PRAGMA synchronous=NORMAL")
             except asyncio.CancelledError:
                 self._unsettled = True
                 raise

@@ -28,7 +28,7 @@ async def test_pragmas_and_migrations(store: Store, tmp_path: Path) -> None:
         async with db.execute("PRAGMA journal_mode") as cur:
             assert (await cur.fetchone()) == ("wal",)
         async with db.execute("PRAGMA synchronous") as cur:
-            assert (await cur.fetchone()) == (2,)  # FULL
+            assert (await cur.fetchone()) == (1,)  # NORMAL, FULL for durable transactions
         async with db.execute("PRAGMA secure_delete") as cur:
             assert (await cur.fetchone()) == (1,)
         async with db.execute("PRAGMA user_version") as cur:
@@ -53,6 +53,13 @@ async def test_a_failed_transaction_leaves_nothing(store: Store) -> None:
         await failing_step()
     async with store.transaction() as db, db.execute("SELECT COUNT(*) FROM seen_updates") as cur:
         assert (await cur.fetchone()) == (0,)
+
+
+async def test_a_durable_transaction_syncs_and_the_others_do_not(store: Store) -> None:
+    async with store.transaction(durable=True) as db:
+        assert list(await db.execute_fetchall("PRAGMA synchronous")) == [(2,)]  # FULL
+    async with store.transaction() as db:
+        assert list(await db.execute_fetchall("PRAGMA synchronous")) == [(1,)]  # NORMAL
 
 
 async def test_a_transaction_cancelled_at_its_begin_leaves_the_store_usable(

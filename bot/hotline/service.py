@@ -183,7 +183,7 @@ class Hotline:
             "person_left": STAFF_PERSON_LEFT,
             "unreachable": STAFF_UNREACHABLE,
         }[outcome]
-        async with self._store.transaction() as db:
+        async with self._store.transaction(durable=True) as db:  # her chat id is erased
             if not await cases.close(db, case.id, outcome):
                 return False
             if outcome in ("person_left", "unreachable"):
