@@ -44,6 +44,10 @@ class Settings:
     hotline_hours: Hours = field(default_factory=lambda: Hours.parse(DEFAULT_HOURS))
     reminder_minutes: int = 15
     case_retention_days: int = 90
+    # A person idle this long is forgotten whole (language, state, message ids).
+    person_retention_days: int = 30
+    # Case topics (her relayed messages) are deleted from the staff group this long after closing.
+    staff_history_days: int = 30
 
     def staff_chat_for(self, language: str) -> int | None:
         return self.hotline_chat_ids.get(language, self.hotline_chat_id)
@@ -107,6 +111,14 @@ def load_settings(
     except HoursError as exc:
         raise ConfigError(f"HOTLINE_HOURS: {exc}") from None
 
+    retention = _whole("CASE_RETENTION_DAYS", values, 90, 1, 3650)
+    staff_history = _whole("STAFF_HISTORY_DAYS", values, min(30, retention), 1, 3650)
+    if staff_history > retention:
+        raise ConfigError(
+            "STAFF_HISTORY_DAYS must not exceed CASE_RETENTION_DAYS: a case topic is deleted "
+            "while its case is still known"
+        )
+
     return Settings(
         token=token,
         api_url=api_url,
@@ -117,7 +129,9 @@ def load_settings(
         hotline_chat_ids=_chats_by_language(values.get("HOTLINE_CHAT_IDS")),
         hotline_hours=hours,
         reminder_minutes=_whole("HOTLINE_REMINDER_MINUTES", values, 15, 1, 24 * 60),
-        case_retention_days=_whole("CASE_RETENTION_DAYS", values, 90, 1, 3650),
+        case_retention_days=retention,
+        person_retention_days=_whole("PERSON_RETENTION_DAYS", values, 30, 1, 3650),
+        staff_history_days=staff_history,
     )
 
 
@@ -130,6 +144,8 @@ _KNOWN = (
     "HOTLINE_HOURS",
     "HOTLINE_REMINDER_MINUTES",
     "CASE_RETENTION_DAYS",
+    "PERSON_RETENTION_DAYS",
+    "STAFF_HISTORY_DAYS",
     "BOT_ADMIN_IDS",
     "BOT_SECRET",
 )
