@@ -35,9 +35,8 @@ def make_webhook_app(bot: Bot, intake: Intake, path: str, secret: str) -> web.Ap
         if not hmac.compare_digest(given, expected):
             log.warning("Webhook request with a missing or wrong secret token refused")
             return web.Response(status=403)
-        try:
-            update = Update.de_json(json.loads(await request.read()), bot)
-        except (ValueError, TypeError, KeyError):
+        update = _update(await request.read(), bot)
+        if update is None:
             log.warning("Webhook request with a body that is not an update refused")
             return web.Response(status=400)
         try:
@@ -59,6 +58,21 @@ def make_webhook_app(bot: Bot, intake: Intake, path: str, secret: str) -> web.Ap
     app = web.Application(client_max_size=MAX_BODY)
     app.router.add_post(path, receive)
     return app
+
+
+def _update(body: bytes, bot: Bot) -> Update | None:
+    """The update a request body holds, or None when it holds none."""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):  # also bytes that are not UTF-8, and nesting too deep
+        return None
+    update_id = data.get("update_id") if isinstance(data, dict) else None
+    if not isinstance(update_id, int) or isinstance(update_id, bool):
+        return None
+    try:
+        return Update.de_json(data, bot)
+    except Exception:  # PTB raises KeyError, AttributeError, OverflowError... on a bad shape
+        return None
 
 
 async def serve(

@@ -72,3 +72,37 @@ async def test_a_body_that_is_not_an_update_is_refused(hook: Hook) -> None:
             hook.url, content=b"not json", headers={"X-Telegram-Bot-Api-Secret-Token": hook.secret}
         )
     assert response.status_code == 400
+
+
+NOT_UPDATES = [
+    b"not json",
+    b"\xff\xfe",
+    b"[" * 100_000,
+    b"[1, 2]",
+    b"42",
+    b'"an update"',
+    b"null",
+    b"{}",
+    b'{"update_id": "7"}',
+    b'{"update_id": true}',
+    b'{"update_id": 7, "message": 5}',
+    b'{"update_id": 7, "message": {"message_id": 1, "date": 1e300, "chat": {"id": 1}}}',
+]
+
+
+async def test_bodies_that_are_not_updates_get_400_and_one_line_without_traceback(
+    emulator: BotApiEmulator, hook: Hook, caplog: pytest.LogCaptureFixture
+) -> None:
+    headers = {"X-Telegram-Bot-Api-Secret-Token": hook.secret}
+    async with httpx.AsyncClient() as client:
+        statuses = [
+            (await client.post(hook.url, content=body, headers=headers)).status_code
+            for body in NOT_UPDATES
+        ]
+    assert statuses == [400] * len(NOT_UPDATES)
+    refusals = [r for r in caplog.records if r.name == "bot.webhook"]
+    assert [r.getMessage() for r in refusals] == [
+        "Webhook request with a body that is not an update refused"
+    ] * len(NOT_UPDATES)
+    assert [r for r in caplog.records if r.exc_info] == []
+    assert not [c for c in emulator.calls if c.method == "sendMessage"]
