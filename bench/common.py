@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"  # git-ignored scratch space: databases, logs, raw JSON
 
 TOKEN = "123456789:" + "B" * 35
-SECRET = "bench-secret-" + "s" * 30
+SECRET = "TUhflEgxNZyvhTIM26vC1MqOAaITbvuo3bAY-AqfOfs"
 STAFF_CHAT = -1001234567890
 ALWAYS_OPEN = "mon-sun 00:00-24:00"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from urllib.parse import urlsplit
 
@@ -59,6 +60,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Before anything is created: the database, its -wal and -shm files and the generated key
+    # are then the owner's alone (0600), whatever the shell's umask.
+    os.umask(0o077)
     args = _parser().parse_args(argv)
     setup_logging()
     if args.command == "demo":

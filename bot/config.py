@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -22,6 +23,10 @@ DEFAULT_API_URL = "https://api.telegram.org/bot"
 # The shape BotFather gives: digits, a colon, then 30+ url-safe characters.
 _TOKEN_RE = re.compile(r"^\d{3,15}:[A-Za-z0-9_-]{30,100}$")
 _SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{32,256}$")
+# Fewer different characters than this is a typed or patterned secret, not a random one.
+_SECRET_MIN_DISTINCT = 16
+SECRET_NAME = "bot_secret"  # noqa: S105 - the systemd credential's and Docker secret's name
+DOCKER_SECRETS = Path("/run/secrets")
 
 SETTINGS_FILE_ENV = "JIGIYA_CONFIG"
 DEFAULT_HOURS = "mon-fri 08:00-17:00"
@@ -38,7 +43,10 @@ class Settings:
     db_path: Path = DEFAULT_DB_PATH
     hotline_chat_id: int | None = None
     admin_ids: frozenset[int] = field(default_factory=frozenset)
-    secret: str | None = None
+    secret: str | None = field(default=None, repr=False)
+    # Where the secret is generated on first start when none is configured, or the file it was
+    # read from: never beside the database, so that a copy of the data is not a copy of the key.
+    secret_path: Path = field(default_factory=lambda: user_secret_path(os.environ))
     # Staff groups by language; a language not listed goes to hotline_chat_id.
     hotline_chat_ids: Mapping[str, int] = field(default_factory=dict)
     hotline_hours: Hours = field(default_factory=lambda: Hours.parse(DEFAULT_HOURS))
@@ -66,13 +74,12 @@ class Settings:
             return self.api_url[: -len("bot")] + "file/bot"
         return self.api_url
 
-    @property
-    def secret_path(self) -> Path:
-        return self.db_path.parent / "secret.key"
-
 
 def load_settings(
-    env: Mapping[str, str] | None = None, *, allow_missing_token: bool = False
+    env: Mapping[str, str] | None = None,
+    *,
+    allow_missing_token: bool = False,
+    docker_secrets: Path = DOCKER_SECRETS,
 ) -> Settings:
     """Read and validate settings; raise ConfigError on the first bad one."""
     env = os.environ if env is None else env
@@ -99,12 +106,8 @@ def load_settings(
             "TELEGRAM_API_URL must be an http(s) URL such as https://api.telegram.org/bot"
         )
 
-    secret = values.get("BOT_SECRET")
-    if secret is not None and not _SECRET_RE.match(secret):
-        raise ConfigError(
-            "BOT_SECRET must be 32 to 256 characters of A-Z, a-z, 0-9, '_' or '-' "
-            "(leave it unset to have one generated)"
-        )
+    db_path = Path(values.get("BOT_DB_PATH", str(DEFAULT_DB_PATH))).expanduser()
+    secret, secret_path = _secret(values, env, db_path, docker_secrets)
 
     try:
         hours = Hours.parse(values.get("HOTLINE_HOURS", DEFAULT_HOURS))
@@ -122,10 +125,11 @@ def load_settings(
     return Settings(
         token=token,
         api_url=api_url,
-        db_path=Path(values.get("BOT_DB_PATH", str(DEFAULT_DB_PATH))).expanduser(),
+        db_path=db_path,
         hotline_chat_id=_chat_id("HOTLINE_CHAT_ID", values.get("HOTLINE_CHAT_ID")),
         admin_ids=_admin_ids(values.get("BOT_ADMIN_IDS")),
         secret=secret,
+        secret_path=secret_path,
         hotline_chat_ids=_chats_by_language(values.get("HOTLINE_CHAT_IDS")),
         hotline_hours=hours,
         reminder_minutes=_whole("HOTLINE_REMINDER_MINUTES", values, 15, 1, 24 * 60),
@@ -148,7 +152,103 @@ _KNOWN = (
     "STAFF_HISTORY_DAYS",
     "BOT_ADMIN_IDS",
     "BOT_SECRET",
+    "BOT_SECRET_FILE",
 )
+
+
+def user_secret_path(env: Mapping[str, str]) -> Path:
+    """$XDG_CONFIG_HOME/jigiya/secret.key, by default ~/.config/jigiya/secret.key."""
+    config_home = env.get("XDG_CONFIG_HOME", "")
+    if not os.path.isabs(config_home):  # the XDG specification ignores a relative one
+        home = env.get("HOME")
+        config_home = str((Path(home) if home else Path.home()) / ".config")
+    return Path(config_home) / "jigiya" / "secret.key"
+
+
+def check_secret(secret: str, where: str) -> str:
+    """The secret if it has the shape and variety of a random one; `where` names its source."""
+    make = "make one with: python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+    if not _SECRET_RE.match(secret):
+        raise ConfigError(
+            f"{where} must be 32 to 256 characters of A-Z, a-z, 0-9, '_' or '-'; {make}"
+        )
+    if len(set(secret)) < _SECRET_MIN_DISTINCT:
+        raise ConfigError(
+            f"{where} is too weak: it needs at least {_SECRET_MIN_DISTINCT} different "
+            f"characters; {make}"
+        )
+    return secret
+
+
+def read_secret_file(path: Path, where: str, *, check_mode: bool = True) -> str:
+    """The secret kept in `path`, refused when other users may read or change the file.
+
+    `where` names the source in messages; no message ever holds the file's content.
+    """
+    try:
+        with open(path, "rb") as fh:
+            mode = os.fstat(fh.fileno()).st_mode
+            if not stat.S_ISREG(mode):
+                raise ConfigError(f"{where}: {path} is not a file")
+            if check_mode and mode & 0o077:
+                raise ConfigError(
+                    f"{where}: {path} can be read or changed by other users "
+                    f"(mode {stat.S_IMODE(mode):04o}); keep it the owner's alone: chmod 600 {path}"
+                )
+            raw = fh.read(4096)
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot read {path}: {exc.strerror}") from None
+    try:
+        text = raw.decode("ascii").strip()
+    except UnicodeDecodeError:
+        text = ""  # refused just below, without echoing any of it
+    return check_secret(text, f"BOT_SECRET in {path}")
+
+
+def _secret(
+    values: Mapping[str, str], env: Mapping[str, str], db_path: Path, docker_secrets: Path
+) -> tuple[str | None, Path]:
+    """The configured secret and its file, or (None, where to generate one); refused while a key
+    file sits beside the database."""
+    secret, path = _configured_secret(values, env, docker_secrets)
+    old = db_path.parent / "secret.key"
+    if old.exists():
+        # Earlier versions kept the key here. Starting with another key (a new one, or one made
+        # for the upgrade) would leave the stored data unreadable, and this one exposed.
+        if secret is None and not path.exists():
+            fix = (
+                f"move it out of the data folder: mkdir -p -m 700 {path.parent} && mv {old} {path}"
+            )
+        else:
+            where = "the configured secret" if secret is not None else str(path)
+            fix = f"make sure {where} is the key the data was stored with, then delete {old}"
+        raise ConfigError(
+            f"BOT_SECRET: the key {old} is beside the database, so anyone with the data folder "
+            f"or a backup of it has the key too. To start, {fix} (or put the key elsewhere and "
+            "set BOT_SECRET_FILE to its path). Backups of the data must not include the key"
+        )
+    return secret, path
+
+
+def _configured_secret(
+    values: Mapping[str, str], env: Mapping[str, str], docker_secrets: Path
+) -> tuple[str | None, Path]:
+    """The first of BOT_SECRET, BOT_SECRET_FILE, the systemd credential and the Docker secret,
+    with its file; else (None, the per-user key file, to be generated on first start)."""
+    if (secret := values.get("BOT_SECRET")) is not None:
+        return check_secret(secret, "BOT_SECRET"), user_secret_path(env)
+    if (configured := values.get("BOT_SECRET_FILE")) is not None:
+        path = Path(configured).expanduser()
+        return read_secret_file(path, "BOT_SECRET_FILE"), path
+    if credentials := env.get("CREDENTIALS_DIRECTORY"):
+        path = Path(credentials) / SECRET_NAME
+        if path.exists():
+            # systemd grants the service's user read access with an ACL, which shows as group
+            # bits; the credentials directory is readable by that user (and root) only.
+            return read_secret_file(path, "systemd credential", check_mode=False), path
+    if (path := docker_secrets / SECRET_NAME).exists():
+        return read_secret_file(path, "Docker secret"), path
+    return None, user_secret_path(env)
 
 
 def _read_file(path: str | None) -> dict[str, str]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import secrets
 import sys
 import tempfile
 import threading
@@ -208,7 +207,7 @@ def _read_lines(queue: asyncio.Queue[str | None], loop: asyncio.AbstractEventLoo
 
 
 async def run_demo(out: TextIO = sys.stdout) -> int:
-    # The demo keeps nothing: its database lives in a temporary folder removed at the end.
+    # The demo keeps nothing: its database and key live in a temporary folder removed at the end.
     logging.getLogger().setLevel(logging.WARNING)
     with tempfile.TemporaryDirectory(prefix="jigiya-demo-") as tmp:
         async with BotApiEmulator(DEMO_TOKEN) as emulator:
@@ -219,7 +218,8 @@ async def run_demo(out: TextIO = sys.stdout) -> int:
                 hotline_chat_id=STAFF_GROUP_ID,
                 hotline_hours=Hours.parse("mon-sun 00:00-24:00"),  # someone always "reads"
                 admin_ids=frozenset({2002}),
-                secret=secrets.token_urlsafe(32),
+                # Generated here on start and removed with the folder: never the user's key.
+                secret_path=Path(tmp) / "secret.key",
             )
             stop = asyncio.Event()
             bot = asyncio.create_task(run(settings, stop=stop))

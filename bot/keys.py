@@ -18,6 +18,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from bot.config import read_secret_file
+
 log = logging.getLogger(__name__)
 
 _NONCE_BYTES = 12
@@ -28,22 +30,22 @@ class SealError(ValueError):
 
 
 def load_or_create_secret(configured: str | None, path: Path) -> str:
-    """BOT_SECRET when set; otherwise the secret kept in `path`, created there on first start.
+    """The configured secret when there is one; otherwise the one kept in `path` (the per-user
+    key file, see Settings.secret_path), generated there on first start.
 
-    The file is created with mode 0600 in one step, so no other user can read it even briefly.
+    The file is created with mode 0600 in a folder of mode 0700, in one step, so no other user
+    can read it even briefly; a key file others may read or change is refused (ConfigError).
     """
     if configured is not None:
         return configured
-    try:
-        return path.read_text(encoding="ascii").strip()
-    except FileNotFoundError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        return read_secret_file(path, "the key file")
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     value = secrets.token_urlsafe(48)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="ascii") as fh:
         fh.write(value + "\n")
-    log.info("Generated a new BOT_SECRET and stored it with mode 0600 next to the database")
+    log.info("Generated a new BOT_SECRET in %s (mode 0600); back it up apart from the data", path)
     return value
 
 

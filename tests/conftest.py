@@ -18,7 +18,7 @@ from bot.emulator import BotApiEmulator
 from bot.logs import setup_logging
 
 TOKEN = "123456789:" + "T" * 35
-SECRET = "test-secret-" + "s" * 30
+SECRET = "QgbNwVN10EGd4hLCComa0fyuevfq1sXWgMjFMPojXf0"  # fixed: tests compare against it
 
 
 def settings_for(emulator: BotApiEmulator, db_path: Path, **extra: str) -> Settings:

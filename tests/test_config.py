@@ -9,8 +9,10 @@ import pytest
 
 from bot.config import DEFAULT_API_URL, ConfigError, load_settings
 from bot.keys import Keys, SealError, load_or_create_secret
+from tests.conftest import SECRET
 
 TOKEN = "123456:" + "A" * 35
+OTHER_SECRET = "B_ROIys8GVr6oJZOGKdDt4EsTVp9MioaQyuIVdH1nyE"
 
 
 def test_defaults_with_only_a_token() -> None:
@@ -20,6 +22,7 @@ def test_defaults_with_only_a_token() -> None:
     assert settings.db_path.parent.name == "state"
     assert settings.admin_ids == frozenset()
     assert settings.hotline_chat_id is None
+    assert settings.secret_path.parent != settings.db_path.parent
 
 
 def test_missing_token_says_how_to_get_one_and_how_to_try_the_demo() -> None:
@@ -37,6 +40,7 @@ def test_missing_token_says_how_to_get_one_and_how_to_try_the_demo() -> None:
         ({"HOTLINE_CHAT_ID": "12345"}, "HOTLINE_CHAT_ID"),
         ({"BOT_ADMIN_IDS": "1,two"}, "BOT_ADMIN_IDS"),
         ({"BOT_SECRET": "short"}, "BOT_SECRET"),
+        ({"BOT_SECRET": "s" * 40}, "BOT_SECRET"),
     ],
 )
 def test_bad_settings_are_named(env: dict[str, str], setting: str) -> None:
@@ -52,13 +56,14 @@ def test_all_settings_parse() -> None:
             "BOT_DB_PATH": "/tmp/x/j.sqlite3",
             "HOTLINE_CHAT_ID": "-1001234567890",
             "BOT_ADMIN_IDS": " 11, 22 ,",
-            "BOT_SECRET": "s" * 40,
+            "BOT_SECRET": SECRET,
         }
     )
     assert settings.file_url == "http://127.0.0.1:8081/file/bot"
     assert settings.db_path == Path("/tmp/x/j.sqlite3")
     assert settings.hotline_chat_id == -1001234567890
     assert settings.admin_ids == frozenset({11, 22})
+    assert settings.secret == SECRET
 
 
 def test_toml_file_with_environment_overriding(tmp_path: Path) -> None:
@@ -81,11 +86,11 @@ def test_secret_is_generated_once_with_owner_only_permissions(tmp_path: Path) ->
     first = load_or_create_secret(None, path)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert load_or_create_secret(None, path) == first
-    assert load_or_create_secret("c" * 40, path) == "c" * 40
+    assert load_or_create_secret(SECRET, path) == SECRET
 
 
 def test_keys_hash_and_seal() -> None:
-    keys, other = Keys("a" * 40), Keys("b" * 40)
+    keys, other = Keys(SECRET), Keys(OTHER_SECRET)
     assert keys.pseudonym("person", 1, 42) == keys.pseudonym("person", 1, 42)
     assert keys.pseudonym("person", 1, 42) != other.pseudonym("person", 1, 42)
     assert keys.pseudonym("person", 1, 42) != keys.pseudonym("person", 1, 43)
@@ -96,4 +101,4 @@ def test_keys_hash_and_seal() -> None:
         keys.open(sealed, context=b"inbox:2")
     with pytest.raises(SealError):
         other.open(sealed, context=b"inbox:1")
-    assert "a" * 10 not in repr(keys)
+    assert SECRET[:10] not in repr(keys)

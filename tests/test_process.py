@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import stat
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -40,6 +41,7 @@ async def spawn(emulator: BotApiEmulator, tmp_path: Path) -> AsyncIterator[Spawn
             ),
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE,
+            umask=0o022,  # a usual shell's: the bot must not rely on a stricter one
         )  # fmt: skip
         processes.append(proc)
         await emulator.wait_for_call("getUpdates", timeout=30)
@@ -114,6 +116,48 @@ async def test_updates_taken_in_before_sigkill_are_all_handled_once_after_restar
         assert await greetings(person) == 1
 
 
+async def test_the_database_and_its_journal_files_are_the_owners_alone(
+    emulator: BotApiEmulator, spawn: Spawn, tmp_path: Path
+) -> None:
+    await spawn()
+    awa = emulator.user(2101)
+    await awa.send("/start")
+    await awa.next_message(timeout=15)
+    database = tmp_path / "jigiya.sqlite3"
+    files = [
+        database,
+        database.with_name("jigiya.sqlite3-wal"),
+        database.with_name("jigiya.sqlite3-shm"),
+    ]
+    assert {f.name: stat.S_IMODE(f.stat().st_mode) for f in files} == {f.name: 0o600 for f in files}
+
+
+async def test_a_key_file_others_can_read_stops_the_start_as_a_configuration_error(
+    tmp_path: Path,
+) -> None:
+    key = tmp_path / "config" / "jigiya" / "secret.key"
+    key.parent.mkdir(parents=True)
+    key.write_text(SECRET + "\n", encoding="ascii")
+    key.chmod(0o644)
+    env = _env(
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_API_URL="http://127.0.0.1:9/bot",  # never reached: the key is read first
+        BOT_DB_PATH=str(tmp_path / "data" / "jigiya.sqlite3"),
+        XDG_CONFIG_HOME=str(tmp_path / "config"),
+    )
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run",
+        cwd=PROJECT_ROOT, env=env, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, err = await asyncio.wait_for(proc.communicate(), timeout=30)
+    assert proc.returncode == 2
+    message = err.decode()
+    assert "Configuration error" in message
+    assert f"chmod 600 {key}" in message
+    assert "Traceback" not in message
+    assert SECRET not in message
+
+
 async def test_run_without_a_token_explains_and_fails() -> None:
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "run",
@@ -125,10 +169,11 @@ async def test_run_without_a_token_explains_and_fails() -> None:
     assert b"python -m bot demo" in err
 
 
-async def test_demo_runs_offline_from_piped_input() -> None:
+async def test_demo_runs_offline_from_piped_input(tmp_path: Path) -> None:
+    home = tmp_path / "home"
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "demo",
-        cwd=PROJECT_ROOT, env=_env(),
+        cwd=PROJECT_ROOT, env=_env(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config")),
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
     )  # fmt: skip
     out, _ = await asyncio.wait_for(proc.communicate(b"/start\n3\n!quit\n"), timeout=60)
@@ -136,3 +181,4 @@ async def test_demo_runs_offline_from_piped_input() -> None:
     text = out.decode()
     assert "Bonjour. Jigiya" in text
     assert "What would you like to do?" in text  # pressed [3] English
+    assert not home.exists()  # its key stayed in its own temporary folder
