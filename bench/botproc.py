@@ -250,13 +250,14 @@ def lift_pacing() -> None:
     from bot import app
     from bot.ratelimit import OutgoingRateLimiter
 
-    def unpaced() -> OutgoingRateLimiter:
+    def unpaced(**wiring: Any) -> OutgoingRateLimiter:
         return OutgoingRateLimiter(
             overall_max_rate=UNPACED_RATE,
             private_max_rate=UNPACED_RATE,
             private_time_period=1.0,
             group_max_rate=UNPACED_RATE,
             group_time_period=1.0,
+            **wiring,
         )
 
     setattr(app, "OutgoingRateLimiter", unpaced)  # noqa: B010

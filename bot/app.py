@@ -9,8 +9,9 @@ import contextlib
 import logging
 import signal
 from dataclasses import dataclass
+from functools import partial
 
-from telegram import BotCommand
+from telegram import Bot, BotCommand
 from telegram.error import InvalidToken, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
@@ -20,9 +21,11 @@ from bot.content import load_directory
 from bot.content.protocols import load_protocols
 from bot.context import SERVICES, JigiyaContext, Services
 from bot.conversation import ConversationRunner
+from bot.exits import ExitGate
 from bot.flows.officer import OfficerFlow
 from bot.flows.survivor import SurvivorFlow
 from bot.handlers import errors, groups, officer, private, staff
+from bot.hotline.history import delete_old_topics
 from bot.hotline.outbox import OutboxWorker
 from bot.hotline.service import Hotline
 from bot.i18n import Catalogs
@@ -38,7 +41,9 @@ from state.store import Store
 
 log = logging.getLogger(__name__)
 
-PURGE_INTERVAL = 3600  # seconds between purges of what is kept only for a while
+# Seconds between purges of what is kept only for a while. Each purge also folds the WAL, so
+# no copy of a handled update stays on disk longer than this (the bound is a minute).
+PURGE_INTERVAL = 30
 REMIND_INTERVAL = 60  # seconds between looks for hotline cases nobody claimed in time
 
 # Time allowed for updates in progress when asked to stop; the whole stop stays under 10 s.
@@ -81,7 +86,7 @@ def build_application(settings: Settings, services: Services) -> Application:  #
         .get_updates_request(AiohttpRequest(connection_pool_size=1))  # one long poll at a time
         .updater(None)  # our intake receives updates: see bot/intake.py
         .concurrent_updates(ChatOrderedProcessor())
-        .rate_limiter(OutgoingRateLimiter())
+        .rate_limiter(OutgoingRateLimiter(gate=services.exits))
         .context_types(ContextTypes(context=JigiyaContext))
         .build()
     )
@@ -117,6 +122,7 @@ async def run(
             hotline,
             OfficerFlow(load_protocols(), directory),
             Officers(store, keys),
+            ExitGate(),
         )
         application = build_application(settings, services)
         # Before the first request, so that a stop signal also ends a wait for Telegram.
@@ -142,13 +148,21 @@ async def _serve(
     webhook_options: WebhookOptions | None,
 ) -> None:
     """Receive updates and relay hotline messages until `stop`; then let work in progress end."""
-    intake = Intake(application, Inbox(services.store, keys))
+    exits = services.exits
+    exits.delete = partial(_delete_late, application.bot)
+    intake = Intake(
+        application,
+        Inbox(services.store, keys),
+        exits,
+        partial(private.remember_unread, application),
+        on_flood=partial(private.flood_note, application),
+    )
     # The command menu is not needed to answer anyone: it goes out while polling starts.
     commands = asyncio.create_task(_set_commands(application))
     _schedule_jobs(application, services)
     outbox_stop = asyncio.Event()
     worker = OutboxWorker(
-        application.bot, services.store, keys, services.catalogs, services.hotline
+        application.bot, services.store, keys, services.catalogs, services.hotline, exits
     )
     sending = asyncio.create_task(worker.run(outbox_stop))
     try:
@@ -196,18 +210,25 @@ async def _reach_telegram(application: Application, stop: asyncio.Event) -> bool
 
 
 def _schedule_jobs(application: Application, services: Services) -> None:  # type: ignore[type-arg]
+    settings = services.settings
+
     async def purge(context: JigiyaContext) -> None:
+        if services.hotline.configured:
+            await delete_old_topics(
+                context.bot, services.store, staff_history_days=settings.staff_history_days
+            )
         purged = await purge_expired(
-            services.store, case_retention_days=services.settings.case_retention_days
+            services.store,
+            case_retention_days=settings.case_retention_days,
+            person_retention_days=settings.person_retention_days,
         )
-        log.info(
-            "Purged past their time: %d message id(s), %d update id(s), %d closed case(s), "
-            "%d invitation(s)",
-            purged.message_ids,
-            purged.seen_updates,
-            purged.closed_cases,
-            purged.invitations,
-        )
+        if purged:
+            log.info(
+                "Purged past their time: %d message id(s), %d update id(s), %d closed case(s), "
+                "%d invitation(s), %d person(s) gone quiet, %d rate window(s) and block(s)",
+                purged.message_ids, purged.seen_updates, purged.closed_cases,
+                purged.invitations, purged.people, purged.windows,
+            )  # fmt: skip
 
     async def remind(context: JigiyaContext) -> None:
         await services.hotline.remind_unclaimed()
@@ -218,6 +239,10 @@ def _schedule_jobs(application: Application, services: Services) -> None:  # typ
         application.job_queue.run_repeating(
             remind, interval=REMIND_INTERVAL, first=REMIND_INTERVAL, name="remind"
         )
+
+
+async def _delete_late(bot: Bot, chat_id: int, message_id: int) -> None:
+    await bot.delete_message(chat_id, message_id)
 
 
 def _stop_on_signals(stop: asyncio.Event) -> None:

@@ -9,6 +9,7 @@ from telegram.ext import CallbackContext, ExtBot
 
 from bot.config import Settings
 from bot.conversation import ConversationRunner
+from bot.exits import ExitGate
 from bot.flows.officer import OfficerFlow
 from bot.flows.survivor import SurvivorFlow
 from bot.hotline.service import Hotline
@@ -29,6 +30,7 @@ class Services:
     hotline: Hotline
     officer: OfficerFlow
     officers: Officers
+    exits: ExitGate
 
 
 class JigiyaContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

@@ -12,6 +12,8 @@ replaces the policy:
   when the request has no chat.
 * A 5xx or a lost connection is sent again a few times after a short wait, so a passing fault
   on Telegram's side does not cost a person her answer.
+* Every request to a private chat goes through the quick exit's gate (bot/exits.py): after her
+  quick exit, nothing begun before it reaches her chat.
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ import datetime as dtm
 import logging
 import warnings
 from collections.abc import Callable, Coroutine
-from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
@@ -38,26 +39,10 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from bot.exits import ExitGate
+
 _LOGGER = logging.getLogger(__name__)
 
-
-@dataclass(eq=False, slots=True)
-class Departure:
-    """For a caller that must know whether its request has left for Telegram (past every pause
-    and pacing wait), and may call off the tries not begun yet. The hotline's outbox uses it when
-    a person has just left: a message still waiting is stopped; one on its way cannot be called
-    back, and once it is delivered the outbox deletes it."""
-
-    on_its_way: bool = False
-    called_off: bool = False
-
-
-class CalledOff(Exception):
-    """The request was called off before it left (see `Departure`)."""
-
-
-# The Departure of the request being made in this context, if its caller keeps one.
-DEPARTURE: ContextVar[Departure | None] = ContextVar("departure", default=None)
 
 _Result = bool | dict[str, Any] | list[dict[str, Any]]
 _Callback = Callable[..., Coroutine[Any, Any, _Result]]
@@ -202,6 +187,7 @@ class OutgoingRateLimiter(BaseRateLimiter[int]):
         network_attempts: int = 3,
         network_backoff: float = 0.5,
         prune_threshold: int = 1024,
+        gate: ExitGate | None = None,
     ) -> None:
         if (
             min(
@@ -232,6 +218,7 @@ class OutgoingRateLimiter(BaseRateLimiter[int]):
         # Network faults in a row per endpoint, reset by a success: keeps the log short.
         self._faults: dict[str, int] = {}
         self._prune_threshold = prune_threshold
+        self._gate = gate
         self._chats: dict[_ChatKey, _Bucket] = {}
         self._high_waiting = 0
         # Keeps low-priority requests in arrival order at the overall bucket.
@@ -267,7 +254,9 @@ class OutgoingRateLimiter(BaseRateLimiter[int]):
             high = key is None or _is_private(key)
         chat = None if key is None else self._checkout(key)
         try:
-            return await self._run(callback, args, kwargs, endpoint, chat=chat, high=high)
+            return await self._run(
+                callback, args, kwargs, endpoint, chat=chat, high=high, chat_key=key
+            )
         finally:
             if chat is not None:
                 chat.in_use -= 1
@@ -281,6 +270,7 @@ class OutgoingRateLimiter(BaseRateLimiter[int]):
         *,
         chat: _Bucket | None,
         high: bool,
+        chat_key: _ChatKey | None,
     ) -> _Result:
         paced = _is_paced(endpoint)
         attempt = 0
@@ -292,7 +282,7 @@ class OutgoingRateLimiter(BaseRateLimiter[int]):
                     await chat.limiter.acquire()
             await self._enter_overall(paced, high)
             try:
-                return await self._send(callback, args, kwargs, endpoint)
+                return await self._send(callback, args, kwargs, endpoint, chat_key)
             except RetryAfter as exc:
                 delay = _retry_after_seconds(exc)
                 giving_up = attempt > self._max_retries
@@ -310,21 +300,27 @@ class OutgoingRateLimiter(BaseRateLimiter[int]):
                 (self._overall if chat is None else chat).pause(delay)
 
     async def _send(
-        self, callback: _Callback, args: Any, kwargs: dict[str, Any], endpoint: str
+        self,
+        callback: _Callback,
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        chat_key: _ChatKey | None,
     ) -> _Result:
         # A retry takes no new token: a request that failed rarely counted against the limits.
+        gate = self._gate if isinstance(chat_key, int) and _is_private(chat_key) else None
+
         async def once() -> _Result:
-            departure = DEPARTURE.get()
-            if departure is not None:
-                if departure.called_off:
-                    raise CalledOff
-                departure.on_its_way = True
-            try:
+            if gate is None:
                 return await callback(*args, **kwargs)
-            except Exception:
-                if departure is not None:
-                    departure.on_its_way = False  # refused or lost: the next try can be stopped
-                raise
+            assert isinstance(chat_key, int)
+            departed = gate.departing(chat_key)  # called off here if she has left
+            result: _Result | None = None
+            try:
+                result = await callback(*args, **kwargs)
+            finally:
+                gate.landed(chat_key, departed, result)
+            return result
 
         try:
             result = await once()

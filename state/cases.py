@@ -9,11 +9,14 @@ from dataclasses import dataclass
 
 import aiosqlite
 
-from state.store import first_row, now
+from state.store import DAY, day_of, first_row, now
 
 # Case codes name forum topics: short, unambiguous letters and digits, never anything personal.
 _CODE_ALPHABET = "ACDEFGHJKLMNPQRTUVWXY3479"
 _CODE_LENGTH = 4
+
+# Openings of cases are counted over this window (at most a few per hour), then forgotten.
+OPEN_WINDOW_SECONDS = 3600
 
 _COLUMNS = (
     "id, code, person_key, chat_sealed, language, staff_chat_id, thread_id, card_message_id, "
@@ -152,12 +155,15 @@ async def release(db: aiosqlite.Connection, case_id: int, staff_id: int) -> bool
 
 
 async def close(db: aiosqlite.Connection, case_id: int, outcome: str) -> bool:
-    """Close an open case: her chat id is erased and the person unlinked; metadata stays."""
+    """Close an open case: her chat id is erased and the person unlinked; metadata stays, its
+    times kept to the day, so that no time of hers elsewhere points back to it. It counts as
+    closed at the end of its day, so that what is kept "N days after closing" is never less."""
     cur = await db.execute(
-        "UPDATE cases SET status = 'closed', outcome = ?, closed_at = ?, chat_sealed = NULL, "
-        "person_key = NULL, claimed_by = NULL, claimed_name = NULL "
-        "WHERE id = ? AND status = 'open'",
-        (outcome, now(), case_id),
+        "UPDATE cases SET status = 'closed', outcome = :outcome, chat_sealed = NULL, "
+        "person_key = NULL, claimed_by = NULL, claimed_name = NULL, closed_at = :day_end, "
+        "opened_at = opened_at - opened_at % :day, claimed_at = claimed_at - claimed_at % :day, "
+        "reminded_at = NULL WHERE id = :id AND status = 'open'",
+        {"outcome": outcome, "day_end": day_of(now()) + DAY, "day": DAY, "id": case_id},
     )
     return cur.rowcount == 1
 
@@ -177,13 +183,18 @@ async def unclaimed_before(db: aiosqlite.Connection, opened_before: int) -> list
 
 
 async def purge_closed(db: aiosqlite.Connection, closed_before: int) -> int:
+    """Closed cases past their time; one whose staff topic is not deleted yet waits for it
+    (bot/hotline/history.py), or the topic with her messages would never be deleted."""
     cur = await db.execute(
-        "DELETE FROM cases WHERE status = 'closed' AND closed_at < ?", (closed_before,)
+        "DELETE FROM cases WHERE status = 'closed' AND closed_at < ? AND thread_id IS NULL",
+        (closed_before,),
     )
     return cur.rowcount
 
 
-async def block(db: aiosqlite.Connection, person_key: str, until: int) -> None:
+async def block(db: aiosqlite.Connection, person_key: str, days: int) -> None:
+    """Until the end of a day, not a moment: the block's time says nothing of when staff set it."""
+    until = day_of(now()) + (days + 1) * DAY
     await db.execute(
         "INSERT INTO blocks (person_key, until) VALUES (?, ?) "
         "ON CONFLICT (person_key) DO UPDATE SET until = excluded.until",
@@ -196,3 +207,12 @@ async def is_blocked(db: aiosqlite.Connection, person_key: str) -> bool:
         "SELECT 1 FROM blocks WHERE person_key = ? AND until > ?", (person_key, now())
     ) as cur:
         return await cur.fetchone() is not None
+
+
+async def purge_windows(db: aiosqlite.Connection, *, at: int) -> int:
+    """Forget case openings once past the hourly limit's window, and blocks that have ended."""
+    opens = await db.execute(
+        "DELETE FROM case_opens WHERE opened_at < ?", (at - OPEN_WINDOW_SECONDS,)
+    )
+    blocks = await db.execute("DELETE FROM blocks WHERE until <= ?", (at,))
+    return opens.rowcount + blocks.rowcount

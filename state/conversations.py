@@ -8,7 +8,7 @@ from typing import Any
 
 import aiosqlite
 
-from state.store import first_row, now
+from state.store import DAY, day_of, first_row, now
 
 
 @dataclass
@@ -44,14 +44,14 @@ async def save(
         await db.execute(
             "INSERT INTO conversations (flow, storage_key, person_key, state, data, "
             "last_update_id, version, updated_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?)",
-            (flow, storage_key, person_key, row.state, data, row.last_update_id, now()),
+            (flow, storage_key, person_key, row.state, data, row.last_update_id, day_of(now())),
         )
     else:
         cur = await db.execute(
             "UPDATE conversations SET state = ?, data = ?, last_update_id = ?, "
             "version = version + 1, updated_at = ? "
             "WHERE flow = ? AND storage_key = ? AND version = ?",
-            (row.state, data, row.last_update_id, now(), flow, storage_key, row.version),
+            (row.state, data, row.last_update_id, day_of(now()), flow, storage_key, row.version),
         )
         if cur.rowcount != 1:
             raise StaleWrite(f"conversation row of flow {flow} changed underneath")
@@ -64,8 +64,9 @@ async def language(db: aiosqlite.Connection, person_key: str) -> str | None:
 
 
 async def ensure_person(db: aiosqlite.Connection, person_key: str, language: str | None) -> None:
-    """Create the person row, or update the language when one is given."""
-    ts = now()
+    """Create the person row, or update the language when one is given. Times are kept to the
+    day: enough to forget a person gone quiet, too coarse to match her to a case."""
+    ts = day_of(now())
     await db.execute(
         "INSERT INTO people (person_key, language, created_at, updated_at) VALUES (?, ?, ?, ?) "
         "ON CONFLICT (person_key) DO UPDATE SET "
@@ -77,3 +78,24 @@ async def ensure_person(db: aiosqlite.Connection, person_key: str, language: str
 async def forget_person(db: aiosqlite.Connection, person_key: str) -> None:
     """Delete the person and, by cascade, every conversation row of theirs."""
     await db.execute("DELETE FROM people WHERE person_key = ?", (person_key,))
+
+
+async def leave_state(
+    db: aiosqlite.Connection, person_key: str, flow: str, state: str, to: str
+) -> None:
+    """Move her conversation out of a state from outside the flow (her hotline case closed).
+    The version is left alone: a step of hers in between simply writes over it."""
+    await db.execute(
+        "UPDATE conversations SET state = ? WHERE person_key = ? AND flow = ? AND state = ?",
+        (to, person_key, flow, state),
+    )
+
+
+async def forget_idle(db: aiosqlite.Connection, idle_days: int, *, at: int) -> int:
+    """Forget whole every person quiet for `idle_days`, unless a hotline case of theirs is open."""
+    cur = await db.execute(
+        "DELETE FROM people WHERE updated_at < ? AND NOT EXISTS "
+        "(SELECT 1 FROM cases WHERE cases.person_key = people.person_key)",
+        (at - idle_days * DAY,),
+    )
+    return cur.rowcount

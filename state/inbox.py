@@ -40,9 +40,15 @@ class Inbox:
                 fresh.append(update_id)
         return fresh
 
-    async def done(self, update_id: int) -> None:
-        async with self._store.transaction() as db:
-            await db.execute("DELETE FROM inbox WHERE update_id = ?", (update_id,))
+    async def done(self, update_ids: Sequence[int], *, erase: bool = False) -> None:
+        """Drop handled updates. `erase`: at once fold the WAL too, so that no copy of them
+        stays on disk (after a quick exit); otherwise the scheduled purge does it shortly."""
+        async with self._store.transaction(durable=erase) as db:
+            await db.executemany(
+                "DELETE FROM inbox WHERE update_id = ?", [(uid,) for uid in update_ids]
+            )
+        if erase:
+            await self._store.checkpoint()
 
     async def pending(self) -> list[tuple[int, bytes]]:
         """Updates taken in but not handled (after a crash), oldest first."""

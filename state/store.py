@@ -39,9 +39,18 @@ _PRAGMAS = (
 )
 
 
+DAY = 86400
+
+
 def now() -> int:
     """Store timestamps are whole seconds since the epoch."""
     return int(time.time())
+
+
+def day_of(timestamp: int) -> int:
+    """The start of the (UTC) day: what is kept of a time that must not single out a moment,
+    so that no row of a person can be matched to a closed case by its time."""
+    return timestamp - timestamp % DAY
 
 
 async def first_row(

@@ -596,6 +596,9 @@ async def test_nothing_shown_to_staff_names_or_identifies_her(
         await aminata.send_document("certificat.pdf", caption="le certificat"),
         await aminata.send_sticker(),
     ]
+    # A file goes to staff only once she says yes to "Staff will see this file".
+    share = f"share:{hers[3]['message_id']}"
+    await aminata.press(await screen_with(aminata, share), share)
     for message in hers:
         await wait_for_content(emulator, STAFF, message, case.thread_id)
     await desk.kadi.send("Bonjour ?", thread_id=case.thread_id)  # told to claim first

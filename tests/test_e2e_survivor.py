@@ -148,9 +148,9 @@ def _languages() -> dict[str, dict[str, str]]:
 # --- the bot and the store ------------------------------------------------------------------------
 
 
-def _unpaced() -> OutgoingRateLimiter:
+def _unpaced(**wiring: Any) -> OutgoingRateLimiter:
     return OutgoingRateLimiter(
-        private_max_rate=1000, private_time_period=1.0, overall_max_rate=1000
+        private_max_rate=1000, private_time_period=1.0, overall_max_rate=1000, **wiring
     )
 
 

@@ -17,10 +17,15 @@ from state.store import Store, now
 
 
 async def purge(store: Store, *, at: int) -> Purged:
-    return await purge_expired(store, case_retention_days=RETENTION_DAYS, at=at)
+    return await purge_expired(
+        store, case_retention_days=RETENTION_DAYS, person_retention_days=PERSON_DAYS, at=at
+    )
 
 
 RETENTION_DAYS = 90
+PERSON_DAYS = 30
+DAY = 86400
+STAFF = -100123456789
 
 
 @pytest.fixture
@@ -43,7 +48,7 @@ async def test_message_ids_go_after_48_hours(store: Store) -> None:
 async def test_seen_update_ids_go_after_their_window(store: Store) -> None:
     inbox = Inbox(store, Keys("k" * 40))
     await inbox.take_in([(1, b"{}"), (2, b"{}")])
-    await inbox.done(1)
+    await inbox.done([1])
     assert (await purge(store, at=now() + SEEN_UPDATE_SECONDS - 60)).seen_updates == 0
     assert (await purge(store, at=now() + SEEN_UPDATE_SECONDS + 60)).seen_updates == 2
     # The unhandled update itself is never purged: it still has to be handled.
@@ -81,3 +86,60 @@ async def test_expired_invitations_go(store: Store) -> None:
     assert (await purge(store, at=now() + 6 * 86400)).invitations == 0
     assert (await purge(store, at=now() + 8 * 86400)).invitations == 1
     assert await officers.pending_invitations() == 0
+
+
+def count(store_path: Path, table: str) -> int:
+    with sqlite3.connect(store_path) as conn:
+        return int(conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+
+
+async def test_a_person_quiet_for_the_retention_period_is_forgotten_whole(
+    store: Store, tmp_path: Path
+) -> None:
+    async with store.transaction() as db:
+        for person in ("quiet", "in-case"):
+            await conversations.ensure_person(db, person, "fr")
+            await messages.remember(db, person, [1])
+        await cases.open_case(db, "in-case", lambda code: b"sealed", "fr", STAFF)
+    assert (await purge(store, at=now() + (PERSON_DAYS - 1) * DAY)).people == 0
+    assert (await purge(store, at=now() + (PERSON_DAYS + 1) * DAY)).people == 1
+    async with store.transaction() as db:
+        assert await conversations.language(db, "quiet") is None
+        # Her case is open: staff may still answer her, so she is kept until it closes.
+        assert await conversations.language(db, "in-case") == "fr"
+
+
+async def test_case_openings_live_only_as_long_as_their_window_and_blocks_until_they_end(
+    store: Store, tmp_path: Path
+) -> None:
+    async with store.transaction() as db:
+        await conversations.ensure_person(db, "p", "fr")
+        await cases.open_case(db, "p", lambda code: b"sealed", "fr", STAFF)
+        await cases.block(db, "p", 2)
+    db_path = tmp_path / "r.sqlite3"
+    assert (await purge(store, at=now() + 60)).windows == 0
+    assert count(db_path, "case_opens") == 1
+    assert (await purge(store, at=now() + cases.OPEN_WINDOW_SECONDS + 1)).windows == 1
+    assert count(db_path, "case_opens") == 0
+    async with store.transaction() as db:
+        assert await cases.is_blocked(db, "p")
+    assert (await purge(store, at=now() + 3 * DAY + 1)).windows == 1
+    assert count(db_path, "blocks") == 0
+
+
+async def test_a_closed_case_keeps_no_moment_and_no_trace_of_her(store: Store) -> None:
+    async with store.transaction() as db:
+        await conversations.ensure_person(db, "p", "fr")
+        case, _ = await cases.open_case(db, "p", lambda code: b"sealed", "fr", STAFF)
+        await cases.claim(db, case.id, 3003, "Fatou")
+        await cases.mark_reminded(db, case.id)
+        await cases.close(db, case.id, "closed_by_staff")
+        closed = await cases.by_id(db, case.id)
+    assert closed is not None
+    assert (closed.person_key, closed.chat_sealed, closed.claimed_by, closed.claimed_name) == (
+        None, None, None, None,
+    )  # fmt: skip
+    # Times to the day only: none can be matched to the moment of a row of hers elsewhere.
+    times = [closed.opened_at, closed.claimed_at, closed.closed_at]
+    assert all(isinstance(t, int) and t % DAY == 0 for t in times), times
+    assert closed.reminded_at is None

@@ -223,7 +223,6 @@ async def test_a_full_polling_run_with_faults_logs_no_secret(
         "Invitation created",
         "Officer access granted",
         "Added to a group that is not the staff group",
-        "Purged past their time",
         "Stopped",
     ):
         assert line in log, f"{line!r} missing from:\n{log}"

@@ -86,7 +86,7 @@ async def test_inbox_takes_each_update_once(store: Store) -> None:
     inbox = Inbox(store, Keys("k" * 40))
     assert await inbox.take_in([(7, SECRET_TEXT), (8, b"{}")]) == [7, 8]
     assert await inbox.take_in([(7, SECRET_TEXT), (9, b"{}")]) == [9]
-    await inbox.done(7)
+    await inbox.done([7])
     # Handled and gone, yet still recognised if Telegram delivers it again.
     assert await inbox.take_in([(7, SECRET_TEXT)]) == []
     assert [uid for uid, _ in await inbox.pending()] == [8, 9]
@@ -100,7 +100,7 @@ async def test_inbox_payload_is_never_readable_on_disk(tmp_path: Path) -> None:
     assert await inbox.pending() == [(7, SECRET_TEXT)]
     raw = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.is_file())
     assert b"Traore" not in raw  # sealed even while pending, in the WAL too
-    await inbox.done(7)
+    await inbox.done([7])
     await store.close()
     raw = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.is_file())
     assert b"Traore" not in raw

@@ -7,6 +7,7 @@ import logging
 from telegram import Update
 
 from bot.context import JigiyaContext
+from bot.exits import CalledOff
 
 log = logging.getLogger(__name__)
 
@@ -14,6 +15,8 @@ log = logging.getLogger(__name__)
 async def on_error(update: object, context: JigiyaContext) -> None:
     update_id = update.update_id if isinstance(update, Update) else None
     error = context.error
+    if isinstance(error, CalledOff):
+        return  # she left by the quick exit while this answer was waiting: as it should be
     # No traceback text with values in it: only where it happened.
     where = ""
     if error is not None and error.__traceback__ is not None:

@@ -4,26 +4,45 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 
-from telegram import CallbackQuery, Chat, ReplyKeyboardRemove, Update
+from telegram import CallbackQuery, Chat, Message, ReplyKeyboardRemove, Update
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 
-from bot.context import JigiyaContext, Services
+from bot.context import SERVICES, JigiyaContext, Services
 from bot.conversation import StepResult, StorageKey
+from bot.exits import CalledOff
 from bot.flows.base import Event, FlowModel
-from bot.flows.screens import Handover, Output, Screen, t
-from bot.flows.survivor import MENU, wants_quick_exit
+from bot.flows.screens import Button, Handover, Msg, Output, Screen, t
+from bot.flows.survivor import EXIT, MENU, wants_quick_exit
 from bot.handlers.events import event_of
 from bot.handlers.render import show
+from bot.hotline.outbox import END as END_CASE
 from bot.i18n import supported_language
 from state.cases import Case
 
 log = logging.getLogger(__name__)
 
 _DELETE_BATCH = 100  # deleteMessages takes at most 100 ids
+# How long her quick exit waits for answers already on their way to land (each is deleted as it
+# lands), so that her chat is clean when it says goodbye.
+ON_ITS_WAY_GRACE = 1.5
 
 GOODBYE = t("Have a good day.")
+SLOW_DOWN = t("Many messages arrived at once: some were not read. Please wait a moment.")
+
+# During a hotline case, what could reveal where she is or who she is goes to staff only once
+# she has said yes to words that say what staff will see.
+SHARE_LOCATION = t("Staff will see exactly where you are. Send it?")
+SHARE_PLACE = t("Staff will see this place on a map. Send it?")
+SHARE_CONTACT = t("Staff will see this phone number. Send it?")
+SHARE_FILE = t("Staff will see this file and its name. Send it?")
+SEND_IT = t("✅ Yes, send it")
+KEEP_IT = t("✖️ No, do not send")
+SHARED = t("Sent to the hotline staff.")
+NOT_SHARED = t("Not sent: staff did not receive it.")
+_SHARE = re.compile(r"^share:(?:(\d{1,12})|c:(\+?\d{3,16})|no)$")
 
 
 async def stop_spinner(query: CallbackQuery, text: str | None = None) -> None:
@@ -102,12 +121,109 @@ async def _in_case(
     if event.kind == "button":
         if event.name == "case:end":
             await services.hotline.close(case, "ended_by_person")
+        elif (share := _SHARE.match(event.name)) is not None:
+            await _share(update, context, key, case, share)
         return  # other buttons, from older messages, do nothing while a person is answering
     message = update.message
     if message is None:
         return  # an edit: the staff already have the message as it was sent
     await services.runner.remember_sent(key, [message.message_id])
-    await services.hotline.relay_in(case, update.update_id, message.message_id)
+    question = _asks_consent(message)
+    if question is None:
+        await services.hotline.relay_in(case, update.update_id, message.message_id)
+        return
+    if message.contact is not None:
+        data = f"share:c:{message.contact.phone_number.replace(' ', '')}"
+    else:
+        data = f"share:{message.message_id}"
+    if _SHARE.match(data) is None:
+        return  # not a number staff could call: nothing to offer
+    screen = Screen(
+        body=(question,),
+        buttons=((Button(SEND_IT, data),), (Button(KEEP_IT, "share:no"),), (EXIT,)),
+        edit=False,
+    )
+    await _show(context, key, [screen])
+
+
+def _asks_consent(message: Message) -> Msg | None:
+    """What staff would see, for what must not reach them without her yes; None for the rest
+    (text, voice, photos: Telegram strips a photo's metadata)."""
+    if message.venue is not None:
+        return SHARE_PLACE
+    if message.location is not None:
+        return SHARE_LOCATION
+    if message.contact is not None:
+        return SHARE_CONTACT
+    if message.document is not None and message.animation is None:
+        return SHARE_FILE
+    return None
+
+
+async def _share(
+    update: Update, context: JigiyaContext, key: StorageKey, case: Case, share: re.Match[str]
+) -> None:
+    """Her answer to "Send it?": the message she named, or the number, goes to staff."""
+    hotline = context.services.hotline
+    message_id, phone = share.group(1), share.group(2)
+    if message_id is not None:
+        await hotline.relay_in(case, update.update_id, int(message_id))
+    elif phone is not None:
+        await hotline.relay_contact(case, update.update_id, phone)
+    done = SHARED if message_id or phone else NOT_SHARED
+    query = update.callback_query
+    pressed = query.message.message_id if query and query.message else None
+    screen = Screen(body=(done,), buttons=((Button(END_CASE, "case:end"),), (EXIT,)))
+    await _show(context, key, [screen], replace_message_id=pressed)
+
+
+async def _show(
+    context: JigiyaContext,
+    key: StorageKey,
+    outputs: list[Output],
+    *,
+    replace_message_id: int | None = None,
+) -> None:
+    """Show outputs in her language; what reaches her chat is remembered for the quick exit."""
+    runner = context.services.runner
+    translator = context.services.catalogs.translator(await runner.language(key))
+    shown: list[int] = []
+    try:
+        await show(context.bot, key.chat_id, outputs, translator, shown,
+                   replace_message_id=replace_message_id)  # fmt: skip
+    finally:
+        await runner.remember_sent(key, shown)
+
+
+async def remember_unread(
+    application: Application,  # type: ignore[type-arg]
+    chat_id: int,
+    user_id: int,
+    message_ids: list[int],
+) -> None:
+    """Her messages the bot will never answer (dropped in a flood, called off by her quick
+    exit): still in her chat, so remembered for the quick exit like every other."""
+    services: Services = application.bot_data[SERVICES]
+    key = StorageKey(bot_id=application.bot.id, chat_id=chat_id, user_id=user_id)
+    await services.runner.remember_sent(key, message_ids)
+
+
+async def flood_note(application: Application, update: Update) -> None:  # type: ignore[type-arg]
+    """Once per burst, to a private chat whose messages were dropped (bot/intake.py)."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or user is None:
+        return
+    services: Services = application.bot_data[SERVICES]
+    key = StorageKey(bot_id=application.bot.id, chat_id=chat.id, user_id=user.id)
+    translator = services.catalogs.translator(await services.runner.language(key))
+    try:
+        sent = await application.bot.send_message(
+            chat.id, translator.render(SLOW_DOWN), protect_content=True
+        )
+    except (TelegramError, CalledOff) as exc:
+        log.info("The note to slow down was not sent (%s)", type(exc).__name__)
+        return
+    await services.runner.remember_sent(key, [sent.message_id])
 
 
 async def quick_exit(update: Update, context: JigiyaContext, key: StorageKey) -> None:
@@ -116,6 +232,8 @@ async def quick_exit(update: Update, context: JigiyaContext, key: StorageKey) ->
     Run again after a crash, it does the same: deleting is repeated, forgetting is idempotent.
     """
     runner, bot = context.services.runner, context.bot
+    # Answers already on their way land first, each deleted as it lands (bot/exits.py).
+    await context.services.exits.settle(key.chat_id, ON_ITS_WAY_GRACE)
     translator = context.services.catalogs.translator(
         supported_language(
             [await runner.language(key), update.effective_user.language_code

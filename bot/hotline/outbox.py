@@ -13,16 +13,16 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardRemove
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
+from bot.exits import BEGUN, CalledOff, ExitGate
 from bot.flows.screens import Msg, t
 from bot.flows.survivor import EXIT
 from bot.hotline import service
 from bot.hotline.service import Hotline
 from bot.i18n import Catalogs
 from bot.keys import Keys
-from bot.ratelimit import DEPARTURE, CalledOff, Departure
 from state import cases, messages, outbox
 from state.cases import Case
 from state.outbox import Job
@@ -32,9 +32,6 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 IDLE_SECONDS = 30.0  # look again at least this often (for jobs waiting for a retry)
-# How long her quick exit waits for a message already on its way to her, to delete it with
-# the rest; one slower than that deletes itself when it arrives.
-ON_ITS_WAY_GRACE = 5.0
 STAFF_LANGUAGE = "fr"
 
 CLAIM = t("✋ Claim")
@@ -42,6 +39,7 @@ RELEASE = t("↩️ Release")
 CLOSE = t("✅ Close")
 END = t("End the conversation")
 MENU = t("☰ Menu")
+SHARED_NUMBER = t("Number shared by the person")
 CARD_OPEN = t("Case %(code)s · %(language)s\nOpened %(opened)s. Not claimed yet.")
 CARD_TAKEN = t("Case %(code)s · %(language)s\nOpened %(opened)s. Taken by %(name)s.")
 CARD_CLOSED = t("Case %(code)s · %(language)s\nClosed.")
@@ -53,19 +51,23 @@ class _Gone(Exception):
 
 class OutboxWorker:
     def __init__(
-        self, bot: Bot, store: Store, keys: Keys, catalogs: Catalogs, hotline: Hotline
+        self,
+        bot: Bot,
+        store: Store,
+        keys: Keys,
+        catalogs: Catalogs,
+        hotline: Hotline,
+        exits: ExitGate,
     ) -> None:
         self._bot = bot
         self._store = store
         self._keys = keys
         self._catalogs = catalogs
         self._hotline = hotline
+        self._exits = exits
         self._wake = asyncio.Event()
         self._busy: dict[str, asyncio.Task[None]] = {}
-        # Per busy lane: whether its request has left for Telegram, or was called off.
-        self._departures: dict[str, Departure] = {}
         hotline.on_enqueue = self._wake.set
-        hotline.on_lane_closed = self.cancel_lane
 
     async def run(self, stop: asyncio.Event) -> None:
         """Send until `stop` is set; jobs in progress then finish, the rest wait for next time."""
@@ -73,13 +75,15 @@ class OutboxWorker:
         try:
             while not stop.is_set():
                 self._wake.clear()
+                # Jobs read now began now: a quick exit after this calls them off (bot/exits.py),
+                # even once it has dropped their rows and said goodbye.
+                BEGUN.set(self._exits.now())
                 async with self._store.transaction() as db:
                     jobs = await outbox.heads(db, self._keys)
                     next_at = await outbox.next_due_at(db)
                 for job in jobs:
                     if job.lane not in self._busy:
-                        departure = self._departures[job.lane] = Departure()
-                        self._busy[job.lane] = asyncio.create_task(self._run(job, departure))
+                        self._busy[job.lane] = asyncio.create_task(self._run(job))
                 wait = IDLE_SECONDS if next_at is None else max(0.05, next_at - now())
                 waking = asyncio.create_task(self._wake.wait())
                 await asyncio.wait(
@@ -92,22 +96,19 @@ class OutboxWorker:
             if self._busy:
                 await asyncio.wait(set(self._busy.values()), timeout=5)
 
-    async def _run(self, job: Job, departure: Departure) -> None:
-        DEPARTURE.set(departure)  # in this task's own context: the rate limiter reads it
+    async def _run(self, job: Job) -> None:
         try:
             await self._attempt(job)
         except CalledOff:
-            pass  # she left before it went out: its row went with her lane
+            pass  # she left before it went out: her quick exit drops its row
         except Exception as exc:  # a bug must not stop the other lanes, nor repeat forever
             log.error("Outbox job %d failed: %s", job.id, type(exc).__name__)
             if job.attempts + 1 >= MAX_ATTEMPTS:
-                async with self._store.transaction() as db:
-                    await outbox.done(db, job.id)
+                await self._not_delivered(job)
             else:
                 await self._retry(job, 60)
         finally:
             del self._busy[job.lane]
-            del self._departures[job.lane]
             self._wake.set()
 
     async def _attempt(self, job: Job) -> None:
@@ -139,26 +140,6 @@ class OutboxWorker:
             async with self._store.transaction() as db:
                 await outbox.done(db, job.id)
 
-    async def cancel_lane(self, lane: str) -> None:
-        """She left: nothing more may reach her chat. A job waiting for its turn is stopped. A
-        message already on its way cannot be called back: it is let arrive and deleted at once
-        (see _remember), and the job tries no more. Her quick exit waits for that a little, so
-        that her chat is clean when it says goodbye."""
-        task = self._busy.get(lane)
-        if task is None or task is asyncio.current_task():
-            return
-        departure = self._departures[lane]
-        departure.called_off = True
-        deadline = asyncio.get_running_loop().time() + ON_ITS_WAY_GRACE
-        while departure.on_its_way and not task.done():
-            left = deadline - asyncio.get_running_loop().time()
-            if left <= 0:
-                return  # slower than that: it deletes its message itself when it arrives
-            await asyncio.wait({task}, timeout=min(left, 0.05))
-        if not task.done():
-            task.cancel()
-            await asyncio.wait({task})
-
     async def _retry(self, job: Job, delay: float) -> None:
         async with self._store.transaction() as db:
             await outbox.later(db, job.id, delay)
@@ -174,10 +155,15 @@ class OutboxWorker:
         action, case = job.action, await self._case(job)
         kind = action["kind"]
         if kind == "say" and "chat" in action:
+            markup: InlineKeyboardMarkup | ReplyKeyboardRemove = (
+                ReplyKeyboardRemove()
+                if action.get("remove_keyboard")
+                else self._person_buttons(case, menu=bool(action.get("menu")))
+            )
             sent = await self._bot.send_message(
                 action["chat"],
                 self._render(case.language, action),
-                reply_markup=self._person_buttons(case, menu=bool(action.get("menu"))),
+                reply_markup=markup,
                 protect_content=True,
             )
             await self._remember(job, case, sent.message_id)
@@ -196,17 +182,12 @@ class OutboxWorker:
 
     async def _remember(self, job: Job, case: Case, message_id: int) -> None:
         """What reaches her chat is remembered for 48 h, so the quick exit can delete it. If she
-        left while it was on its way, it is deleted at once. Decided inside the transaction: her
-        quick exit calls the lane off before it reads what to delete."""
+        left while it was on its way, the exit's gate deletes it as it lands (bot/exits.py)."""
         person = job.person_key or case.person_key  # jobs queued before person keys were kept
+        if person is None:
+            return
         async with self._store.transaction() as db:
-            left = self._departures[job.lane].called_off
-            if not left and person is not None:
-                await messages.remember(db, person, [message_id])
-        if left:
-            DEPARTURE.set(None)  # this deletion is not to be called off with the message
-            with contextlib.suppress(TelegramError):
-                await self._bot.delete_message(job.action["chat"], message_id)
+            await messages.remember(db, person, [message_id])
 
     async def _in_topic(self, case: Case, action: dict[str, Any]) -> None:
         """Staff-side jobs; a deleted topic is made again, with a note, and the job retried."""
@@ -226,6 +207,13 @@ class OutboxWorker:
         if kind == "copy_in":
             await self._bot.copy_message(
                 chat, action["chat"], action["message_id"], message_thread_id=thread
+            )
+        elif kind == "contact_in":
+            await self._bot.send_contact(
+                chat,
+                phone_number=action["phone"],
+                first_name=self._catalogs.translator(STAFF_LANGUAGE).render(SHARED_NUMBER),
+                message_thread_id=thread,
             )
         elif kind == "say":
             await self._bot.send_message(
@@ -283,17 +271,25 @@ class OutboxWorker:
             await self._hotline.close(case, "unreachable")
 
     async def _not_delivered(self, job: Job) -> None:
+        """The job is given up; staff are told when it was a message to her or one of hers,
+        whatever made it fail (a note about a failed note would only fail again)."""
         async with self._store.transaction() as db:
             await outbox.done(db, job.id)
-        if job.priority == outbox.TO_PERSON:
-            case = await self._case(job)
-            note = {"kind": "say", **service.message(service.STAFF_NOT_DELIVERED)}
-            async with self._store.transaction() as db:
-                await outbox.enqueue(
-                    db, self._keys, case_id=case.id, lane=self._hotline.staff_lane(case),
-                    priority=outbox.TO_STAFF, dedupe_key=f"{case.id}:undelivered:{job.id}",
-                    action=note,
-                )  # fmt: skip
+            case = await cases.by_id(db, job.case_id)
+            if job.priority == outbox.TO_PERSON:
+                msg = service.STAFF_NOT_DELIVERED
+            elif job.action["kind"] == "copy_in":
+                msg = service.STAFF_NOT_SHOWN
+            else:
+                return
+            if case is None:
+                return  # purged: nobody left to tell
+            await outbox.enqueue(
+                db, self._keys, case_id=case.id, lane=self._hotline.staff_lane(case),
+                priority=outbox.TO_STAFF, dedupe_key=f"{case.id}:undelivered:{job.id}",
+                action={"kind": "say", **service.message(msg)},
+            )  # fmt: skip
+        self._wake.set()
 
     def _render(self, language: str, action: dict[str, Any]) -> str:
         msg = Msg(action["msgid"], tuple(action.get("params", {}).items()))

@@ -8,7 +8,7 @@ included), sealed in the outbox row, so a case may close while its last messages
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -17,8 +17,9 @@ import aiosqlite
 
 from bot.config import Settings
 from bot.flows.screens import Msg, t
+from bot.flows.survivor import HANDOVER, MENU, SurvivorFlow
 from bot.keys import Keys
-from state import cases, outbox
+from state import cases, conversations, outbox
 from state.cases import Case
 from state.outbox import TO_PERSON, TO_STAFF
 from state.store import Store, now
@@ -58,6 +59,7 @@ STAFF_UNREACHABLE = t(
     "The case is closed."
 )
 STAFF_NOT_DELIVERED = t("⚠️ A message could not be delivered to the person.")
+STAFF_NOT_SHOWN = t("⚠️ A message from the person could not be shown here.")
 STAFF_NEW_TOPIC = t("Earlier messages of this case are in a topic that was deleted.")
 
 
@@ -78,9 +80,8 @@ class Hotline:
         self._store = store
         self._keys = keys
         self._settings = settings
-        # Set by the outbox worker: wake up on new jobs; stop a lane's job in progress.
+        # Set by the outbox worker: wake up on new jobs.
         self.on_enqueue: Callable[[], None] = lambda: None
-        self.on_lane_closed: Callable[[str], Awaitable[None]] = _nothing
 
     @property
     def configured(self) -> bool:
@@ -119,7 +120,8 @@ class Hotline:
             if existing is not None:
                 return Opened(existing, False)
             if await cases.is_blocked(db, person_key) or (
-                await cases.opened_since(db, person_key, now() - 3600) >= MAX_CASES_PER_HOUR
+                await cases.opened_since(db, person_key, now() - cases.OPEN_WINDOW_SECONDS)
+                >= MAX_CASES_PER_HOUR
             ):
                 return Opened(None, False, TOO_MANY)
             case, _ = await cases.open_case(
@@ -131,7 +133,10 @@ class Hotline:
             )
             position = await cases.queue_position(db, case)
             await self._staff(db, case, "topic", {"kind": "topic"})
-            await self._person(db, case, "received", _say(chat_id, RECEIVED, position=position))
+            # No buttons on this one: it takes away the location keyboard she may still have,
+            # so that her exact position is never one tap away from staff.
+            received = _say(chat_id, RECEIVED, position=position)
+            await self._person(db, case, "received", {**received, "remove_keyboard": True})
             hours = self._settings.hotline_hours
             if not hours.is_open(datetime.now(UTC)):
                 opening = hours.next_opening(datetime.now(UTC)).strftime("%d/%m %H:%M")
@@ -144,6 +149,13 @@ class Hotline:
         action = {"kind": "copy_in", "chat": self.chat_of(case), "message_id": message_id}
         async with self._store.transaction() as db:
             await self._staff(db, case, f"in:{update_id}", action)
+        self.on_enqueue()
+
+    async def relay_contact(self, case: Case, update_id: int, phone: str) -> None:
+        """A phone number she chose to pass on: as a card with only the number (no name, no
+        vCard, no Telegram account behind it)."""
+        async with self._store.transaction() as db:
+            await self._staff(db, case, f"in:{update_id}", {"kind": "contact_in", "phone": phone})
         self.on_enqueue()
 
     async def relay_out(self, case: Case, update_id: int, message_id: int) -> None:
@@ -186,6 +198,11 @@ class Hotline:
         async with self._store.transaction(durable=True) as db:  # her chat id is erased
             if not await cases.close(db, case.id, outcome):
                 return False
+            if case.person_key is not None:
+                # Back at the menu: her conversation no longer says she had a case.
+                await conversations.leave_state(
+                    db, case.person_key, SurvivorFlow.name, HANDOVER, MENU
+                )
             if outcome in ("person_left", "unreachable"):
                 # After a quick exit nothing more may appear in her chat.
                 await outbox.drop_lane(db, self.person_lane(case))
@@ -195,24 +212,20 @@ class Hotline:
             await self._staff(db, case, "closed-note", {"kind": "say", **message(staff_note)})
             await self._staff(db, case, "closed-card", {"kind": "card"})
             await self._staff(db, case, "close-topic", {"kind": "close_topic"})
-        if outcome in ("person_left", "unreachable"):
-            await self.on_lane_closed(self.person_lane(case))
         self.on_enqueue()
         return True
 
     async def person_left(self, person_key: str) -> None:
         """Her quick exit: nothing waiting for her, from any case open or closed, may reach her
-        chat any more."""
+        chat any more (a message already on its way is the exit gate's: bot/exits.py)."""
         async with self._store.transaction() as db:
-            lanes = await outbox.drop_person(db, person_key)
-        for lane in lanes:
-            await self.on_lane_closed(lane)
+            await outbox.drop_person(db, person_key)
 
     async def block(self, case: Case, days: int) -> None:
         if case.person_key is None:
             return
         async with self._store.transaction() as db:
-            await cases.block(db, case.person_key, now() + days * 86400)
+            await cases.block(db, case.person_key, days)
 
     async def remind_unclaimed(self) -> int:
         """One reminder to staff, and an honest word to her, for cases nobody claimed in time."""
@@ -250,10 +263,6 @@ class Hotline:
 def _say(chat: int, msg: Msg, *, menu: bool = False, **params: Any) -> dict[str, Any]:
     return {"kind": "say", "chat": chat, "menu": menu, "msgid": msg.msgid,
             "params": {**dict(msg.params), **params}}  # fmt: skip
-
-
-async def _nothing(lane: str) -> None:
-    """No worker yet: nothing in progress to stop."""
 
 
 def _chat_context(code: str) -> bytes:

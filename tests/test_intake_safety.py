@@ -1,0 +1,209 @@
+"""The intake keeps only what handling needs, lets no chat hold everyone up, and lets a quick
+exit run ahead of her own queue: a real PTB Application fed in-process, a real store."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from telegram import Update
+from telegram.ext import Application, ApplicationBuilder, TypeHandler
+
+from bot.emulator import BotApiEmulator
+from bot.exits import ExitGate
+from bot.intake import PER_CHAT_PENDING, Intake
+from bot.keys import Keys
+from bot.minimal import minimal
+from bot.processor import ChatOrderedProcessor
+from state.inbox import Inbox
+from state.store import Store
+from tests.conftest import SECRET, TOKEN
+
+Json = dict[str, Any]
+HER, OTHER = 4242, 4343
+NAME, USERNAME, TEXT = "Mariam", "mariam_kone_77", "Kayes chez ma tante"
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    store = await Store.open(tmp_path / "jigiya.sqlite3")
+    yield store
+    await store.close()
+
+
+@pytest.fixture
+async def app(emulator: BotApiEmulator) -> AsyncIterator[Application]:  # type: ignore[type-arg]
+    builder = ApplicationBuilder().token(TOKEN).base_url(emulator.base_url).updater(None)
+    application = builder.concurrent_updates(ChatOrderedProcessor()).build()
+    async with application:
+        yield application
+
+
+def user(user_id: int) -> Json:
+    return {"id": user_id, "is_bot": False, "first_name": NAME, "last_name": "Koné",
+            "username": USERNAME, "language_code": "fr-FR"}  # fmt: skip
+
+
+def private(user_id: int) -> Json:
+    return {"id": user_id, "type": "private", "first_name": NAME, "username": USERNAME}
+
+
+def text_update(update_id: int, chat: int, text: str = TEXT) -> Update:
+    message = {"message_id": update_id, "date": 1_700_000_000, "chat": private(chat),
+               "from": user(chat), "text": text}  # fmt: skip
+    update = Update.de_json({"update_id": update_id, "message": message}, None)
+    assert update is not None
+    return update
+
+
+def exit_press(update_id: int, chat: int) -> Update:
+    bot = {"id": 1, "is_bot": True, "first_name": "Jigiya"}
+    under = {"message_id": 3, "date": 1_700_000_000, "chat": private(chat), "from": bot,
+             "text": "📍 Centres les plus proches du lieu partagé : Mopti"}  # fmt: skip
+    query = {"id": "q1", "from": user(chat), "chat_instance": "ci", "data": "exit",
+             "message": under}  # fmt: skip
+    update = Update.de_json({"update_id": update_id, "callback_query": query}, None)
+    assert update is not None
+    return update
+
+
+class Remembered:
+    """Ids the intake asked to remember for her quick exit, per chat."""
+
+    def __init__(self) -> None:
+        self.ids: dict[int, list[int]] = {}
+
+    async def __call__(self, chat_id: int, user_id: int, message_ids: list[int]) -> None:
+        assert chat_id == user_id
+        self.ids.setdefault(chat_id, []).extend(message_ids)
+
+
+class Desk:
+    """A handler that records what reaches it and holds her chat's updates until released."""
+
+    def __init__(self, app: Application) -> None:  # type: ignore[type-arg]
+        self.started: list[int] = []
+        self.finished: list[int] = []
+        self.seen: list[Json] = []
+        self.release = asyncio.Event()
+        app.add_handler(TypeHandler(Update, self.handle))
+
+    async def handle(self, update: Update, context: object) -> None:
+        self.started.append(update.update_id)
+        self.seen.append(update.to_dict())
+        chat = update.effective_chat
+        query = update.callback_query
+        if chat is not None and chat.id == HER and not (query and query.data == "exit"):
+            await self.release.wait()
+        self.finished.append(update.update_id)
+
+
+async def until(check: Any, timeout: float = 5.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not check():
+            await asyncio.sleep(0.01)
+
+
+def test_minimal_keeps_ids_text_location_and_button_data_only() -> None:
+    contact = {"phone_number": "+223 70 00 00 00", "first_name": "Awa", "user_id": 99,
+               "vcard": "BEGIN:VCARD\nFN:Awa Traoré\nEND:VCARD"}  # fmt: skip
+    message = {"message_id": 5, "date": 1, "chat": private(HER), "from": user(HER),
+               "text": TEXT, "entities": [{"type": "text_mention", "offset": 0, "length": 5,
+                                           "user": user(7)}],
+               "contact": contact, "location": {"latitude": 14.49, "longitude": -4.18,
+                                                "horizontal_accuracy": 5},
+               "reply_to_message": {"message_id": 4, "date": 1, "chat": private(HER),
+                                    "text": "il me frappe"},
+               "photo": [{"file_id": "AgAD", "file_unique_id": "u", "width": 9, "height": 9}],
+               "caption": "chez ma tante"}  # fmt: skip
+    kept = minimal({"update_id": 1, "message": message})
+    assert kept == {
+        "update_id": 1,
+        "message": {
+            "message_id": 5, "date": 1, "chat": {"id": HER, "type": "private"},
+            "from": {"id": HER, "is_bot": False, "first_name": "", "language_code": "fr"},
+            "text": TEXT, "entities": [{"type": "text_mention", "offset": 0, "length": 5}],
+            "location": {"latitude": 14.49, "longitude": -4.18},
+            "contact": {"phone_number": "+223 70 00 00 00", "first_name": ""},
+            "photo": [{"file_id": "", "file_unique_id": "", "width": 0, "height": 0}],
+        },
+    }  # fmt: skip
+    pressed = minimal(exit_press(2, HER).to_dict())["callback_query"]
+    assert pressed["message"] == {"message_id": 3, "date": 1_700_000_000,
+                                  "chat": {"id": HER, "type": "private"}}  # fmt: skip
+    assert pressed["from"]["first_name"] == ""
+
+
+async def test_what_waits_on_disk_is_the_minimal_form_and_is_what_handlers_see(
+    app: Application,  # type: ignore[type-arg]
+    store: Store,
+) -> None:
+    desk = Desk(app)
+    inbox = Inbox(store, Keys(SECRET))
+    intake = Intake(app, inbox, ExitGate(), Remembered())
+    await intake.accept([text_update(1, HER)])
+    await until(lambda: desk.started == [1])
+    [(_, raw)] = await inbox.pending()
+    stored = json.loads(raw)
+    for secret in (NAME, USERNAME, "Koné", "fr-FR"):
+        assert secret not in raw.decode()
+    assert stored["message"]["text"] == TEXT
+    assert desk.seen[0]["message"]["from"]["first_name"] == ""
+    desk.release.set()
+    assert await intake.drain(5)
+    assert await inbox.pending() == []
+
+
+async def test_one_chat_flooding_is_capped_told_once_and_holds_nobody_up(
+    app: Application,  # type: ignore[type-arg]
+    store: Store,
+) -> None:
+    desk = Desk(app)
+    notes: list[int] = []
+
+    async def note(update: Update) -> None:
+        notes.append(update.update_id)
+
+    inbox = Inbox(store, Keys(SECRET))
+    remembered = Remembered()
+    intake = Intake(app, inbox, ExitGate(), remembered, on_flood=note)
+    await intake.accept([text_update(n, HER) for n in range(1, 201)])
+    await intake.accept([text_update(1000, OTHER)])
+    await until(lambda: 1000 in desk.finished)  # the other person is answered meanwhile
+    assert len(await inbox.pending()) == PER_CHAT_PENDING
+    await until(lambda: len(notes) == 1)
+    await intake.accept([text_update(n, HER) for n in range(201, 260)])
+    assert notes == [PER_CHAT_PENDING + 1]  # once for the whole burst
+    # Unread, yet in her chat: remembered, so that her quick exit deletes them too.
+    assert remembered.ids[HER] == [*range(PER_CHAT_PENDING + 1, 201), *range(201, 260)]
+    desk.release.set()
+    assert await intake.drain(5)
+    assert sorted(desk.finished) == [*range(1, PER_CHAT_PENDING + 1), 1000]
+
+
+async def test_a_quick_exit_runs_ahead_of_her_queue_and_calls_it_off(
+    app: Application,  # type: ignore[type-arg]
+    store: Store,
+) -> None:
+    desk = Desk(app)
+    exits = ExitGate()
+    inbox = Inbox(store, Keys(SECRET))
+    remembered = Remembered()
+    intake = Intake(app, inbox, exits, remembered)
+    await intake.accept([text_update(n, HER) for n in range(1, 11)])
+    await until(lambda: desk.started == [1])  # one running, nine waiting behind it
+    await intake.accept([exit_press(11, HER), text_update(12, HER, "/start")])
+    await until(lambda: 11 in desk.finished)
+    assert desk.started[:2] == [1, 11]  # nothing of hers ran between
+    assert 1 not in desk.finished  # the running one was called off
+    assert not exits.closed(HER)  # open again for what comes after the exit
+    assert remembered.ids[HER] == list(range(1, 11))  # hers, called off: deleted by the exit
+    desk.release.set()
+    await until(lambda: 12 in desk.finished)  # after the exit, she is answered again
+    assert await intake.drain(5)
+    assert sorted(desk.finished) == [11, 12]
+    assert await inbox.pending() == []
