@@ -14,6 +14,7 @@ RSS_TARGET_MB = 150.0
 START_TARGET_S = 2.0
 RATIO_TARGET = 0.8
 RELAY_TOLERANCE_MS = 500.0  # a reply queued behind the staff group would wait ~3,000 ms more
+FLOOD_TARGET_S = 2.0  # issue 10: a flood delays nobody, nor its own quick exit, longer
 CPU_BOUND = 0.85  # share of one core from which a bot process counts as CPU-bound
 SAME_TRANSPORT = "echo-aiohttp"  # the echo bot on Jigiya's HTTP client (bench/echo.py)
 
@@ -347,6 +348,23 @@ def _target_relay(results: Results) -> tuple[str, str, list[str]]:
     return text, verdict, []
 
 
+def _target_flood(results: Results) -> tuple[str, str, list[str]]:
+    flood = results.get("flood")
+    if not flood:
+        return "not measured", "–", []
+    text = (
+        f"{flood['flood']} updates from one chat: another person's /start answered in "
+        f"{fmt(flood['other_start_s'], 2)} s, the flooder's quick exit in "
+        f"{fmt(flood['exit_s'], 2)} s; {flood['after_goodbye']} message(s) after the goodbye"
+    )
+    slow = [s for s in ("other_start_s", "exit_s") if flood[s] > FLOOD_TARGET_S]
+    if flood["after_goodbye"]:
+        return text, "missed: something followed the goodbye", []
+    if slow:
+        return text, f"missed (over {FLOOD_TARGET_S:.0f} s)", []
+    return text, "met", []
+
+
 # --- the document -------------------------------------------------------------------------------
 
 
@@ -403,6 +421,8 @@ def render(results: Results) -> str:
         ("First answer within 2 s of start", _target_start(results)),
         ("Survivor-facing replies never wait behind a staff-group backlog",
          _target_relay(results)),
+        ("One chat's flood delays nobody, nor its own quick exit, by more than 2 s",
+         _target_flood(results)),
     ]  # fmt: skip
     lines += ["## Targets", ""]
     lines += _table(
@@ -426,6 +446,8 @@ def render(results: Results) -> str:
         lines += _relay(results["relay"])
     if "start" in results:
         lines += _start(results["start"])
+    if "flood" in results:
+        lines += _flood(results["flood"])
     lines += _method()
     return "\n".join(lines).rstrip() + "\n"
 
@@ -656,6 +678,32 @@ def _lookup(lookup: Results) -> list[str]:
         "characters.",
         "",
         *_table(["Lookup", "p50", "p99"], rows),
+    ]
+
+
+def _flood(flood: Results) -> list[str]:
+    return [
+        "## 6. One chat floods the bot",
+        "",
+        "Production rate limiter, no injected round trip. One person sends /start, then "
+        f"{flood['flood']} texts as fast as the emulator takes them "
+        f"({fmt(flood['flood_sent_s'], 2)} s); then another person sends /start; then the "
+        "flooder sends /exit; then her chat is watched for 2 s (bench/flood.py).",
+        "",
+        *_table(
+            ["Figure", "Value"],
+            [
+                ["Another person's /start answered after", f"{fmt(flood['other_start_s'], 2)} s"],
+                ["The flooder's quick exit said goodbye after", f"{fmt(flood['exit_s'], 2)} s"],
+                ["Answers the flooder had before her exit", fmt(flood["answered_before_exit"])],
+                [
+                    "Messages in her chat after the goodbye (deletions aside)",
+                    fmt(flood["after_goodbye"]),
+                ],
+                ["Messages left in her chat", fmt(flood["left_in_chat"])],
+            ],
+        ),
+        "",
     ]
 
 

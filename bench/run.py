@@ -16,12 +16,12 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from bench import lookup, memory, relay, start, throughput
+from bench import flood, lookup, memory, relay, start, throughput
 from bench.common import OUT, ROOT
 from bench.machine import describe
 from bench.report import render
 
-PHASES = ("lookup", "start", "throughput", "memory", "relay")
+PHASES = ("lookup", "start", "throughput", "memory", "relay", "flood")
 
 
 def _log(message: str) -> None:
@@ -34,6 +34,7 @@ async def _run(phases: list[str], quick: bool) -> dict[str, Any]:
         "throughput": lambda: throughput.run_phase(quick, _log),
         "memory": lambda: memory.run_phase(quick, _log),
         "relay": lambda: relay.run_phase(quick, _log),
+        "flood": lambda: flood.run_phase(quick, _log),
     }
     results: dict[str, Any] = {}
     for phase in phases:

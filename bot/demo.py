@@ -34,6 +34,7 @@ HELP = """Demo commands:
   !as survivor | !as officer | !as staff   switch who you are
   !loc 14.49,-4.19  or  !loc Mopti         share a location (coordinates, or a town's centre)
   !sticker  !voice  !photo                 send one of those
+  !contact 70123456  !file certificat.pdf  share a phone number or a file
   !help                                    this text
   !quit                                    leave (Ctrl-D works too)
 Anything else is sent as a message; a number presses that button of the last message.
@@ -189,6 +190,10 @@ class Demo:
             await persona.user.send_location(*where)
         elif name in ("sticker", "voice", "photo"):
             await getattr(persona.user, f"send_{name}")()
+        elif name == "contact" and arg.strip():
+            await persona.user.send_contact(arg.strip(), persona.user.user["first_name"])
+        elif name == "file" and arg.strip():
+            await persona.user.send_document(arg.strip())
         else:
             self.say(HELP)
         return True
