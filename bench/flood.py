@@ -48,7 +48,16 @@ async def run_phase(quick: bool, log: Callable[[str], None] = print) -> dict[str
     result: dict[str, Any] = {"flood": flood}
     async with BotApiEmulator(TOKEN) as emu:
         child = await spawn(
-            ["-m", "bench.botproc", "jigiya", "--paced"],
+            [
+                "-m",
+                "bench.botproc",
+                "jigiya",
+                "--paced",
+                "--stats",
+                str(workdir / "stats.json"),
+                "--profile",
+                "/tmp/flood.prof",
+            ],
             bot_env(emu.base_url, workdir / "jigiya.sqlite3"),
             workdir / "bot.log",
         )

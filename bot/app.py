@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 # Seconds between purges of what is kept only for a while. Each purge also folds the WAL, so
 # no copy of a handled update stays on disk longer than this (the bound is a minute).
 PURGE_INTERVAL = 30
+TOPICS_INTERVAL = 3600  # seconds between deletions of the topics of cases closed long ago
 REMIND_INTERVAL = 60  # seconds between looks for hotline cases nobody claimed in time
 
 # Time allowed for updates in progress when asked to stop; the whole stop stays under 10 s.
@@ -164,9 +165,11 @@ async def _serve(
     worker = OutboxWorker(
         application.bot, services.store, keys, services.catalogs, services.hotline, exits
     )
-    sending = asyncio.create_task(worker.run(outbox_stop))
+    sending: asyncio.Task[None] | None = None
     try:
+        # Replayed first: a quick exit among them closes her chat before the outbox sends.
         await intake.replay()
+        sending = asyncio.create_task(worker.run(outbox_stop))
         log.info("Jigiya is running (%s)", "webhook" if webhook_options else "polling")
         if webhook_options is None:
             await polling.poll(application.bot, intake, stop)
@@ -183,7 +186,8 @@ async def _serve(
         await intake.drain(DRAIN_SECONDS)
     finally:
         outbox_stop.set()
-        await sending
+        if sending is not None:
+            await sending
         commands.cancel()  # still trying only if Telegram is down; it is set again next start
         await asyncio.gather(commands, return_exceptions=True)
 
@@ -212,11 +216,12 @@ async def _reach_telegram(application: Application, stop: asyncio.Event) -> bool
 def _schedule_jobs(application: Application, services: Services) -> None:  # type: ignore[type-arg]
     settings = services.settings
 
+    async def delete_topics(context: JigiyaContext) -> None:
+        await delete_old_topics(
+            context.bot, services.store, staff_history_days=settings.staff_history_days
+        )
+
     async def purge(context: JigiyaContext) -> None:
-        if services.hotline.configured:
-            await delete_old_topics(
-                context.bot, services.store, staff_history_days=settings.staff_history_days
-            )
         purged = await purge_expired(
             services.store,
             case_retention_days=settings.case_retention_days,
@@ -238,6 +243,9 @@ def _schedule_jobs(application: Application, services: Services) -> None:  # typ
     if services.hotline.configured:
         application.job_queue.run_repeating(
             remind, interval=REMIND_INTERVAL, first=REMIND_INTERVAL, name="remind"
+        )
+        application.job_queue.run_repeating(
+            delete_topics, interval=TOPICS_INTERVAL, first=TOPICS_INTERVAL, name="topics"
         )
 
 

@@ -71,13 +71,19 @@ class ConversationRunner:
                 flow.machine.remove_model(model)
         return StepResult(outputs, model.language)
 
-    async def remember_sent(self, key: StorageKey, message_ids: list[int]) -> None:
-        """Remember what the bot sent into the person's chat, for the quick exit."""
+    async def remember_sent(
+        self, key: StorageKey, message_ids: list[int], *, ensure: bool = False
+    ) -> None:
+        """Remember ids of messages in the person's chat, for the quick exit. Only for a person
+        the store knows, so that one her quick exit has just forgotten is never written back;
+        `ensure` makes the person first (for an officer or administrator, whose tools keep no
+        conversation row)."""
         if not message_ids:
             return
         person_key = self.person_key(key.bot_id, key.user_id)
         async with self._store.transaction() as db:
-            await conversations.ensure_person(db, person_key, None)
+            if ensure:
+                await conversations.ensure_person(db, person_key, None)
             await messages.remember(db, person_key, message_ids)
 
     async def language(self, key: StorageKey) -> str | None:

@@ -47,6 +47,7 @@ class _Chat:
     in_flight: int = 0  # requests on their way to this chat
     last_exit: int = 0  # the gate's clock when an exit of this chat began or ended
     exited_at: float = 0.0  # the event loop's time of that
+    quiet: bool = False  # nothing left for her chat since its last exit said goodbye
     settled: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -67,6 +68,12 @@ class ExitGate:
         entry = self._chats.get(chat)
         return entry is not None and entry.closing > 0
 
+    def quiet_since_exit(self, chat: int) -> bool:
+        """Her chat holds nothing but a goodbye since her last exit: another exit (a double
+        tap) has nothing to add, not even a second goodbye."""
+        entry = self._chats.get(chat)
+        return entry is not None and entry.quiet
+
     def close(self, chat: int) -> None:
         """Her quick exit has arrived: from now on only it may reach her chat."""
         entry = self._entry(chat)
@@ -77,6 +84,7 @@ class ExitGate:
         """The exit has said goodbye: what begins from now on may reach her chat again."""
         entry = self._entry(chat)
         entry.closing = max(0, entry.closing - 1)
+        entry.quiet = True
         self._tick(entry, chat)
 
     async def settle(self, chat: int, grace: float) -> None:
@@ -91,19 +99,25 @@ class ExitGate:
         except TimeoutError:
             log.info("Quick exit: a message still on its way will be deleted when it lands")
 
+    def check(self, chat: int) -> None:
+        """Raise CalledOff if a request of the current task may not reach `chat` (also before
+        it waits for its turn, so that a called-off request takes no one's turn)."""
+        entry = self._chats.get(chat)
+        if entry is None or LEAVING.get() == chat:
+            return
+        begun = BEGUN.get()
+        if entry.closing or (begun is not None and begun < entry.last_exit):
+            raise CalledOff
+
     def departing(self, chat: int) -> int:
         """A request is about to leave for `chat`: raise CalledOff if it may not, else count it
         on its way and return the clock to give `landed`."""
-        entry = self._chats.get(chat)
-        leaving = LEAVING.get() == chat
-        if entry is not None and not leaving:
-            begun = BEGUN.get()
-            if entry.closing or (begun is not None and begun < entry.last_exit):
-                raise CalledOff
-        if leaving:
+        self.check(chat)
+        if LEAVING.get() == chat:
             return -1  # the exit's own request is never late
         entry = self._entry(chat)
         entry.in_flight += 1
+        entry.quiet = False
         return self._clock
 
     def landed(self, chat: int, departed: int, result: object) -> None:

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.handlers.events import split_command
+from state.officers import normalise_code
+
 Json = dict[str, Any]
 
 # Updates that carry a message, reduced alike; other kinds keep only their chat-member changes.
@@ -60,13 +63,16 @@ def _private(chat: Json) -> bool:
 
 
 def _user(user: Json, *, keep_name: bool = False) -> Json:
-    """Id, bot flag, the two letters of the app's language; the first name only where it serves:
-    a staff member's, shown on the case card she claims."""
+    """Id, bot flag, the app's language without its region; a name only where it serves: a
+    staff member's first name, shown on the case card she claims, and an invited officer's,
+    told to the administrator who invited them."""
     kept: Json = {"id": user["id"], "is_bot": bool(user.get("is_bot")), "first_name": ""}
     if keep_name:
         kept["first_name"] = user.get("first_name", "")
+        if isinstance(user.get("last_name"), str):
+            kept["last_name"] = user["last_name"]
     if isinstance(user.get("language_code"), str):
-        kept["language_code"] = user["language_code"][:2]
+        kept["language_code"] = user["language_code"].split("-", 1)[0]  # "fr-FR": "fr"
     return kept
 
 
@@ -127,11 +133,12 @@ def _message(message: Json) -> Json:
 
 
 def _redeems(message: Json) -> bool:
+    """`/start CODE` or `/officer CODE` with a well-formed invitation code."""
     text = message.get("text")
     if not isinstance(text, str) or not _private(message["chat"]):
         return False
-    command, _, argument = text.partition(" ")
-    return command.split("@", 1)[0] in ("/start", "/officer") and bool(argument.strip())
+    command, rest = split_command(text)
+    return command in ("start", "officer") and normalise_code(rest) is not None
 
 
 def _callback_query(query: Json) -> Json:
@@ -169,3 +176,23 @@ def _member_change(change: Json) -> Json:
         if isinstance(change.get(key), dict):
             kept[key] = {**change[key], "user": _user(change[key]["user"])}
     return kept
+
+
+def private_chat(kept: Json) -> int | None:
+    """The private chat a minimal update comes from, or None (a group, or no chat)."""
+    for kind in _MESSAGE_KINDS:
+        if kind in kept:
+            chat = kept[kind]["chat"]
+            return int(chat["id"]) if _private(chat) else None
+    message = kept.get("callback_query", {}).get("message")
+    if isinstance(message, dict) and _private(message["chat"]):
+        return int(message["chat"]["id"])
+    return None
+
+
+def sender(kept: Json) -> int | None:
+    """Who sent a minimal update's message or pressed its button."""
+    for kind in (*_MESSAGE_KINDS, "callback_query"):
+        if isinstance(kept.get(kind, {}).get("from"), dict):
+            return int(kept[kind]["from"]["id"])
+    return None

@@ -22,12 +22,14 @@ from telegram.error import BadRequest, Conflict, NetworkError, RetryAfter, Teleg
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential_jitter
 
 from bot.intake import Intake
+from bot.minimal import Json
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 POLL_TIMEOUT = 10  # seconds Telegram holds a getUpdates call open when there is nothing new
+READ_MARGIN = 5.0  # seconds beyond it before a silent long poll counts as lost
 
 # Conflict: another poller, or a webhook still set; both end without us.
 NETWORK_FAULTS: tuple[type[Exception], ...] = (NetworkError, RetryAfter, Conflict)
@@ -127,10 +129,13 @@ async def until_stopped(awaitable: Awaitable[T], stop: asyncio.Event) -> T:
             await asyncio.gather(task, return_exceptions=True)
 
 
-async def _fetch(bot: Bot, offset: int | None) -> tuple[Update, ...]:
-    return await bot.get_updates(
-        offset=offset, timeout=POLL_TIMEOUT, allowed_updates=Update.ALL_TYPES
-    )
+async def _fetch(bot: Bot, offset: int | None) -> list[Json]:
+    """Telegram's JSON as it comes: the intake reads only what it keeps (bot/minimal.py), so a
+    flood from one chat costs no parsing of the updates it drops."""
+    data = {"offset": offset, "timeout": POLL_TIMEOUT, "allowed_updates": Update.ALL_TYPES}
+    # Bot.get_updates would parse every update; its own request path, without the parsing.
+    result = await bot._post("getUpdates", data, read_timeout=POLL_TIMEOUT + READ_MARGIN)
+    return result if isinstance(result, list) else []
 
 
 async def poll(bot: Bot, intake: Intake, stop: asyncio.Event) -> None:
@@ -144,7 +149,7 @@ async def poll(bot: Bot, intake: Intake, stop: asyncio.Event) -> None:
             if updates:
                 store = partial(intake.accept, list(updates))
                 await persist(store, "Storing updates", faults=STORE_FAULTS, stop=stop)
-                offset = updates[-1].update_id + 1
+                offset = updates[-1]["update_id"] + 1
     if offset is not None:
         await _acknowledge(bot, offset)
 

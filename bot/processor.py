@@ -24,9 +24,10 @@ class _ChatLock:
 
 
 class ChatOrderedProcessor(BaseUpdateProcessor):
-    """`max_pending` is the base class' bound: the intake never has more updates in flight, so
-    the base semaphore never blocks and updates reach the chat locks (which are FIFO) in the
-    order they were dispatched."""
+    """`max_pending` is the base class' bound: the intake never has more ordinary updates in
+    flight, so the base semaphore never blocks them and they reach the chat locks (which are
+    FIFO) in the order they were dispatched. Quick exits take no place of the intake's, and
+    per-chat caps keep the bound far from full: one waiting here would be a rare, short wait."""
 
     def __init__(self, *, max_running: int = 64, max_pending: int = 4096) -> None:
         super().__init__(max_concurrent_updates=max_pending)

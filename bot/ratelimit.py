@@ -273,9 +273,13 @@ class OutgoingRateLimiter(BaseRateLimiter[int]):
         chat_key: _ChatKey | None,
     ) -> _Result:
         paced = _is_paced(endpoint)
+        gate = self._gate if isinstance(chat_key, int) and _is_private(chat_key) else None
         attempt = 0
         while True:
             attempt += 1
+            if gate is not None:
+                assert isinstance(chat_key, int)
+                gate.check(chat_key)  # before waiting a turn that a called-off request won't use
             if chat is not None:
                 await chat.wait_pause()
                 if paced:

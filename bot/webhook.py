@@ -14,6 +14,7 @@ from aiohttp import web
 from telegram import Bot, Update
 
 from bot.intake import Intake
+from bot.minimal import Json
 from bot.polling import STORE_FAULTS, Stopped, describe, persist, until_stopped
 
 log = logging.getLogger(__name__)
@@ -60,19 +61,22 @@ def make_webhook_app(bot: Bot, intake: Intake, path: str, secret: str) -> web.Ap
     return app
 
 
-def _update(body: bytes, bot: Bot) -> Update | None:
-    """The update a request body holds, or None when it holds none."""
+def _update(body: bytes, bot: Bot) -> Json | None:
+    """The update a request body holds (Telegram's JSON, checked to be one), or None."""
     try:
-        data = json.loads(body)
+        data: object = json.loads(body)
     except (ValueError, RecursionError):  # also bytes that are not UTF-8, and nesting too deep
         return None
-    update_id = data.get("update_id") if isinstance(data, dict) else None
+    if not isinstance(data, dict):
+        return None
+    update_id = data.get("update_id")
     if not isinstance(update_id, int) or isinstance(update_id, bool):
         return None
     try:
-        return Update.de_json(data, bot)
+        Update.de_json(data, bot)
     except Exception:  # PTB raises KeyError, AttributeError, OverflowError... on a bad shape
         return None
+    return data
 
 
 async def serve(

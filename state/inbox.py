@@ -11,6 +11,7 @@ from state.store import Store, now
 class Sealer(Protocol):
     def seal(self, plaintext: bytes, *, context: bytes) -> bytes: ...
     def open(self, sealed: bytes, *, context: bytes) -> bytes: ...
+    def pseudonym(self, *parts: object) -> str: ...
 
 
 class Inbox:
@@ -18,14 +19,15 @@ class Inbox:
         self._store = store
         self._sealer = sealer
 
-    async def take_in(self, updates: Sequence[tuple[int, bytes]]) -> list[int]:
-        """Store (update_id, raw JSON) pairs in one durable transaction; return the new ids.
+    async def take_in(self, updates: Sequence[tuple[int, bytes, int | None]]) -> list[int]:
+        """Store (update_id, raw JSON, private chat id or None) in one durable transaction;
+        return the new ids.
 
         An id taken in before, even long handled, is skipped: each update is handled once.
         """
         fresh: list[int] = []
         async with self._store.transaction(durable=True) as db:
-            for update_id, raw in updates:
+            for update_id, raw, chat in updates:
                 cur = await db.execute(
                     "INSERT OR IGNORE INTO seen_updates (update_id, seen_at) VALUES (?, ?)",
                     (update_id, now()),
@@ -34,21 +36,30 @@ class Inbox:
                     continue
                 sealed = self._sealer.seal(raw, context=_context(update_id))
                 await db.execute(
-                    "INSERT INTO inbox (update_id, payload, received_at) VALUES (?, ?, ?)",
-                    (update_id, sealed, now()),
+                    "INSERT INTO inbox (update_id, payload, received_at, chat_key) "
+                    "VALUES (?, ?, ?, ?)",
+                    (update_id, sealed, now(), None if chat is None else self._chat_key(chat)),
                 )
                 fresh.append(update_id)
         return fresh
 
-    async def done(self, update_ids: Sequence[int], *, erase: bool = False) -> None:
-        """Drop handled updates. `erase`: at once fold the WAL too, so that no copy of them
-        stays on disk (after a quick exit); otherwise the scheduled purge does it shortly."""
-        async with self._store.transaction(durable=erase) as db:
-            await db.executemany(
-                "DELETE FROM inbox WHERE update_id = ?", [(uid,) for uid in update_ids]
+    async def done(self, update_id: int) -> None:
+        """Drop a handled update; the scheduled purge folds the WAL shortly after."""
+        async with self._store.transaction() as db:
+            await db.execute("DELETE FROM inbox WHERE update_id = ?", (update_id,))
+
+    async def left(self, chat: int, exit_update_id: int) -> None:
+        """Her quick exit is handled: it and every update of her chat before it are dropped at
+        once, durably, and no copy of them stays in the WAL."""
+        async with self._store.transaction(durable=True) as db:
+            await db.execute(
+                "DELETE FROM inbox WHERE chat_key = ? AND update_id <= ?",
+                (self._chat_key(chat), exit_update_id),
             )
-        if erase:
-            await self._store.checkpoint()
+        await self._store.checkpoint()
+
+    def _chat_key(self, chat: int) -> str:
+        return self._sealer.pseudonym("inbox-chat", chat)
 
     async def pending(self) -> list[tuple[int, bytes]]:
         """Updates taken in but not handled (after a crash), oldest first."""

@@ -77,13 +77,10 @@ async def drop_lane(db: aiosqlite.Connection, lane: str) -> int:
     return cur.rowcount
 
 
-async def drop_person(db: aiosqlite.Connection, person_key: str) -> list[str]:
-    """Forget every message waiting for a person, whatever her case; the lanes they were in."""
-    rows = await db.execute_fetchall(
-        "SELECT DISTINCT lane FROM outbox WHERE person_key = ?", (person_key,)
-    )
+async def drop_person(db: aiosqlite.Connection, person_key: str) -> None:
+    """Forget every message waiting for a person, or holding her chat id or number on its way
+    to staff, whatever her case."""
     await db.execute("DELETE FROM outbox WHERE person_key = ?", (person_key,))
-    return [str(row[0]) for row in rows]
 
 
 async def next_due_at(db: aiosqlite.Connection) -> int | None:

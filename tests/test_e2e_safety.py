@@ -229,3 +229,39 @@ async def test_a_flood_from_one_chat_holds_nobody_up_and_her_quick_exit_leaves_s
     await flooder.send("/start")
     await wait_until(lambda: len(flooder.messages) > 1, what="an answer after the exit")
     await asyncio.sleep(0)
+
+
+async def test_an_answer_on_its_way_when_she_leaves_is_deleted_as_it_lands(
+    emulator: BotApiEmulator, start_bot: StartBot
+) -> None:
+    await start_bot()
+    awa = emulator.user(2006, "Awa", language_code="fr")
+    await awa.send("/start")
+    await awa.press((await answer(awa)).screen, "lang:fr")
+    menu = (await answer(awa)).screen
+    emulator.set_return_latency(0.4)  # every answer now takes a while to come back
+    await awa.press(menu, "nav:numbers")  # several messages, the first already on its way
+    await emulator.wait_for_call(
+        "sendMessage", timeout=5, predicate=lambda call: call.finished is None
+    )
+    await awa.send("/exit")
+    await wait_until(lambda: GOODBYE in texts(posted(emulator, awa.id)), what="goodbye")
+    emulator.set_return_latency(0)
+    await settle(1.0)
+    assert [m.get("text") for m in awa.messages] == [GOODBYE]
+
+
+async def test_a_double_tap_on_the_quick_exit_says_goodbye_once(
+    emulator: BotApiEmulator, start_bot: StartBot
+) -> None:
+    await start_bot()
+    awa = emulator.user(2007, "Awa", language_code="fr")
+    await awa.send("/start")
+    await awa.press((await answer(awa)).screen, "lang:fr")
+    menu = (await answer(awa)).screen
+    await awa.press(menu, EXIT)
+    await awa.press(menu, EXIT, check=False)  # the same button, tapped twice
+    await wait_until(lambda: GOODBYE in texts(posted(emulator, awa.id)), what="goodbye")
+    await settle(1.0)
+    assert texts(posted(emulator, awa.id)).count(GOODBYE) == 1
+    assert [m.get("text") for m in awa.messages] == [GOODBYE]

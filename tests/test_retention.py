@@ -47,8 +47,8 @@ async def test_message_ids_go_after_48_hours(store: Store) -> None:
 
 async def test_seen_update_ids_go_after_their_window(store: Store) -> None:
     inbox = Inbox(store, Keys("k" * 40))
-    await inbox.take_in([(1, b"{}"), (2, b"{}")])
-    await inbox.done([1])
+    await inbox.take_in([(1, b"{}", None), (2, b"{}", None)])
+    await inbox.done(1)
     assert (await purge(store, at=now() + SEEN_UPDATE_SECONDS - 60)).seen_updates == 0
     assert (await purge(store, at=now() + SEEN_UPDATE_SECONDS + 60)).seen_updates == 2
     # The unhandled update itself is never purged: it still has to be handled.

@@ -84,11 +84,11 @@ async def test_a_transaction_cancelled_at_its_begin_leaves_the_store_usable(
 
 async def test_inbox_takes_each_update_once(store: Store) -> None:
     inbox = Inbox(store, Keys("k" * 40))
-    assert await inbox.take_in([(7, SECRET_TEXT), (8, b"{}")]) == [7, 8]
-    assert await inbox.take_in([(7, SECRET_TEXT), (9, b"{}")]) == [9]
-    await inbox.done([7])
+    assert await inbox.take_in([(7, SECRET_TEXT, None), (8, b"{}", None)]) == [7, 8]
+    assert await inbox.take_in([(7, SECRET_TEXT, None), (9, b"{}", None)]) == [9]
+    await inbox.done(7)
     # Handled and gone, yet still recognised if Telegram delivers it again.
-    assert await inbox.take_in([(7, SECRET_TEXT)]) == []
+    assert await inbox.take_in([(7, SECRET_TEXT, None)]) == []
     assert [uid for uid, _ in await inbox.pending()] == [8, 9]
 
 
@@ -96,11 +96,11 @@ async def test_inbox_payload_is_never_readable_on_disk(tmp_path: Path) -> None:
     path = tmp_path / "disk.sqlite3"
     store = await Store.open(path)
     inbox = Inbox(store, Keys("k" * 40))
-    await inbox.take_in([(7, SECRET_TEXT)])
+    await inbox.take_in([(7, SECRET_TEXT, None)])
     assert await inbox.pending() == [(7, SECRET_TEXT)]
     raw = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.is_file())
     assert b"Traore" not in raw  # sealed even while pending, in the WAL too
-    await inbox.done([7])
+    await inbox.done(7)
     await store.close()
     raw = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.is_file())
     assert b"Traore" not in raw

@@ -92,6 +92,7 @@ class BotApiEmulator:
         self._call_reader = Reader()
         self._faults: list[_Fault] = []
         self._latency: dict[str | None, float] = {}
+        self._return_latency = 0.0
         self._unreachable = False
         self._users: dict[int, FakeUser] = {}
         self._groups: dict[int, FakeGroup] = {}
@@ -214,12 +215,18 @@ class BotApiEmulator:
         self._faults.append(_Fault(method.lower(), error, times, chat_id))
 
     def set_latency(self, seconds: float, method: str | None = None) -> None:
-        """Delay answers to method (or to every method) by seconds; 0 removes the delay."""
+        """Delay answers to method (or to every method) by seconds; 0 removes the delay. The
+        request takes effect only after the delay: one the client gives up meanwhile has none."""
         key = method.lower() if method else None
         if seconds > 0:
             self._latency[key] = seconds
         else:
             self._latency.pop(key, None)
+
+    def set_return_latency(self, seconds: float) -> None:
+        """Delay every answer by seconds *after* the request took effect, as the way back from
+        Telegram does: a client that gives up meanwhile has still sent its message."""
+        self._return_latency = max(0.0, seconds)
 
     def set_unreachable(self, unreachable: bool) -> None:
         """Drop every connection without an answer, as if the Bot API were down."""
@@ -307,6 +314,8 @@ class BotApiEmulator:
                 raise ApiError(499, "client closed the connection before the request was handled")
             self._raise_fault(method, params)
             result = await handler(self._api, Params(params))
+            if self._return_latency and method != "getUpdates":
+                await asyncio.sleep(self._return_latency)
         except ApiError as error:
             return self._refuse(call, error)
         except Exception:

@@ -99,7 +99,9 @@ async def _handled(context: JigiyaContext, user: User, message: Message) -> NoRe
     """Her own message is remembered for the quick exit, as the survivor side does; the
     survivor handler is then skipped."""
     try:
-        await context.services.runner.remember_sent(_key(context, user.id), [message.message_id])
+        await context.services.runner.remember_sent(
+            _key(context, user.id), [message.message_id], ensure=True
+        )
     except sqlite3.Error as exc:
         # Answered already: the survivor side must not answer it a second time.
         log.warning("Could not remember a message for the quick exit (%s)", type(exc).__name__)
@@ -169,7 +171,7 @@ async def _show(
                            replace_message_id=replace)  # fmt: skip
     finally:
         # The quick exit works for everyone, so everything shown here is remembered too.
-        await context.services.runner.remember_sent(_key(context, chat_id), shown)
+        await context.services.runner.remember_sent(_key(context, chat_id), shown, ensure=True)
 
 
 async def _say(context: JigiyaContext, user: User, screen: Screen) -> None:

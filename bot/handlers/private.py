@@ -42,6 +42,8 @@ SEND_IT = t("✅ Yes, send it")
 KEEP_IT = t("✖️ No, do not send")
 SHARED = t("Sent to the hotline staff.")
 NOT_SHARED = t("Not sent: staff did not receive it.")
+NOT_A_NUMBER = t("This is not a phone number staff could call: it was not sent.")
+CASE_BUTTONS = ((Button(END_CASE, "case:end"),), (EXIT,))
 _SHARE = re.compile(r"^share:(?:(\d{1,12})|c:(\+?\d{3,16})|no)$")
 
 
@@ -133,11 +135,16 @@ async def _in_case(
         await services.hotline.relay_in(case, update.update_id, message.message_id)
         return
     if message.contact is not None:
-        data = f"share:c:{message.contact.phone_number.replace(' ', '')}"
+        # As a number is dialled: "+223 (70) 12-34-56" is +22370123456.
+        number = message.contact.phone_number
+        digits = "".join(c for c in number if c.isascii() and c.isdecimal())
+        data = f"share:c:{'+' if number.lstrip().startswith('+') else ''}{digits}"
     else:
         data = f"share:{message.message_id}"
     if _SHARE.match(data) is None:
-        return  # not a number staff could call: nothing to offer
+        # Nothing staff could call: she is told, and nothing goes.
+        await _show(context, key, [Screen(body=(NOT_A_NUMBER,), buttons=CASE_BUTTONS, edit=False)])
+        return
     screen = Screen(
         body=(question,),
         buttons=((Button(SEND_IT, data),), (Button(KEEP_IT, "share:no"),), (EXIT,)),
@@ -173,8 +180,8 @@ async def _share(
     done = SHARED if message_id or phone else NOT_SHARED
     query = update.callback_query
     pressed = query.message.message_id if query and query.message else None
-    screen = Screen(body=(done,), buttons=((Button(END_CASE, "case:end"),), (EXIT,)))
-    await _show(context, key, [screen], replace_message_id=pressed)
+    await _show(context, key, [Screen(body=(done,), buttons=CASE_BUTTONS)],
+                replace_message_id=pressed)  # fmt: skip
 
 
 async def _show(
@@ -256,6 +263,8 @@ async def quick_exit(update: Update, context: JigiyaContext, key: StorageKey) ->
             log.warning("Quick exit: a batch of deletions failed (%s)", type(exc).__name__)
             undeleted.extend(batch)
     await runner.forget(key, undeleted=undeleted)
+    if len(ordered) <= 1 and context.services.exits.quiet_since_exit(key.chat_id):
+        return  # a second exit with nothing more to delete (a double tap): one goodbye is enough
     goodbye = await bot.send_message(
         key.chat_id,
         translator.render(GOODBYE),

@@ -31,6 +31,7 @@ from state.store import Store, now
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
+CALLED_OFF_WAIT = 5  # seconds before a job her quick exit called off is looked at again
 IDLE_SECONDS = 30.0  # look again at least this often (for jobs waiting for a retry)
 STAFF_LANGUAGE = "fr"
 
@@ -100,7 +101,8 @@ class OutboxWorker:
         try:
             await self._attempt(job)
         except CalledOff:
-            pass  # she left before it went out: her quick exit drops its row
+            # She left before it went out: her quick exit drops its row; until then it waits.
+            await self._retry(job, CALLED_OFF_WAIT)
         except Exception as exc:  # a bug must not stop the other lanes, nor repeat forever
             log.error("Outbox job %d failed: %s", job.id, type(exc).__name__)
             if job.attempts + 1 >= MAX_ATTEMPTS:
@@ -278,7 +280,7 @@ class OutboxWorker:
             case = await cases.by_id(db, job.case_id)
             if job.priority == outbox.TO_PERSON:
                 msg = service.STAFF_NOT_DELIVERED
-            elif job.action["kind"] == "copy_in":
+            elif job.action["kind"] in ("copy_in", "contact_in"):
                 msg = service.STAFF_NOT_SHOWN
             else:
                 return

@@ -148,14 +148,15 @@ class Hotline:
         """Her message, copied into the case topic."""
         action = {"kind": "copy_in", "chat": self.chat_of(case), "message_id": message_id}
         async with self._store.transaction() as db:
-            await self._staff(db, case, f"in:{update_id}", action)
+            await self._staff(db, case, f"in:{update_id}", action, hers=True)
         self.on_enqueue()
 
     async def relay_contact(self, case: Case, update_id: int, phone: str) -> None:
         """A phone number she chose to pass on: as a card with only the number (no name, no
         vCard, no Telegram account behind it)."""
         async with self._store.transaction() as db:
-            await self._staff(db, case, f"in:{update_id}", {"kind": "contact_in", "phone": phone})
+            action = {"kind": "contact_in", "phone": phone}
+            await self._staff(db, case, f"in:{update_id}", action, hers=True)
         self.on_enqueue()
 
     async def relay_out(self, case: Case, update_id: int, message_id: int) -> None:
@@ -242,11 +243,20 @@ class Hotline:
         return len(waiting)
 
     async def _staff(
-        self, db: aiosqlite.Connection, case: Case, key: str, action: dict[str, Any]
+        self,
+        db: aiosqlite.Connection,
+        case: Case,
+        key: str,
+        action: dict[str, Any],
+        *,
+        hers: bool = False,
     ) -> None:
+        # `hers`: it holds her chat id or her number, so it carries her key and her quick exit
+        # drops it with everything else of hers, even while the staff group holds it back.
         await outbox.enqueue(
             db, self._keys, case_id=case.id, lane=self.staff_lane(case), priority=TO_STAFF,
             dedupe_key=f"{case.id}:{key}", action=action,
+            person_key=case.person_key if hers else None,
         )  # fmt: skip
 
     async def _person(
