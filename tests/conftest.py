@@ -11,11 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from telegram.ext import Application, ApplicationBuilder
 
 from bot.app import run
 from bot.config import Settings, load_settings
 from bot.emulator import BotApiEmulator
 from bot.logs import setup_logging
+from bot.processor import ChatOrderedProcessor
+from state.store import Store
 
 TOKEN = "123456789:" + "T" * 35
 SECRET = "QgbNwVN10EGd4hLCComa0fyuevfq1sXWgMjFMPojXf0"  # fixed: tests compare against it
@@ -53,6 +56,24 @@ async def emulator() -> AsyncIterator[BotApiEmulator]:
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "state" / "jigiya.sqlite3"
+
+
+@pytest.fixture
+async def store(db_path: Path) -> AsyncIterator[Store]:
+    """A real store in the test's own folder, closed (its WAL folded) at the end."""
+    store = await Store.open(db_path)
+    yield store
+    await store.close()
+
+
+@pytest.fixture
+async def app(emulator: BotApiEmulator) -> AsyncIterator[Application]:  # type: ignore[type-arg]
+    """A real python-telegram-bot Application, initialised against the emulator, fed in
+    process: no polling, no handlers of Jigiya's (the test adds what it needs)."""
+    builder = ApplicationBuilder().token(TOKEN).base_url(emulator.base_url).updater(None)
+    application = builder.concurrent_updates(ChatOrderedProcessor()).build()
+    async with application:
+        yield application
 
 
 StartBot = Callable[..., Awaitable[RunningBot]]

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -47,13 +45,12 @@ def test_bad_hours_are_refused(text: str) -> None:
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    s = await Store.open(tmp_path / "h.sqlite3")
-    async with s.transaction() as db:
+async def store(store: Store) -> Store:
+    """The shared store, with two people in it."""
+    async with store.transaction() as db:
         for person in ("p", "q"):
             await conversations.ensure_person(db, person, "fr")
-    yield s
-    await s.close()
+    return store
 
 
 async def test_one_open_case_per_person_and_a_random_code(store: Store) -> None:

@@ -3,37 +3,17 @@ real store, and a handler that records what reached it."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from telegram import Update
-from telegram.ext import Application, ApplicationBuilder, TypeHandler
+from telegram.ext import Application, TypeHandler
 
-from bot.emulator import BotApiEmulator
 from bot.exits import ExitGate
 from bot.intake import Intake
 from bot.keys import Keys
-from bot.processor import ChatOrderedProcessor
 from state.inbox import Inbox
 from state.store import Store
-from tests.conftest import SECRET, TOKEN
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    store = await Store.open(tmp_path / "jigiya.sqlite3")
-    yield store
-    await store.close()
-
-
-@pytest.fixture
-async def app(emulator: BotApiEmulator) -> AsyncIterator[Application]:  # type: ignore[type-arg]
-    builder = ApplicationBuilder().token(TOKEN).base_url(emulator.base_url).updater(None)
-    application = builder.concurrent_updates(ChatOrderedProcessor()).build()
-    async with application:
-        yield application
+from tests.conftest import SECRET
 
 
 def recording(app: Application) -> list[int]:  # type: ignore[type-arg]

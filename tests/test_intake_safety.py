@@ -5,42 +5,22 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from telegram import Update
-from telegram.ext import Application, ApplicationBuilder, TypeHandler
+from telegram.ext import Application, TypeHandler
 
-from bot.emulator import BotApiEmulator
 from bot.exits import ExitGate
 from bot.intake import PER_CHAT_PENDING, Intake
 from bot.keys import Keys
 from bot.minimal import minimal
-from bot.processor import ChatOrderedProcessor
 from state.inbox import Inbox
 from state.store import Store
-from tests.conftest import SECRET, TOKEN
+from tests.conftest import SECRET
 
 Json = dict[str, Any]
 HER, OTHER = 4242, 4343
 NAME, USERNAME, TEXT = "Mariam", "mariam_kone_77", "Kayes chez ma tante"
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    store = await Store.open(tmp_path / "jigiya.sqlite3")
-    yield store
-    await store.close()
-
-
-@pytest.fixture
-async def app(emulator: BotApiEmulator) -> AsyncIterator[Application]:  # type: ignore[type-arg]
-    builder = ApplicationBuilder().token(TOKEN).base_url(emulator.base_url).updater(None)
-    application = builder.concurrent_updates(ChatOrderedProcessor()).build()
-    async with application:
-        yield application
 
 
 def user(user_id: int) -> Json:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -13,13 +12,6 @@ from state.store import Store
 
 ADMIN, AWA, BINTA = 11, 1001, 1002
 NOW = 1_800_000_000
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    store = await Store.open(tmp_path / "state" / "db.sqlite3")
-    yield store
-    await store.close()
 
 
 @pytest.fixture
@@ -104,10 +96,10 @@ async def test_roles_are_checked(officers: Officers) -> None:
 
 
 async def test_only_a_keyed_hash_of_the_code_is_stored(
-    officers: Officers, store: Store, tmp_path: Path
+    officers: Officers, store: Store, db_path: Path
 ) -> None:
     invitation = await officers.invite(ADMIN, "police", at=NOW)
     await store.checkpoint()
-    raw = b"".join(p.read_bytes() for p in (tmp_path / "state").iterdir())
+    raw = b"".join(p.read_bytes() for p in db_path.parent.iterdir())
     for form in (invitation.code, invitation.code.replace("-", "")):
         assert form.encode() not in raw

@@ -3,8 +3,6 @@ sending fails in ways Telegram never answers (a bug, a value it cannot handle)."
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any, cast
 
 import pytest
@@ -24,13 +22,6 @@ from tests.conftest import SECRET
 
 STAFF = -1001234567890
 KEYS = Keys(SECRET)
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    store = await Store.open(tmp_path / "outbox.sqlite3")
-    yield store
-    await store.close()
 
 
 async def last_job(store: Store) -> Job:

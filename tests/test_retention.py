@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
 
 from bot.keys import Keys
 from state import cases, conversations, messages
@@ -26,13 +23,6 @@ RETENTION_DAYS = 90
 PERSON_DAYS = 30
 DAY = 86400
 STAFF = -100123456789
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    s = await Store.open(tmp_path / "r.sqlite3")
-    yield s
-    await s.close()
 
 
 async def test_message_ids_go_after_48_hours(store: Store) -> None:
@@ -55,14 +45,14 @@ async def test_seen_update_ids_go_after_their_window(store: Store) -> None:
     assert [uid for uid, _ in await inbox.pending()] == [2]
 
 
-async def test_purge_leaves_no_wal_behind(store: Store, tmp_path: Path) -> None:
+async def test_purge_leaves_no_wal_behind(store: Store, db_path: Path) -> None:
     async with store.transaction() as db:
         await conversations.ensure_person(db, "p", "fr")
         await messages.remember(db, "p", range(100))
     await purge(store, at=now() + 49 * 3600)
-    wal = tmp_path / "r.sqlite3-wal"
+    wal = db_path.with_name(db_path.name + "-wal")
     assert not wal.exists() or wal.stat().st_size == 0
-    with sqlite3.connect(tmp_path / "r.sqlite3") as conn:
+    with sqlite3.connect(db_path) as conn:
         assert conn.execute("SELECT COUNT(*) FROM chat_messages").fetchone() == (0,)
 
 
@@ -93,9 +83,7 @@ def count(store_path: Path, table: str) -> int:
         return int(conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
 
 
-async def test_a_person_quiet_for_the_retention_period_is_forgotten_whole(
-    store: Store, tmp_path: Path
-) -> None:
+async def test_a_person_quiet_for_the_retention_period_is_forgotten_whole(store: Store) -> None:
     async with store.transaction() as db:
         for person in ("quiet", "in-case"):
             await conversations.ensure_person(db, person, "fr")
@@ -110,13 +98,12 @@ async def test_a_person_quiet_for_the_retention_period_is_forgotten_whole(
 
 
 async def test_case_openings_live_only_as_long_as_their_window_and_blocks_until_they_end(
-    store: Store, tmp_path: Path
+    store: Store, db_path: Path
 ) -> None:
     async with store.transaction() as db:
         await conversations.ensure_person(db, "p", "fr")
         await cases.open_case(db, "p", lambda code: b"sealed", "fr", STAFF)
         await cases.block(db, "p", 2)
-    db_path = tmp_path / "r.sqlite3"
     assert (await purge(store, at=now() + 60)).windows == 0
     assert count(db_path, "case_opens") == 1
     assert (await purge(store, at=now() + cases.OPEN_WINDOW_SECONDS + 1)).windows == 1

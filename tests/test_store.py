@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -16,14 +15,7 @@ from state.store import Store
 SECRET_TEXT = b'{"update_id": 7, "message": {"text": "Awa Traore, Sevare"}}'
 
 
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    s = await Store.open(tmp_path / "j.sqlite3")
-    yield s
-    await s.close()
-
-
-async def test_pragmas_and_migrations(store: Store, tmp_path: Path) -> None:
+async def test_pragmas_and_migrations(store: Store) -> None:
     async with store.transaction() as db:
         async with db.execute("PRAGMA journal_mode") as cur:
             assert (await cur.fetchone()) == ("wal",)
