@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint
+.PHONY: run test ruff lint fuzz
 
 # Every dependency is pinned in constraints.txt, so a fresh machine gets what CI tested.
 $(STAMP): pyproject.toml constraints.txt
@@ -16,10 +16,21 @@ $(STAMP): pyproject.toml constraints.txt
 run: $(STAMP)
 	$(BIN)/python -m bot run --demo-if-no-token
 
-lint: $(STAMP)
+ruff: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+lint: ruff
 	$(BIN)/mypy
 
-test: lint
-	$(BIN)/python -m pytest -q
+# Most tests wait on the loopback Bot API, not the CPU: eight workers share the two cores, and
+# mypy runs beside them (the fuzz and its guard share a worker: --dist loadgroup). Any failure
+# fails the target.
+test: ruff
+	$(BIN)/mypy & types=$$!; \
+	$(BIN)/python -m pytest -q -n 8 --dist loadgroup; tests=$$?; \
+	wait $$types && exit $$tests
+
+# The hostile-update fuzz at length (make test runs a bounded part of it).
+fuzz: $(STAMP)
+	JIGIYA_FUZZ_EXAMPLES=60 $(BIN)/python -m pytest -q tests/test_fuzz.py

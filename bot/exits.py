@@ -47,7 +47,7 @@ class _Chat:
     in_flight: int = 0  # requests on their way to this chat
     last_exit: int = 0  # the gate's clock when an exit of this chat began or ended
     exited_at: float = 0.0  # the event loop's time of that
-    quiet: bool = False  # nothing left for her chat since its last exit said goodbye
+    goodbye: int | None = None  # the message id of the last exit's goodbye, while remembered
     settled: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -68,11 +68,14 @@ class ExitGate:
         entry = self._chats.get(chat)
         return entry is not None and entry.closing > 0
 
-    def quiet_since_exit(self, chat: int) -> bool:
-        """Her chat holds nothing but a goodbye since her last exit: another exit (a double
-        tap) has nothing to add, not even a second goodbye."""
+    def said_goodbye(self, chat: int, message_id: int) -> None:
+        """Her exit's goodbye line: a second exit soon after (a double tap) deletes it, so that
+        her chat still ends with one line."""
+        self._entry(chat).goodbye = message_id
+
+    def last_goodbye(self, chat: int) -> int | None:
         entry = self._chats.get(chat)
-        return entry is not None and entry.quiet
+        return None if entry is None else entry.goodbye
 
     def close(self, chat: int) -> None:
         """Her quick exit has arrived: from now on only it may reach her chat."""
@@ -84,7 +87,6 @@ class ExitGate:
         """The exit has said goodbye: what begins from now on may reach her chat again."""
         entry = self._entry(chat)
         entry.closing = max(0, entry.closing - 1)
-        entry.quiet = True
         self._tick(entry, chat)
 
     async def settle(self, chat: int, grace: float) -> None:
@@ -117,7 +119,6 @@ class ExitGate:
             return -1  # the exit's own request is never late
         entry = self._entry(chat)
         entry.in_flight += 1
-        entry.quiet = False
         return self._clock
 
     def landed(self, chat: int, departed: int, result: object) -> None:

@@ -247,9 +247,12 @@ async def quick_exit(update: Update, context: JigiyaContext, key: StorageKey) ->
              if update.effective_user else None]
         )
     )  # fmt: skip
+    exits = context.services.exits
     ids = set(await runner.deletable_messages(key))
     if update.effective_message is not None:
         ids.add(update.effective_message.message_id)
+    if (previous := exits.last_goodbye(key.chat_id)) is not None:
+        ids.add(previous)  # a second exit (a double tap): her chat still ends with one line
     ordered = sorted(ids)
     undeleted: list[int] = []
     for start in range(0, len(ordered), _DELETE_BATCH):
@@ -263,14 +266,13 @@ async def quick_exit(update: Update, context: JigiyaContext, key: StorageKey) ->
             log.warning("Quick exit: a batch of deletions failed (%s)", type(exc).__name__)
             undeleted.extend(batch)
     await runner.forget(key, undeleted=undeleted)
-    if len(ordered) <= 1 and context.services.exits.quiet_since_exit(key.chat_id):
-        return  # a second exit with nothing more to delete (a double tap): one goodbye is enough
     goodbye = await bot.send_message(
         key.chat_id,
         translator.render(GOODBYE),
         reply_markup=ReplyKeyboardRemove(),
         protect_content=True,
     )
+    exits.said_goodbye(key.chat_id, goodbye.message_id)
     if undeleted:
         # The chat is not clean yet: the next quick exit also takes this line away.
         await runner.remember_sent(key, [goodbye.message_id])
