@@ -21,13 +21,11 @@ class StorageKey:
     bot_id: int
     chat_id: int
     user_id: int
-    thread_id: int | None = None
     destiny: str = "default"
 
     def digest(self, keys: Keys) -> str:
-        return keys.pseudonym(
-            "storage", self.bot_id, self.chat_id, self.user_id, self.thread_id or 0, self.destiny
-        )
+        # The 0 stands where aiogram's key has a thread id: keys already stored stay the same.
+        return keys.pseudonym("storage", self.bot_id, self.chat_id, self.user_id, 0, self.destiny)
 
 
 @dataclass(frozen=True)

@@ -34,11 +34,6 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
         self._running = asyncio.BoundedSemaphore(max_running)
         self._chats: dict[int, _ChatLock] = {}
 
-    @property
-    def active_chats(self) -> int:
-        """Chats with an update running or waiting; idle chats keep no lock."""
-        return len(self._chats)
-
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         chat_id = _chat_of(update)
         if chat_id is None:

@@ -1,8 +1,7 @@
 """Outgoing rate limiting: Telegram's flood limits as a PTB ``BaseRateLimiter``.
 
 PTB's ``AIORateLimiter`` pauses *all* requests on any 429 and has no per-private-chat
-limit (engineering notes §3, §7). This module keeps its buckets (``aiolimiter``) and
-replaces the policy:
+limit. This module keeps its buckets (``aiolimiter``) and replaces the policy:
 
 * Buckets: overall (30/s), per private chat (burst of 3, refilled at 1/s) and per
   group/supergroup/channel (20 per 60 s). Only message-producing endpoints are paced.
@@ -24,7 +23,6 @@ import logging
 import warnings
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from enum import IntEnum
 from typing import Any
 
 from aiolimiter import AsyncLimiter
@@ -58,18 +56,6 @@ _PACED_ENDPOINTS = frozenset(
         "editForumTopic",
     }
 )
-
-
-class Priority(IntEnum):
-    """Values for ``rate_limit_args`` that override the priority derived from the chat id.
-
-    Non-zero on purpose: PTB silently drops a falsy ``rate_limit_args``.
-    """
-
-    USER = 1
-    """A person's conversation with the bot: goes before staff traffic."""
-    STAFF = 2
-    """A staff notification, e.g. to a staff member's private chat: yields to users."""
 
 
 @dataclass(eq=False, slots=True)
@@ -150,9 +136,8 @@ class OutgoingRateLimiter(BaseRateLimiter[int]):
 
     Priority: a request to a private chat (``chat_id > 0``) or without a chat is
     high priority, one to a group/supergroup/channel (``chat_id < 0`` or ``"@name"``)
-    low priority. ``rate_limit_args=Priority.USER`` / ``Priority.STAFF`` overrides
-    this. Low-priority requests take the overall bucket one at a time and only while
-    no high-priority request waits for it.
+    low priority. Low-priority requests take the overall bucket one at a time and only
+    while no high-priority request waits for it.
 
     429 (``RetryAfter``): the request's chat bucket, or the overall bucket for a
     request without a chat, is paused for ``retry_after`` seconds and the request is
@@ -240,18 +225,12 @@ class OutgoingRateLimiter(BaseRateLimiter[int]):
         rate_limit_args: int | None,
     ) -> _Result:
         """Pace, prioritise and, on a 429, retry one request; see the class docstring.
-
-        ``rate_limit_args``: ``Priority.USER`` or ``Priority.STAFF``, or ``None`` to
-        derive the priority from the chat id.
-        """
+        ``rate_limit_args`` is not used: the priority comes from the chat id."""
         if endpoint == "getUpdates":
             # Long polling must never wait behind our own traffic or a pause.
             return await callback(*args, **kwargs)
         key = _chat_key(data)
-        if rate_limit_args in (Priority.USER, Priority.STAFF):
-            high = rate_limit_args == Priority.USER
-        else:
-            high = key is None or _is_private(key)
+        high = key is None or _is_private(key)
         chat = None if key is None else self._checkout(key)
         try:
             return await self._run(

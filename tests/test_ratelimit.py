@@ -27,7 +27,7 @@ from telegram.error import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.ratelimit import OutgoingRateLimiter, Priority
+from bot.ratelimit import OutgoingRateLimiter
 
 Result = bool | dict[str, Any] | list[dict[str, Any]]
 
@@ -258,21 +258,6 @@ async def test_private_request_goes_before_waiting_group_requests(api: FakeApi) 
     await asyncio.gather(private, *groups)
 
     assert api.labels() == ["first", "p", "g0", "g1", "g2"]
-
-
-async def test_rate_limit_args_override_priority(api: FakeApi) -> None:
-    limiter = OutgoingRateLimiter(overall_max_rate=1, overall_time_period=0.2)
-    await send(limiter, api, "first", 1)
-    staff_dm = asyncio.create_task(
-        send(limiter, api, "staff-dm", 3, rate_limit_args=Priority.STAFF)
-    )
-    group = asyncio.create_task(send(limiter, api, "group", -5))
-    await asyncio.sleep(0.02)
-    urgent = asyncio.create_task(send(limiter, api, "urgent", -6, rate_limit_args=Priority.USER))
-    await asyncio.gather(staff_dm, group, urgent)
-
-    # Low-priority requests keep their arrival order behind the high-priority one.
-    assert api.labels() == ["first", "urgent", "staff-dm", "group"]
 
 
 async def test_pruning_bounds_memory_but_keeps_paused_and_busy_buckets(api: FakeApi) -> None:

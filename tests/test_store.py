@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 from pathlib import Path
 
@@ -29,10 +30,20 @@ async def test_pragmas_and_migrations(store: Store) -> None:
     assert row == (len(list(migrations.glob("[0-9][0-9][0-9]_*.sql"))),)
 
 
-async def test_reopening_does_not_reapply_migrations(tmp_path: Path) -> None:
+async def test_reopening_does_not_reapply_migrations(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    applied = []
     for _ in range(2):
-        s = await Store.open(tmp_path / "again.sqlite3")
+        with caplog.at_level(logging.INFO, logger="state.store"):
+            s = await Store.open(tmp_path / "again.sqlite3")
         await s.close()
+        applied.append([r.getMessage() for r in caplog.records if "migration" in r.getMessage()])
+        caplog.clear()
+    assert len(applied[0]) == len(
+        list((Path(__file__).parent.parent / "state" / "migrations").glob("0*.sql"))
+    )
+    assert applied[1] == []  # the second start applies nothing
 
 
 async def test_a_failed_transaction_leaves_nothing(store: Store) -> None:

@@ -71,7 +71,6 @@ def message(msg: Msg) -> dict[str, Any]:
 @dataclass(frozen=True)
 class Opened:
     case: Case | None
-    created: bool
     refused: Msg | None = None
 
 
@@ -114,16 +113,16 @@ class Hotline:
         """Her open case, or a new one with its topic and first messages on the way."""
         staff_chat = self._settings.staff_chat_for(language)
         if staff_chat is None:
-            return Opened(None, False, NOT_AVAILABLE)
+            return Opened(None, NOT_AVAILABLE)
         async with self._store.transaction() as db:
             existing = await cases.open_case_of(db, person_key)
             if existing is not None:
-                return Opened(existing, False)
+                return Opened(existing)
             if await cases.is_blocked(db, person_key) or (
                 await cases.opened_since(db, person_key, now() - cases.OPEN_WINDOW_SECONDS)
                 >= MAX_CASES_PER_HOUR
             ):
-                return Opened(None, False, TOO_MANY)
+                return Opened(None, TOO_MANY)
             case, _ = await cases.open_case(
                 db,
                 person_key,
@@ -142,7 +141,7 @@ class Hotline:
                 opening = hours.next_opening(datetime.now(UTC)).strftime("%d/%m %H:%M")
                 await self._person(db, case, "hours", _say(chat_id, READ_FROM, opening=opening))
         self.on_enqueue()
-        return Opened(case, True)
+        return Opened(case)
 
     async def relay_in(self, case: Case, update_id: int, message_id: int) -> None:
         """Her message, copied into the case topic."""
