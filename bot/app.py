@@ -23,6 +23,7 @@ from bot.context import SERVICES, JigiyaContext, Services
 from bot.conversation import ConversationRunner
 from bot.exits import ExitGate
 from bot.flows.officer import OfficerFlow
+from bot.flows.screens import t
 from bot.flows.survivor import SurvivorFlow
 from bot.handlers import errors, groups, officer, private, staff
 from bot.hotline.history import delete_old_topics
@@ -31,6 +32,7 @@ from bot.hotline.service import Hotline
 from bot.i18n import Catalogs
 from bot.intake import Intake
 from bot.keys import Keys, load_or_create_secret
+from bot.languages import CODES
 from bot.processor import ChatOrderedProcessor
 from bot.ratelimit import OutgoingRateLimiter
 from bot.transport import AiohttpRequest
@@ -50,22 +52,13 @@ REMIND_INTERVAL = 60  # seconds between looks for hotline cases nobody claimed i
 # Time allowed for updates in progress when asked to stop; the whole stop stays under 10 s.
 DRAIN_SECONDS = 6.0
 
-# The command menu per language. Bambara entries await review by a native speaker.
-COMMANDS = {
-    "fr": [
-        ("start", "Accueil"),
-        ("menu", "Menu"),
-        ("language", "Langue"),
-        ("exit", "Sortie rapide"),
-    ],
-    "en": [
-        ("start", "Welcome"),
-        ("menu", "Menu"),
-        ("language", "Language"),
-        ("exit", "Quick exit"),
-    ],
-    "bm": [("start", "Daminɛ"), ("menu", "Menu"), ("language", "Kan"), ("exit", "Bɔ joona")],
-}
+# The command menu, in each language of bot/languages.py through the catalogs.
+COMMANDS = (
+    ("start", t("Welcome")),
+    ("menu", t("Menu")),
+    ("language", t("Language")),
+    ("exit", t("Quick exit")),
+)
 
 
 @dataclass(frozen=True)
@@ -159,7 +152,7 @@ async def _serve(
         on_flood=partial(private.flood_note, application),
     )
     # The command menu is not needed to answer anyone: it goes out while polling starts.
-    commands = asyncio.create_task(_set_commands(application))
+    commands = asyncio.create_task(_set_commands(application, services.catalogs))
     _schedule_jobs(application, services)
     outbox_stop = asyncio.Event()
     worker = OutboxWorker(
@@ -261,11 +254,13 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
             loop.add_signal_handler(sig, stop.set)
 
 
-async def _set_commands(application: Application) -> None:  # type: ignore[type-arg]
+async def _set_commands(application: Application, catalogs: Catalogs) -> None:  # type: ignore[type-arg]
     try:
-        for language, commands in COMMANDS.items():
+        for language in CODES:
+            render = catalogs.translator(language).render
             await application.bot.set_my_commands(
-                [BotCommand(name, text) for name, text in commands], language_code=language
+                [BotCommand(name, render(text)) for name, text in COMMANDS],
+                language_code=language,
             )
     except TelegramError as exc:
         log.warning("Could not set the command menu (%s); going on", type(exc).__name__)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.hotline.hours import Hours, HoursError
+from bot.languages import CODES
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB_PATH = PROJECT_ROOT / "state" / "jigiya.sqlite3"
@@ -286,9 +287,10 @@ def _chats_by_language(raw: str | None) -> dict[str, int]:
         if not part.strip():
             continue
         language, sep, chat = part.strip().partition(":")
-        if not sep or language not in ("fr", "bm", "en"):
+        if not sep or language not in CODES:
             raise ConfigError(
-                "HOTLINE_CHAT_IDS must look like fr:-100123...,bm:-100456... (languages fr, bm, en)"
+                "HOTLINE_CHAT_IDS must look like fr:-100123...,bm:-100456... "
+                f"(languages {', '.join(CODES)})"
             )
         chats[language] = _chat_id("HOTLINE_CHAT_IDS", chat) or 0
     return chats

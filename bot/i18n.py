@@ -21,15 +21,12 @@ from babel.support import Translations
 
 from bot.config import PROJECT_ROOT
 from bot.flows.screens import Localized, Msg, Text
+from bot.languages import CODES, DEFAULT
 
 log = logging.getLogger(__name__)
 
 LOCALES_DIR = PROJECT_ROOT / "locales"
 DOMAIN = "messages"
-LANGUAGES = ("fr", "bm", "en")
-DEFAULT_LANGUAGE = "fr"
-# Each language's own name, shown as is on the language buttons.
-LANGUAGE_NAMES = {"fr": "Français", "bm": "Bamanankan", "en": "English"}
 
 
 def is_translated(message: Message) -> bool:
@@ -59,7 +56,7 @@ def compiled_catalog(po_path: Path) -> bytes:
 def load_catalogs(locales_dir: Path = LOCALES_DIR) -> dict[str, Translations]:
     """Compile what is stale, load each language, and chain the fallbacks to French."""
     loaded: dict[str, Translations] = {}
-    for language in LANGUAGES:
+    for language in CODES:
         po_path = locales_dir / language / "LC_MESSAGES" / f"{DOMAIN}.po"
         mo_path = po_path.with_suffix(".mo")
         if not mo_path.exists() or mo_path.stat().st_mtime < po_path.stat().st_mtime:
@@ -73,8 +70,8 @@ def load_catalogs(locales_dir: Path = LOCALES_DIR) -> dict[str, Translations]:
         with mo_path.open("rb") as fh:
             loaded[language] = Translations(fh, domain=DOMAIN)
     for language, catalog in loaded.items():
-        if language != DEFAULT_LANGUAGE:
-            catalog.add_fallback(loaded[DEFAULT_LANGUAGE])
+        if language != DEFAULT:
+            catalog.add_fallback(loaded[DEFAULT])
     return loaded
 
 
@@ -91,7 +88,7 @@ class Translator:
             return text
         if isinstance(text, Localized):
             texts = dict(text.texts)
-            return texts.get(self.language) or texts.get(DEFAULT_LANGUAGE, "")
+            return texts.get(self.language) or texts.get(DEFAULT, "")
         if text.plural is not None and text.n is not None:
             pattern = self._catalog.ngettext(text.msgid, text.plural, text.n)
         else:
@@ -118,7 +115,7 @@ class Catalogs:
         }
 
     def translator(self, language: str | None) -> Translator:
-        return self._translators.get(language or "", self._translators[DEFAULT_LANGUAGE])
+        return self._translators.get(language or "", self._translators[DEFAULT])
 
 
 def supported_language(candidates: Iterable[str | None]) -> str | None:
@@ -130,6 +127,6 @@ def supported_language(candidates: Iterable[str | None]) -> str | None:
             code = Locale.parse(candidate, sep="-").language
         except (ValueError, UnknownLocaleError):
             continue
-        if code in LANGUAGES:
+        if code in CODES:
             return code
     return None

@@ -26,10 +26,11 @@ from typing import Any
 import pytest
 
 from bot import polling
-from bot.app import COMMANDS, WebhookOptions, run
+from bot.app import WebhookOptions, run
 from bot.config import ConfigError
 from bot.emulator import BotApiEmulator, FakeUser
 from bot.hotline import service
+from bot.languages import CODES
 from state.store import Store
 from tests.conftest import RunningBot, StartBot, settings_for
 from tests.hotline_helpers import (
@@ -446,8 +447,7 @@ async def test_a_5xx_on_the_command_menu_at_start_is_one_warning_and_the_bot_ser
     # Sent again after a short wait: the menu is set in every language.
     await wait_until(
         lambda: (
-            len([c for c in emulator.calls if c.method == "setMyCommands" and c.ok])
-            == len(COMMANDS)
+            len([c for c in emulator.calls if c.method == "setMyCommands" and c.ok]) == len(CODES)
         ),
         what="the menu in every language",
     )

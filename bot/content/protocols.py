@@ -19,10 +19,11 @@ from urllib.parse import urlsplit
 
 from bot.content.directory import CONTENT_DIR, ContentError
 from bot.content.rows import FORBIDDEN_NUMBERS, STALE_AFTER_DAYS
+from bot.languages import CODES, DEFAULT, LANGUAGES
 
 PROTOCOLS_DIR = CONTENT_DIR / "protocols"
-LANGUAGES = ("fr", "en", "bm")  # French first: the others fall back to it
-LANGUAGE_NAMES = {"en": "English", "bm": "Bambara"}
+# French first: the others fall back to it (bot/languages.py).
+LANGUAGE_NAMES = {lang.code: lang.english for lang in LANGUAGES if lang.code != DEFAULT}
 REVIEW_STATUSES = ("draft", "validated")
 REQUIRED = ("first-contact", "vslc")  # the VBG/VSLC decision aid leads to these two
 MAX_ITEMS = 20  # two buttons per item, in one message
@@ -222,9 +223,9 @@ class _FileReader:
         if not isinstance(value, dict):
             self.fail(where, 'expected one text per language, for example fr = "..."')
             return ()
-        self._unknown(where, value, frozenset(LANGUAGES))
+        self._unknown(where, value, frozenset(CODES))
         texts: list[tuple[str, str]] = []
-        for language in LANGUAGES:
+        for language in CODES:
             text = value.get(language)
             if text is None:
                 continue
@@ -322,7 +323,7 @@ class _FileReader:
                     f"{len(missing)} text(s) not in {name} ({language}), shown in French "
                     f"instead: {', '.join(missing)}"
                 )
-        for language in LANGUAGES:
+        for language in CODES:
             size = sum(len(_in(texts, language)) + 8 for _, texts in _fields(protocol, why=False))
             if size > MAX_CHECKLIST_CHARS:
                 self.fail("", f"too long in {language} for one message: shorten the items")

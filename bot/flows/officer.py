@@ -24,7 +24,7 @@ from bot.content.protocols import Item, Protocol, Protocols, Texts
 from bot.flows import decision, referral
 from bot.flows.base import Event, Flow, FlowModel, Route, argument, model_of
 from bot.flows.screens import Button, Localized, Msg, Output, Screen, Text, t, tn
-from bot.i18n import LANGUAGE_NAMES, LANGUAGES
+from bot.languages import CODES, NATIVE_NAMES
 
 PREFIX = "off:"  # every officer button; the channel checks the role before any of them
 COMMANDS = frozenset({"officer", "checklists"})
@@ -94,7 +94,7 @@ def _listed(texts: list[Texts], mark: str) -> Localized:
     return Localized(
         tuple(
             (language, "\n".join(f"{mark} {_in(text, language)}" for text in texts))
-            for language in LANGUAGES
+            for language in CODES
         )
     )
 
@@ -135,7 +135,7 @@ class OfficerFlow(Flow):
                 {"trigger": "open_menu", "source": anywhere, "dest": MENU},
                 {"trigger": "languages", "source": anywhere, "dest": LANGUAGE},
                 {"trigger": "choose_language", "source": LANGUAGE, "dest": MENU,
-                 "conditions": [lambda e: argument(e) in LANGUAGES],
+                 "conditions": [lambda e: argument(e) in CODES],
                  "after": [self._remember_language]},
                 {"trigger": "list", "source": anywhere, "dest": CHECKLISTS},
                 {"trigger": "open", "source": anywhere, "dest": CHECKLIST,
@@ -369,7 +369,7 @@ class OfficerFlow(Flow):
         return Screen(
             body=(t("Choose your language:"),),
             buttons=(
-                *((Button(LANGUAGE_NAMES[code], f"off:lang:{code}"),) for code in LANGUAGES),
+                *((Button(NATIVE_NAMES[code], f"off:lang:{code}"),) for code in CODES),
                 (MENU_BUTTON,),
             ),
         )

@@ -19,7 +19,8 @@ from bot.flows.base import Event, Flow, FlowModel, Route, argument, model_of, no
 from bot.flows.referral import BEING_CHECKED, FREE_NUMBERS, card, number_details, number_line
 from bot.flows.screens import Button, Handover, Localized, Output, Screen, t
 from bot.hotline.hours import Hours
-from bot.i18n import LANGUAGE_NAMES, LANGUAGES, supported_language
+from bot.i18n import supported_language
+from bot.languages import CODES, NATIVE_NAMES
 
 NEW, LANGUAGE, MENU, WHERE, REGIONS, TOWNS, CONFIRM, CONSENT, HANDOVER = (
     "new", "language", "menu", "where", "regions", "towns", "confirm", "consent", "handover",
@@ -84,7 +85,7 @@ class SurvivorFlow(Flow):
                     "trigger": "choose_language",
                     "source": LANGUAGE,
                     "dest": MENU,
-                    "conditions": [lambda e: argument(e) in LANGUAGES],
+                    "conditions": [lambda e: argument(e) in CODES],
                     "after": [self._remember_language],
                 },
                 {"trigger": "show_menu", "source": [MENU, *PLACE_STATES, CONSENT, HANDOVER],
@@ -295,7 +296,7 @@ class SurvivorFlow(Flow):
                 t("The bot keeps none of your messages: they are passed on, not stored."),
                 t(
                     "Hours: %(hours)s (Bamako time).",
-                    hours=Localized.of(**{lang: self.hours.describe(lang) for lang in LANGUAGES}),
+                    hours=Localized.of(**{lang: self.hours.describe(lang) for lang in CODES}),
                 ),
                 when,
                 t("The quick exit works at any time."),
@@ -317,9 +318,9 @@ class SurvivorFlow(Flow):
             ),
             buttons=(
                 *(
-                    (Button(("✓ " if code == suggested else "") + LANGUAGE_NAMES[code],
+                    (Button(("✓ " if code == suggested else "") + NATIVE_NAMES[code],
                             f"lang:{code}"),)
-                    for code in LANGUAGES
+                    for code in CODES
                 ),
                 (DANGER,),
                 (EXIT,),
