@@ -123,14 +123,15 @@ class Intake:
                     continue
             rows.append((slim["update_id"], json.dumps(slim).encode("utf-8"), chat))
             kept.append((Update.de_json(slim, self._app.bot), slim))
+        for (chat, user), ids in dropped.items():
+            # Before any exit of this batch runs, so that it finds them to delete.
+            await self._remember_unread(chat, user, ids)
         fresh = set(await self._inbox.take_in(rows))
         for parsed, slim in kept:  # in Telegram's order, which per-chat order relies on
             if parsed.update_id in fresh:
                 await self._dispatch(parsed, slim)
         for slim in flooded:  # behind what was kept, so the burst counts as one
             self._flood(Update.de_json(slim, self._app.bot))
-        for (chat, user), ids in dropped.items():
-            await self._remember_unread(chat, user, ids)
 
     async def drain(self, timeout: float) -> bool:
         """Wait for updates in flight; True if all finished. Unfinished ones stay in the inbox."""
@@ -254,9 +255,11 @@ class Intake:
             if unread and user is not None:
                 await self._remember_unread(chat, user.id, unread)  # hers, never answered
 
+            called_off = [w.update_id for w in earlier]
+
             async def leave() -> None:
                 await self._app.process_update(update)
-                await self._inbox.left(chat, update.update_id)
+                await self._inbox.left(chat, update.update_id, also=called_off)
 
             leaving = leave()
             try:
@@ -272,15 +275,19 @@ class Intake:
 
     async def _wait_for(self, earlier: list[_Work]) -> None:
         """Earlier work of hers ends: what had not begun was cancelled; what had begun finishes
-        (its requests are refused now), or is cancelled after a grace."""
-        tasks = {w.task for w in earlier if w.task is not None}
-        if not tasks:
-            return
-        _, late = await asyncio.wait(tasks, timeout=RUNNING_GRACE)
-        for task in late:
-            task.cancel()
-        if late:
-            await asyncio.wait(late)
+        (its requests are refused now), or is cancelled after a grace (a request of it already
+        on its way still lands, and is deleted: bot/ratelimit.py). An earlier exit is waited
+        for whole: it does what this one would."""
+        exits = {w.task for w in earlier if w.task is not None and w.leaving}
+        others = {w.task for w in earlier if w.task is not None and not w.leaving}
+        if others:
+            _, late = await asyncio.wait(others, timeout=RUNNING_GRACE)
+            for task in late:
+                task.cancel()
+            if late:
+                await asyncio.wait(late)
+        if exits:
+            await asyncio.wait(exits)
 
 
 def _chat_of(update: Update) -> int | None:

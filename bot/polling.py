@@ -23,13 +23,13 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exp
 
 from bot.intake import Intake
 from bot.minimal import Json
+from bot.transport import READ_TIMEOUT
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 POLL_TIMEOUT = 10  # seconds Telegram holds a getUpdates call open when there is nothing new
-READ_MARGIN = 5.0  # seconds beyond it before a silent long poll counts as lost
 
 # Conflict: another poller, or a webhook still set; both end without us.
 NETWORK_FAULTS: tuple[type[Exception], ...] = (NetworkError, RetryAfter, Conflict)
@@ -134,7 +134,7 @@ async def _fetch(bot: Bot, offset: int | None) -> list[Json]:
     flood from one chat costs no parsing of the updates it drops."""
     data = {"offset": offset, "timeout": POLL_TIMEOUT, "allowed_updates": Update.ALL_TYPES}
     # Bot.get_updates would parse every update; its own request path, without the parsing.
-    result = await bot._post("getUpdates", data, read_timeout=POLL_TIMEOUT + READ_MARGIN)
+    result = await bot._post("getUpdates", data, read_timeout=POLL_TIMEOUT + READ_TIMEOUT)
     return result if isinstance(result, list) else []
 
 

@@ -114,6 +114,13 @@ def _is_transient(exc: BaseException) -> bool:
     return isinstance(exc, NetworkError) and not isinstance(exc, BadRequest | TimedOut)
 
 
+def _posted(request: asyncio.Future[_Result]) -> _Result | None:
+    """What a finished request returned, or None if it failed or was cancelled."""
+    if request.cancelled() or request.exception() is not None:
+        return None
+    return request.result()
+
+
 def _retry_after_seconds(exc: RetryAfter) -> float:
     with warnings.catch_warnings():
         # PTB 22 returns int/float seconds (with a deprecation warning) unless
@@ -298,12 +305,11 @@ class OutgoingRateLimiter(BaseRateLimiter[int]):
                 return await callback(*args, **kwargs)
             assert isinstance(chat_key, int)
             departed = gate.departing(chat_key)  # called off here if she has left
-            result: _Result | None = None
-            try:
-                result = await callback(*args, **kwargs)
-            finally:
-                gate.landed(chat_key, departed, result)
-            return result
+            # Once on its way, a request runs to its end even if its caller is cancelled (her
+            # quick exit cancels work of hers): whatever it posted is seen as it lands.
+            request = asyncio.ensure_future(callback(*args, **kwargs))
+            request.add_done_callback(lambda done: gate.landed(chat_key, departed, _posted(done)))
+            return await asyncio.shield(request)
 
         try:
             result = await once()

@@ -48,14 +48,16 @@ class Inbox:
         async with self._store.transaction() as db:
             await db.execute("DELETE FROM inbox WHERE update_id = ?", (update_id,))
 
-    async def left(self, chat: int, exit_update_id: int) -> None:
-        """Her quick exit is handled: it and every update of her chat before it are dropped at
-        once, durably, and no copy of them stays in the WAL."""
+    async def left(self, chat: int, exit_update_id: int, *, also: Sequence[int] = ()) -> None:
+        """Her quick exit is handled: it and every update of her chat before it (`also`: those
+        it called off, some of which carry no chat key) are dropped at once, durably, and no
+        copy of them stays in the WAL."""
         async with self._store.transaction(durable=True) as db:
             await db.execute(
                 "DELETE FROM inbox WHERE chat_key = ? AND update_id <= ?",
                 (self._chat_key(chat), exit_update_id),
             )
+            await db.executemany("DELETE FROM inbox WHERE update_id = ?", [(uid,) for uid in also])
         await self._store.checkpoint()
 
     def _chat_key(self, chat: int) -> str:

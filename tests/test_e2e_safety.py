@@ -239,13 +239,17 @@ async def test_an_answer_on_its_way_when_she_leaves_is_deleted_as_it_lands(
     await awa.send("/start")
     await awa.press((await answer(awa)).screen, "lang:fr")
     menu = (await answer(awa)).screen
-    emulator.set_return_latency(0.4)  # every answer now takes a while to come back
+    # Every answer now takes a while to come back: longer than the exit waits for an answer
+    # being made (bot/intake.py), so it is cancelled with its request on the wire.
+    emulator.set_return_latency(3.0)
     await awa.press(menu, "nav:numbers")  # several messages, the first already on its way
     await emulator.wait_for_call(
         "sendMessage", timeout=5, predicate=lambda call: call.finished is None
     )
     await awa.send("/exit")
     await wait_until(lambda: GOODBYE in texts(posted(emulator, awa.id)), what="goodbye")
+    await wait_until(lambda: [m.get("text") for m in awa.messages] == [GOODBYE], timeout=8,
+                     what="the late answer deleted as it landed")  # fmt: skip
     emulator.set_return_latency(0)
     await settle(1.0)
     assert [m.get("text") for m in awa.messages] == [GOODBYE]
@@ -264,3 +268,15 @@ async def test_a_double_tap_on_the_quick_exit_leaves_one_goodbye(
     await wait_until(lambda: texts(posted(emulator, awa.id)).count(GOODBYE) == 2, what="goodbyes")
     await settle(1.0)
     assert [m.get("text") for m in awa.messages] == [GOODBYE]  # the second took the first away
+
+
+async def test_a_first_contact_that_is_a_burst_is_deleted_whole_by_her_exit(
+    emulator: BotApiEmulator, start_bot: StartBot
+) -> None:
+    await start_bot()
+    awa = emulator.user(2008, "Awa", language_code="fr")
+    await flood(awa, 60)  # before any answer: no row of hers exists yet
+    await awa.send("/exit")
+    await wait_until(lambda: GOODBYE in texts(posted(emulator, awa.id)), what="goodbye")
+    await settle(1.0)
+    assert [m.get("text") for m in awa.messages] == [GOODBYE]

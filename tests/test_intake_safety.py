@@ -183,3 +183,20 @@ async def test_a_quick_exit_runs_ahead_of_her_queue_and_calls_it_off(
     assert await intake.drain(5)
     assert sorted(desk.finished) == [11, 12]
     assert await inbox.pending() == []
+
+
+async def test_her_exit_drops_every_update_of_hers_it_called_off_even_one_without_a_chat_key(
+    app: Application,  # type: ignore[type-arg]
+    store: Store,
+) -> None:
+    Desk(app)
+    inbox = Inbox(store, Keys(SECRET))
+    intake = Intake(app, inbox, ExitGate(), Remembered())
+    member = {"status": "member", "user": user(1)}
+    kicked = {"status": "kicked", "user": user(1), "until_date": 0}
+    blocked = {"chat": private(HER), "from": user(HER), "date": 1_700_000_000,
+               "old_chat_member": member, "new_chat_member": kicked}  # fmt: skip
+    await intake.accept([text_update(1, HER), {"update_id": 2, "my_chat_member": blocked}])
+    await intake.accept([exit_press(3, HER)])
+    await until(lambda: intake.in_flight == 0, timeout=10)
+    assert await inbox.pending() == []  # nothing of hers left to replay after the exit

@@ -27,6 +27,7 @@ from telegram.ext import (
 
 from bot.context import JigiyaContext
 from bot.conversation import StorageKey
+from bot.exits import CalledOff
 from bot.flows.base import Event
 from bot.flows.officer import COMMANDS, PREFIX, Document
 from bot.flows.screens import Output, Screen, Text, t, tn
@@ -212,7 +213,7 @@ async def _tell_inviter(context: JigiyaContext, officer: Officer, user: User) ->
     )
     try:
         await context.bot.send_message(officer.invited_by, text, protect_content=True)
-    except TelegramError as exc:
+    except (TelegramError, CalledOff) as exc:
         log.warning("Could not tell the inviting administrator (%s)", type(exc).__name__)
 
 

@@ -212,7 +212,8 @@ async def remember_unread(
     exit): still in her chat, so remembered for the quick exit like every other."""
     services: Services = application.bot_data[SERVICES]
     key = StorageKey(bot_id=application.bot.id, chat_id=chat_id, user_id=user_id)
-    await services.runner.remember_sent(key, message_ids)
+    # Made for her if need be (a first contact that is a burst): always before her exit runs.
+    await services.runner.remember_sent(key, message_ids, ensure=True)
 
 
 async def flood_note(application: Application, update: Update) -> None:  # type: ignore[type-arg]
