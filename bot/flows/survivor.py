@@ -194,30 +194,35 @@ class SurvivorFlow(Flow):
 
     async def step(self, model: FlowModel, event: Event) -> list[Output]:
         # The language chosen, else the one the person's app reports: ticked on the language screen.
-        model.data["suggested"] = supported_language([model.language, event.language_hint])
+        model.view["suggested"] = supported_language([model.language, event.language_hint])
         return await super().step(model, event)
 
     # --- what each state shows ----------------------------------------------------------
 
+    def menu_screen(self) -> Screen:
+        """The menu, as every state leads back to it (also shown when a handover is refused)."""
+        return Screen(
+            body=(t("What would you like to do?"),),
+            buttons=(
+                (DANGER,),
+                (Button(t("📍 Nearest centre"), "nav:centre"),),
+                (Button(t("📞 Free numbers"), "nav:numbers"),),
+                (Button(t("💬 Talk to a person"), "nav:talk"),),
+                (Button(t("ℹ️ What happens at a centre"), "nav:about"),),
+                (Button(t("🌐 Language"), "nav:language"), EXIT),
+            ),
+        )
+
     def screen(self, model: FlowModel) -> Screen:
         if model.state == MENU:
-            return Screen(
-                body=(t("What would you like to do?"),),
-                buttons=(
-                    (DANGER,),
-                    (Button(t("📍 Nearest centre"), "nav:centre"),),
-                    (Button(t("📞 Free numbers"), "nav:numbers"),),
-                    (Button(t("💬 Talk to a person"), "nav:talk"),),
-                    (Button(t("ℹ️ What happens at a centre"), "nav:about"),),
-                    (Button(t("🌐 Language"), "nav:language"), EXIT),
-                ),
-            )
+            return self.menu_screen()
         if model.state == WHERE:
             return self._where_screen()
         if model.state == REGIONS:
             regions = [Button(r, f"region:{i}") for i, r in enumerate(self._regions)]
             return Screen(body=(t("Choose your region:"),), buttons=(*_pairs(regions), *NAV_ROWS))
-        if model.state in (TOWNS, CONFIRM) and not model.view:
+        shown = {TOWNS: "region", CONFIRM: "candidates"}.get(model.state)
+        if shown is not None and shown not in model.view:
             # Shown again later (after a crash, or a word it did not understand): the region or
             # places were never stored, so ask where again.
             return self._where_screen()
@@ -310,7 +315,7 @@ class SurvivorFlow(Flow):
         )
 
     def _language_screen(self, model: FlowModel) -> Screen:
-        suggested = model.data.get("suggested")
+        suggested = model.view.get("suggested")
         return Screen(
             body=(
                 t("Hello. Jigiya is a free and private information service."),

@@ -11,15 +11,16 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 
 from bot.context import SERVICES, JigiyaContext, Services
-from bot.conversation import StepResult, StorageKey
+from bot.conversation import StorageKey
 from bot.exits import CalledOff
-from bot.flows.base import Event, FlowModel
+from bot.flows.base import Event
 from bot.flows.screens import Button, Handover, Msg, Output, Screen, t
-from bot.flows.survivor import EXIT, MENU, wants_quick_exit
+from bot.flows.survivor import EXIT, wants_quick_exit
 from bot.handlers.events import event_of
 from bot.handlers.render import show
 from bot.hotline.outbox import END as END_CASE
 from bot.i18n import supported_language
+from bot.languages import DEFAULT
 from state.cases import Case
 
 log = logging.getLogger(__name__)
@@ -95,10 +96,11 @@ async def _answer(update: Update, context: JigiyaContext) -> None:
     language = supported_language([result.language, user.language_code])
     translator = services.catalogs.translator(language)
     outputs: list[Output] = [o for o in result.outputs if not isinstance(o, Handover)]
-    if len(outputs) < len(result.outputs):
-        opened = await services.hotline.open(person_key, chat.id, language or "fr")
+    if any(isinstance(o, Handover) for o in result.outputs):
+        opened = await services.hotline.open(person_key, chat.id, language or DEFAULT)
         if opened.refused is not None:
-            outputs = [Screen(body=(opened.refused,), edit=False), _menu(services, result)]
+            refused = Screen(body=(opened.refused,), edit=False)
+            outputs = [refused, services.survivor.menu_screen()]
     pressed = query.message.message_id if query and query.message else None
     shown: list[int] = []
     try:
@@ -106,13 +108,6 @@ async def _answer(update: Update, context: JigiyaContext) -> None:
     finally:
         # What reached her chat is remembered for the quick exit, even if the rest failed.
         await services.runner.remember_sent(key, shown)
-
-
-def _menu(services: Services, result: StepResult) -> Screen:
-    """The menu screen, for when a handover could not start."""
-    model = FlowModel({}, result.language)
-    model.state = MENU
-    return services.survivor.screen(model)
 
 
 async def _in_case(
