@@ -177,6 +177,25 @@ def test_missing_file_and_missing_column_are_reported(tmp_path: Path) -> None:
     assert "places.csv: missing column(s): population" in errors
 
 
+def test_a_language_is_a_column_added_and_french_fills_its_gaps(tmp_path: Path) -> None:
+    _copy(tmp_path)
+    path = tmp_path / "numbers.csv"
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    for row in rows:  # a Bambara column, filled for one number only
+        row["purpose_bm"] = "Sɛgɛsɛgɛli" if row["id"] == "vbg-80333" else ""
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    report = check(tmp_path, date(2026, 11, 29))
+    assert report.errors == []
+    assert not [w for w in report.warnings if "purpose_bm" in w]  # a known language
+    numbers = {n.id: n for n in load_directory(tmp_path).numbers}
+    assert dict(numbers["vbg-80333"].purpose.texts)["bm"] == "Sɛgɛsɛgɛli"
+    assert "bm" not in dict(numbers["vbg-80001132"].purpose.texts)  # French is shown instead
+
+
 def test_a_spreadsheet_byte_order_mark_and_empty_rows_are_accepted(tmp_path: Path) -> None:
     _copy(tmp_path)
     path = tmp_path / "numbers.csv"

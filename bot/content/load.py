@@ -25,6 +25,8 @@ from bot.content.models import (
 )
 from bot.content.places import fold
 from bot.content.rows import ROUND_THE_CLOCK, Content, Problem, Row, split_list
+from bot.flows.screens import Localized
+from bot.languages import CODES, DEFAULT
 
 CENTRES_FILE = "centres.csv"
 NUMBERS_FILE = "numbers.csv"
@@ -35,10 +37,17 @@ CENTRE_COLUMNS = (
     "services", "hours", "phone", "operator", "opened", "source_url", "source_date",
     "last_verified", "status", "notes",
 )  # fmt: skip
+# Texts people read come per language: `name_fr`, `purpose_en`... (bot/languages.py). French is
+# required; another language's column is optional, and French is shown where it is empty.
+LOCALIZED_NUMBER_FIELDS = ("name", "purpose")
 NUMBER_COLUMNS = (
-    "id", "number", "display", "name_fr", "purpose_fr", "purpose_en", "hours", "kind", "free",
-    "emergency", "source_url", "source_date", "last_verified", "status", "notes",
+    "id", "number", "display", *(f"{field}_{DEFAULT}" for field in LOCALIZED_NUMBER_FIELDS),
+    "hours", "kind", "free", "emergency", "source_url", "source_date", "last_verified", "status",
+    "notes",
 )  # fmt: skip
+OPTIONAL_NUMBER_COLUMNS = tuple(
+    f"{field}_{code}" for field in LOCALIZED_NUMBER_FIELDS for code in CODES if code != DEFAULT
+)
 PLACE_COLUMNS = (
     "id", "geonameid", "name", "ascii_name", "alt_names", "region", "latitude", "longitude",
     "population", "source", "notes",
@@ -57,8 +66,9 @@ def read_content(content_dir: Path, today: date | None = None) -> Content:
         content_dir / CENTRES_FILE, CENTRE_COLUMNS, _centre, content, today, ids
     )
     content.numbers = _read(
-        content_dir / NUMBERS_FILE, NUMBER_COLUMNS, _number, content, today, ids
-    )
+        content_dir / NUMBERS_FILE, NUMBER_COLUMNS, _number, content, today, ids,
+        optional=OPTIONAL_NUMBER_COLUMNS,
+    )  # fmt: skip
     _check_links(content)
     return content
 
@@ -70,9 +80,11 @@ def _read(
     content: Content,
     today: date | None,
     ids: dict[str, str],
+    *,
+    optional: tuple[str, ...] = (),
 ) -> list[R]:
     records: list[R] = []
-    for row in _rows(path, columns, content, today):
+    for row in _rows(path, columns, content, today, optional):
         record = build(row)
         if row.record in ids:
             row.fail("id", f"duplicate id {row.record!r}: also {ids[row.record]}")
@@ -84,8 +96,19 @@ def _read(
     return records
 
 
+def _localized(row: Row, field: str) -> Localized:
+    """A text in each language that has one; French is required."""
+    return Localized.of(
+        **{code: row.text(f"{field}_{code}", required=code == DEFAULT) for code in CODES}
+    )
+
+
 def _rows(
-    path: Path, columns: tuple[str, ...], content: Content, today: date | None
+    path: Path,
+    columns: tuple[str, ...],
+    content: Content,
+    today: date | None,
+    optional: tuple[str, ...] = (),
 ) -> Iterator[Row]:
     file = path.name
     try:
@@ -98,7 +121,7 @@ def _rows(
                 content.errors.append(Problem(file, f"missing column(s): {', '.join(missing)}"))
                 return
             for name in header:
-                if name not in columns:
+                if name not in columns and name not in optional:
                     content.warnings.append(Problem(file, f"column {name!r} is not used"))
             reader.fieldnames = header
             for number, raw in enumerate(reader, start=2):
@@ -185,14 +208,14 @@ def _number(row: Row) -> Number:
     emergency = row.flag("emergency", required=True)
     if kind in ("police", "gendarmerie") and emergency is False:
         row.fail("emergency", f"a {kind} line is an emergency line: true")
-    row.shown("name_fr", "purpose_fr", "purpose_en", "hours")
+    localized = [f"{field}_{code}" for field in LOCALIZED_NUMBER_FIELDS for code in CODES]
+    row.shown(*localized, "hours")
     entry = Number(
         id=row.ident(),
         number=number,
         display=display,
-        name_fr=row.text("name_fr", required=True),
-        purpose_fr=row.text("purpose_fr", required=True),
-        purpose_en=row.text("purpose_en", required=True),
+        name=_localized(row, "name"),
+        purpose=_localized(row, "purpose"),
         hours=row.text("hours"),
         kind=kind or "gbv",
         free=row.flag("free", required=False),

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal, get_args
 
+from bot.flows.screens import Localized
+
 Service = Literal["medical", "psychosocial", "legal", "security", "shelter", "reinsertion"]
 Status = Literal["confirmed", "unverified"]
 CoordinateKind = Literal["facility", "approximate"]
@@ -81,9 +83,8 @@ class Number:
     id: str
     number: str
     display: str
-    name_fr: str
-    purpose_fr: str
-    purpose_en: str
+    name: Localized  # per language, French always there (bot/languages.py)
+    purpose: Localized
     hours: str
     kind: NumberKind
     free: bool | None

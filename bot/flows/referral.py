@@ -168,7 +168,7 @@ def number_line(number: Number) -> Msg:
     return t(
         "• %(number)s: %(purpose)s (%(status)s)",
         number=number.display,
-        purpose=Localized.of(fr=number.purpose_fr, en=number.purpose_en),
+        purpose=number.purpose,
         status=status(number.status),
     )
 
@@ -177,8 +177,8 @@ def number_details(number: Number) -> Msg:
     return t(
         "%(number)s: %(name)s\n%(purpose)s\nHours: %(hours)s · %(status)s",
         number=number.display,
-        name=number.name_fr,
-        purpose=Localized.of(fr=number.purpose_fr, en=number.purpose_en),
+        name=number.name,
+        purpose=number.purpose,
         hours=Localized.of(fr=number.hours) if number.hours else NOT_KNOWN,
         status=status(number.status),
     )
@@ -186,4 +186,4 @@ def number_details(number: Number) -> Msg:
 
 def card(number: Number) -> Contact:
     """A number as a contact card to tap and call."""
-    return Contact(phone=number.number, name=number.name_fr)
+    return Contact(phone=number.number, name=number.name)
