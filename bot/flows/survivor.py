@@ -298,7 +298,10 @@ class SurvivorFlow(Flow):
                     "Trained hotline staff will read what you write here and answer you. They "
                     "do not see your name, your phone number or your account."
                 ),
-                t("The bot keeps none of your messages: they are passed on, not stored."),
+                t(
+                    "Your messages are copied into the staff's group, and deleted from it some "
+                    "time after the conversation ends. The bot itself keeps none of them."
+                ),
                 t(
                     "Hours: %(hours)s (Bamako time).",
                     hours=Localized.of(**{lang: self.hours.describe(lang) for lang in CODES}),
