@@ -1267,11 +1267,14 @@ async def test_the_quick_exit_deletes_a_hotline_message_that_reached_her_on_its_
     awa = emulator.user(5009)
     name, send_message = METHODS["sendmessage"]
 
+    she_left = asyncio.Event()
+
     async def delivered_but_answered_late(api: ApiContext, params: Params) -> Json:
-        """Telegram shows the message to her at once; its answer reaches the bot later."""
+        """Telegram shows the message to her at once; its answer reaches the bot only once the
+        bot has her quick exit in hand."""
         message: Json = await send_message(api, params)
         if str(message.get("text", "")).startswith(received_prefix()):
-            await asyncio.sleep(1)
+            await asyncio.wait_for(she_left.wait(), 10)
         return message
 
     monkeypatch.setitem(METHODS, "sendmessage", (name, delivered_but_answered_late))
@@ -1285,6 +1288,13 @@ async def test_the_quick_exit_deletes_a_hotline_message_that_reached_her_on_its_
     while not str(received.get("text", "")).startswith(received_prefix()):
         received = await next_shown(awa)
     await awa.send("exit")  # the moment it appears
+    await emulator.wait_for_call(
+        "getUpdates",
+        predicate=lambda c: (
+            c.ok and any(u.get("message", {}).get("text") == "exit" for u in c.result or ())
+        ),
+    )
+    she_left.set()
     await emulator.wait_for_call(
         "sendMessage",
         predicate=lambda c: (
