@@ -157,7 +157,10 @@ class Demo:
             index = int(line) - 1
             if 0 <= index < len(persona.buttons):
                 message, data = persona.buttons[index]
-                await (persona.member or persona.user).press(message, data)
+                try:
+                    await (persona.member or persona.user).press(message, data)
+                except LookupError:  # the message changed since: its buttons are gone
+                    self.say("(that button is no longer there; look at the newest message)")
                 return True
             self.say(f"(no button {line}; the last message has {len(persona.buttons)})")
             return True

@@ -237,6 +237,16 @@ async def open_case(
     return case
 
 
+async def claimed_case(
+    emulator: BotApiEmulator, desk: Desk, user_id: int = 1001, name: str = "Awa"
+) -> tuple[FakeUser, Case]:
+    """A survivor whose case is open and claimed by Fatou: where most hotline tests begin."""
+    person = emulator.user(user_id, name)
+    case = await open_case(desk, person)
+    await desk.claim(desk.fatou, case)
+    return person, case
+
+
 async def open_cases(desk: Desk, *people: FakeUser) -> list[Case]:
     """Their cases, one after the other; the consent screens are reached side by side."""
     consents = await asyncio.gather(*(to_consent(person) for person in people))

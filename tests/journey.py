@@ -113,6 +113,14 @@ async def answer(
     return got
 
 
+async def start_in(person: FakeUser, language: str = "fr") -> Answer:
+    """/start and a language: the answer is the menu."""
+    await person.send("/start")
+    greeting = await answer(person)
+    await person.press(greeting.screen, f"lang:{language}")
+    return await answer(person)
+
+
 async def goodbye(person: FakeUser, timeout: float = 5.0) -> Answer:
     """Read a quick exit: button answer and deletions, up to the one line it ends with."""
     got = Answer()

@@ -29,7 +29,7 @@ from tests.hotline_helpers import (
     wait_for_content,
     wait_until,
 )
-from tests.journey import EXIT, answer, button_data, goodbye
+from tests.journey import EXIT, answer, button_data, goodbye, start_in
 
 USER_ID = 7_731_406_229
 MOPTI = (14.4931, -4.1872)
@@ -85,9 +85,7 @@ async def test_after_her_quick_exit_nothing_of_hers_can_be_decrypted_from_the_di
     desk = Desk.make(emulator)
     her = emulator.user(USER_ID, "Mariam", language_code="fr", username="mariam_kone_77")
     # A journey with a shared location and a typed town, then a hotline case.
-    await her.send("/start")
-    await her.press((await answer(her)).screen, "lang:fr")
-    menu = (await answer(her)).screen
+    menu = (await start_in(her)).screen
     await her.press(menu, "nav:centre")
     await answer(her, location_prompt=True)
     await her.send_location(*MOPTI)
@@ -140,9 +138,7 @@ async def test_the_location_keyboard_goes_when_a_case_opens_and_what_shows_where
     await start_bot(**HOTLINE)
     desk = Desk.make(emulator)
     awa = emulator.user(2002, "Awa", language_code="fr")
-    await awa.send("/start")
-    await awa.press((await answer(awa)).screen, "lang:fr")
-    await awa.press((await answer(awa)).screen, "nav:centre")
+    await awa.press((await start_in(awa)).screen, "nav:centre")
     where = (await answer(awa, location_prompt=True)).screen
     assert awa.reply_keyboard is not None  # "share my location" is up
     await awa.press(where, "nav:menu")
@@ -236,9 +232,7 @@ async def test_an_answer_on_its_way_when_she_leaves_is_deleted_as_it_lands(
 ) -> None:
     await start_bot()
     awa = emulator.user(2006, "Awa", language_code="fr")
-    await awa.send("/start")
-    await awa.press((await answer(awa)).screen, "lang:fr")
-    menu = (await answer(awa)).screen
+    menu = (await start_in(awa)).screen
     # Every answer now takes a while to come back: longer than the exit waits for an answer
     # being made (bot/intake.py), so it is cancelled with its request on the wire.
     emulator.set_return_latency(3.0)
@@ -260,9 +254,7 @@ async def test_a_double_tap_on_the_quick_exit_leaves_one_goodbye(
 ) -> None:
     await start_bot()
     awa = emulator.user(2007, "Awa", language_code="fr")
-    await awa.send("/start")
-    await awa.press((await answer(awa)).screen, "lang:fr")
-    menu = (await answer(awa)).screen
+    menu = (await start_in(awa)).screen
     await awa.press(menu, EXIT)
     await awa.press(menu, EXIT, check=False)  # the same button, tapped twice
     await wait_until(lambda: texts(posted(emulator, awa.id)).count(GOODBYE) == 2, what="goodbyes")

@@ -48,6 +48,7 @@ from tests.journey import (
     first_line,
     goodbye,
     labels,
+    start_in,
 )
 
 MOPTI = (14.49, -4.19)
@@ -262,14 +263,6 @@ def check_emergency(got: Answer, language: str = "fr") -> None:
 
 
 # --- journeys -------------------------------------------------------------------------------------
-
-
-async def start_in(person: FakeUser, language: str = "fr") -> Answer:
-    """/start and a language: the answer is the menu."""
-    await person.send("/start")
-    greeting = await answer(person)
-    await person.press(greeting.screen, f"lang:{language}")
-    return await answer(person)
 
 
 async def follow(person: FakeUser, screen: Json, steps: list[str]) -> Json:

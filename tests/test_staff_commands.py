@@ -27,6 +27,7 @@ from tests.hotline_helpers import (
     Desk,
     calls_to,
     case_id_of,
+    claimed_case,
     count_of,
     delete_topic,
     execute,
@@ -72,9 +73,7 @@ async def test_a_note_never_reaches_her_whether_captioned_or_addressed_to_the_bo
 ) -> None:
     await start_bot(**HOTLINE)
     desk = Desk.make(emulator)
-    awa = emulator.user(1001, "Awa")
-    case = await open_case(desk, awa)
-    await desk.claim(desk.fatou, case)
+    awa, case = await claimed_case(emulator, desk)
     me = emulator.username
     notes = [
         await desk.send_media(desk.fatou, case, "photo", caption="/note ses bleus au bras"),
@@ -92,9 +91,7 @@ async def test_an_album_captioned_as_a_note_stays_whole_in_the_topic(
 ) -> None:
     await start_bot(**HOTLINE)
     desk = Desk.make(emulator)
-    awa = emulator.user(1001, "Awa")
-    case = await open_case(desk, awa)
-    await desk.claim(desk.fatou, case)
+    awa, case = await claimed_case(emulator, desk)
     album = _album(desk, case, "/note son certificat, trois pages")
     await _relayed_after(desk, case, awa.id)
     assert [count_of(from_bot(emulator, awa), m) for m in album] == [0, 0, 0]
@@ -105,9 +102,7 @@ async def test_an_unknown_command_is_neither_obeyed_nor_relayed_and_gets_the_lis
 ) -> None:
     running = await start_bot(**HOTLINE)
     desk = Desk.make(emulator)
-    awa = emulator.user(1001, "Awa")
-    case = await open_case(desk, awa)
-    await desk.claim(desk.fatou, case)
+    awa, case = await claimed_case(emulator, desk)
     typos = [
         await desk.fatou.send("/closed", thread_id=case.thread_id),
         await desk.fatou.send("/notebook elle a peur", thread_id=case.thread_id),
@@ -127,9 +122,7 @@ async def test_a_command_for_another_bot_does_nothing_and_ours_by_name_closes(
 ) -> None:
     running = await start_bot(**HOTLINE)
     desk = Desk.make(emulator)
-    awa = emulator.user(1001, "Awa")
-    case = await open_case(desk, awa)
-    await desk.claim(desk.fatou, case)
+    awa, case = await claimed_case(emulator, desk)
     theirs = [
         await desk.fatou.send("/close@other_bot", thread_id=case.thread_id),
         await desk.fatou.send("/block@other_bot 30", thread_id=case.thread_id),
