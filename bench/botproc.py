@@ -16,11 +16,11 @@ monkeypatching, never in the product code:
 * `Application.process_update` (the handlers of one update, after it got its chat lock and a
   running slot), `ExtBot._do_post` (a Bot API request: rate limiter + HTTP) and the HTTP
   client's `do_request` (the HTTP exchange alone: `HTTPXRequest.do_request`, PTB's default
-  client, used by the echo floor; `bot.transport.AiohttpRequest.do_request`, used by Jigiya and
-  echo-aiohttp) are timed. A context variable ties each request to the update it serves, so per
-  update we know the wall time of its handlers and the part of it spent waiting for the Bot API
-  (overlapping requests are counted once); the names of the HTTP client classes that served
-  requests are recorded too;
+  client, used by the echo floor; `bot.telegram.transport.AiohttpRequest.do_request`, used by
+  Jigiya and echo-aiohttp) are timed. A context variable ties each request to the update it
+  serves, so per update we know the wall time of its handlers and the part of it spent waiting
+  for the Bot API (overlapping requests are counted once); the names of the HTTP client classes
+  that served requests are recorded too;
 * the durable intake (`Inbox.take_in` per received batch, `Inbox.done` per update) and every
   store transaction (the wait for the store's one lock, then the time it is held) are timed.
 
@@ -48,7 +48,7 @@ from telegram.request import BaseRequest, HTTPXRequest
 
 from bench.common import memory_mib
 from bench.echo import TRANSPORTS, run_echo
-from bot.transport import AiohttpRequest
+from bot.telegram.transport import AiohttpRequest
 
 UNPACED_RATE = 1_000_000.0  # requests per second: never reached, so the limiter never waits
 
@@ -248,7 +248,7 @@ def instrument_store(recorder: Recorder) -> None:
 def lift_pacing() -> None:
     """Build Jigiya's application with a limiter that never waits (see the module docstring)."""
     from bot import app
-    from bot.ratelimit import OutgoingRateLimiter
+    from bot.telegram.ratelimit import OutgoingRateLimiter
 
     def unpaced(**wiring: Any) -> OutgoingRateLimiter:
         return OutgoingRateLimiter(

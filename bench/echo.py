@@ -2,14 +2,14 @@
 
 A plain `Application` with PTB's own Updater (long polling), one MessageHandler that sends the
 text back, no rate limiter, no database. `concurrent_updates(64)` matches Jigiya's processor,
-which runs at most 64 updates at a time (bot/processor.py); the connection pool holds 256
+which runs at most 64 updates at a time (bot/telegram/processor.py); the connection pool holds 256
 connections, as in Jigiya.
 
 `transport="httpx"` (the default) keeps PTB's own HTTP client: that is the floor the targets are
 measured against. `transport="aiohttp"` ("echo-aiohttp" in the report) builds the same bot on
-Jigiya's transport, exactly as bot/app.py does (`bot.transport.AiohttpRequest`, one connection
-for getUpdates), so that the cost of the transport and the cost of Jigiya's own work can be told
-apart.
+Jigiya's transport, exactly as bot/app.py does (`bot.telegram.transport.AiohttpRequest`, one
+connection for getUpdates), so that the cost of the transport and the cost of Jigiya's own work
+can be told apart.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Literal
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
 
-from bot.transport import AiohttpRequest
+from bot.telegram.transport import AiohttpRequest
 
 MAX_RUNNING = 64
 

@@ -36,7 +36,7 @@ from bench.journey import Hub, Person, button_data, crowd, menu_journey, new_mes
 from bot.emulator import BotApiEmulator, ChatEvent
 
 LATENCY = 0.05  # injected Bot API round trip
-GROUP_LIMIT = 20  # messages per minute in one group (Telegram; bot/ratelimit.py)
+GROUP_LIMIT = 20  # messages per minute in one group (Telegram; bot/telegram/ratelimit.py)
 STAFF_ID = 3003
 SURVIVORS = 200_000
 PROBES = 300_000

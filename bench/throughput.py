@@ -203,10 +203,10 @@ _PROFILE_PARTS: list[tuple[str, Callable[[str, str], bool]]] = [
      lambda f, n: f.endswith("bot/conversation.py") and n == "step"),
     ("the flow alone (transitions; SurvivorFlow.step)",
      lambda f, n: f.endswith("bot/flows/survivor.py") and n == "step"),
-    ("receiving: getUpdates (bot/polling.py _fetch)",
-     lambda f, n: f.endswith("bot/polling.py") and n == "_fetch"),
+    ("receiving: getUpdates (bot/telegram/polling.py _fetch)",
+     lambda f, n: f.endswith("bot/telegram/polling.py") and n == "_fetch"),
     ("receiving: storing each batch (Intake.accept)",
-     lambda f, n: f.endswith("bot/intake.py") and n == "accept"),
+     lambda f, n: f.endswith("bot/telegram/intake.py") and n == "accept"),
 ]  # fmt: skip
 
 

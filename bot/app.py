@@ -15,11 +15,9 @@ from telegram import Bot, BotCommand
 from telegram.error import InvalidToken, TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
-from bot import polling, webhook
 from bot.config import ConfigError, Settings
 from bot.content import load_directory
 from bot.content.protocols import load_protocols
-from bot.context import SERVICES, JigiyaContext, Services
 from bot.conversation import ConversationRunner
 from bot.exits import ExitGate
 from bot.flows.officer import OfficerFlow
@@ -30,12 +28,15 @@ from bot.hotline.history import delete_old_topics
 from bot.hotline.outbox import OutboxWorker
 from bot.hotline.service import Hotline
 from bot.i18n import Catalogs
-from bot.intake import Intake
 from bot.keys import Keys, load_or_create_secret
 from bot.languages import CODES
-from bot.processor import ChatOrderedProcessor
-from bot.ratelimit import OutgoingRateLimiter
-from bot.transport import AiohttpRequest
+from bot.services import Services
+from bot.telegram import polling, webhook
+from bot.telegram.context import SERVICES, JigiyaContext
+from bot.telegram.intake import Intake
+from bot.telegram.processor import ChatOrderedProcessor
+from bot.telegram.ratelimit import OutgoingRateLimiter
+from bot.telegram.transport import AiohttpRequest
 from state.inbox import Inbox
 from state.officers import Officers
 from state.retention import purge_expired
@@ -78,7 +79,7 @@ def build_application(settings: Settings, services: Services) -> Application:  #
         .base_file_url(settings.file_url)
         .request(AiohttpRequest())
         .get_updates_request(AiohttpRequest(connection_pool_size=1))  # one long poll at a time
-        .updater(None)  # our intake receives updates: see bot/intake.py
+        .updater(None)  # our intake receives updates: see bot/telegram/intake.py
         .concurrent_updates(ChatOrderedProcessor())
         .rate_limiter(OutgoingRateLimiter(gate=services.exits))
         .context_types(ContextTypes(context=JigiyaContext))

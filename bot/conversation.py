@@ -1,5 +1,6 @@
 """Runs one flow step for one update: load the row, trigger the shared machine, save, in one
-transaction. Callers hold the chat's lock (see bot/processor.py), so steps of a chat never overlap.
+transaction. Callers hold the chat's lock (see bot/telegram/processor.py), so steps of a chat
+never overlap.
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ REMEMBER_SECONDS = 15 * 60
 # The chat whose quick exit the current task is carrying out: its own requests pass.
 LEAVING: ContextVar[int | None] = ContextVar("leaving", default=None)
 # When the current work began, on the gate's clock; None for a handler, whose earlier work an
-# exit cancels outright (see bot/intake.py).
+# exit cancels outright (see bot/telegram/intake.py).
 BEGUN: ContextVar[int | None] = ContextVar("begun", default=None)
 
 

@@ -17,7 +17,7 @@ from bot.app import run
 from bot.config import Settings, load_settings
 from bot.emulator import BotApiEmulator
 from bot.logs import setup_logging
-from bot.processor import ChatOrderedProcessor
+from bot.telegram.processor import ChatOrderedProcessor
 from state.store import Store
 
 TOKEN = "123456789:" + "T" * 35

@@ -34,7 +34,7 @@ from bot.content import CONTENT_DIR, load_directory
 from bot.emulator import ApiCall, BotApiEmulator, FakeUser
 from bot.flows.screens import t
 from bot.i18n import Catalogs
-from bot.ratelimit import OutgoingRateLimiter
+from bot.telegram.ratelimit import OutgoingRateLimiter
 from tests.conftest import RunningBot, StartBot
 from tests.journey import (
     EMERGENCY,

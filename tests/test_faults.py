@@ -25,12 +25,12 @@ from typing import Any
 
 import pytest
 
-from bot import polling
 from bot.app import WebhookOptions, run
 from bot.config import ConfigError
 from bot.emulator import BotApiEmulator, FakeUser
 from bot.hotline import service
 from bot.languages import CODES
+from bot.telegram import polling
 from state.store import Store
 from tests.conftest import RunningBot, StartBot, settings_for
 from tests.hotline_helpers import (
@@ -204,9 +204,12 @@ async def test_get_updates_faults_are_retried_with_one_line_and_nothing_is_lost(
     assert inbox_rows(db_path) == 0
 
     assert warnings_since(production_logging, mark) == [
-        f"WARNING bot.polling: getUpdates failed ({expected}, attempt 1); retrying"
+        f"WARNING bot.telegram.polling: getUpdates failed ({expected}, attempt 1); retrying"
     ]
-    assert lines_since(production_logging, mark, "bot.polling")[-1] == "getUpdates works again"
+    assert (
+        lines_since(production_logging, mark, "bot.telegram.polling")[-1]
+        == "getUpdates works again"
+    )
     assert tracebacks_since(production_logging, mark) == []
 
 
@@ -270,9 +273,9 @@ async def test_thirty_seconds_without_the_bot_api_then_everything_arrives_once(
 
     # One line when it started, one when it ended; no traceback.
     assert warnings_since(production_logging, mark) == [
-        "WARNING bot.polling: getUpdates failed (NetworkError, attempt 1); retrying"
+        "WARNING bot.telegram.polling: getUpdates failed (NetworkError, attempt 1); retrying"
     ]
-    assert "getUpdates works again" in lines_since(production_logging, mark, "bot.polling")
+    assert "getUpdates works again" in lines_since(production_logging, mark, "bot.telegram.polling")
     assert tracebacks_since(production_logging, mark) == []
 
 
@@ -348,14 +351,17 @@ async def test_a_429_on_each_method_waits_and_retries_with_one_line_each(
     assert refused == {*PACED_BY_429, "getMe", "setMyCommands", "getUpdates"}
     assert [c for c in emulator.calls if c.error is not None and c.error.status != 429] == []
     limiter = [
-        m for m in warnings_since(production_logging, 0) if m.startswith("WARNING bot.ratelimit")
+        m
+        for m in warnings_since(production_logging, 0)
+        if m.startswith("WARNING bot.telegram.ratelimit")
     ]
     assert sorted(limiter) == sorted(
-        f"WARNING bot.ratelimit: Telegram 429 on {method}: retry_after=1s, attempt 1 of 4, retrying"
+        f"WARNING bot.telegram.ratelimit: Telegram 429 on {method}: retry_after=1s, "
+        "attempt 1 of 4, retrying"
         for method in (*PACED_BY_429, "getMe", "setMyCommands")
     )
     assert [m for m in warnings_since(production_logging, 0) if m not in limiter] == [
-        "WARNING bot.polling: getUpdates failed (RetryAfter, attempt 1); retrying"
+        "WARNING bot.telegram.polling: getUpdates failed (RetryAfter, attempt 1); retrying"
     ]
     assert tracebacks_since(production_logging, 0) == []
 
@@ -414,7 +420,8 @@ async def test_hotline_sends_that_fail_with_5xx_or_time_out_are_retried_and_arri
     faults = ("createForumTopic", "editMessageText", "copyMessage", "closeForumTopic",
               "sendMessage")  # fmt: skip
     assert sorted(warnings_since(production_logging, mark)) == sorted(
-        f"WARNING bot.ratelimit: Telegram NetworkError on {method}: attempt 1 of 3, retrying"
+        f"WARNING bot.telegram.ratelimit: Telegram NetworkError on {method}: "
+        "attempt 1 of 3, retrying"
         for method in faults
     )
     outbox_lines = lines_since(production_logging, mark, "bot.hotline.outbox")
@@ -460,7 +467,8 @@ async def test_a_5xx_on_the_command_menu_at_start_is_one_warning_and_the_bot_ser
         what="the menu in every language",
     )
     assert warnings_since(production_logging, 0) == [
-        "WARNING bot.ratelimit: Telegram NetworkError on setMyCommands: attempt 1 of 3, retrying"
+        "WARNING bot.telegram.ratelimit: Telegram NetworkError on setMyCommands: "
+        "attempt 1 of 3, retrying"
     ]
     assert tracebacks_since(production_logging, 0) == []
 

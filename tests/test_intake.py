@@ -9,8 +9,8 @@ from telegram import Update
 from telegram.ext import Application, TypeHandler
 
 from bot.exits import ExitGate
-from bot.intake import Intake
 from bot.keys import Keys
+from bot.telegram.intake import Intake
 from state.inbox import Inbox
 from state.store import Store
 from tests.conftest import SECRET

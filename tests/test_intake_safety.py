@@ -11,9 +11,9 @@ from telegram import Update
 from telegram.ext import Application, TypeHandler
 
 from bot.exits import ExitGate
-from bot.intake import PER_CHAT_PENDING, Intake
 from bot.keys import Keys
-from bot.minimal import minimal
+from bot.telegram.intake import PER_CHAT_PENDING, Intake
+from bot.telegram.minimal import minimal
 from state.inbox import Inbox
 from state.store import Store
 from tests.conftest import SECRET

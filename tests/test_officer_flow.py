@@ -23,10 +23,9 @@ from bot.flows.officer import (
     TOWNS,
     WHERE,
     WHY,
-    Document,
     OfficerFlow,
 )
-from bot.flows.screens import Button, Localized, Msg, Output, Screen, Text
+from bot.flows.screens import Button, Document, Localized, Msg, Output, Screen, Text
 from bot.i18n import Catalogs
 from bot.keys import Keys
 from state.store import Store

@@ -7,7 +7,7 @@ import random
 
 from telegram import Chat, Message, Update
 
-from bot.processor import ChatOrderedProcessor
+from bot.telegram.processor import ChatOrderedProcessor
 
 
 def update(update_id: int, chat_id: int) -> Update:

@@ -1,4 +1,4 @@
-"""Tests for the outgoing rate-limit policy in ``bot.ratelimit``.
+"""Tests for the outgoing rate-limit policy in ``bot.telegram.ratelimit``.
 
 Requests go through ``process_request`` with a fake API callback that records when it
 is called. Timing checks use lower bounds (a token bucket can't release early) and
@@ -27,10 +27,11 @@ from telegram.error import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.ratelimit import OutgoingRateLimiter
+from bot.telegram.ratelimit import OutgoingRateLimiter
 
 Result = bool | dict[str, Any] | list[dict[str, Any]]
 
+LOGGER = "bot.telegram.ratelimit"
 SECRET_TEXT = "secret survivor text"
 
 
@@ -223,11 +224,14 @@ async def test_retries_then_reraises_and_logs_without_personal_data(
     limiter = OutgoingRateLimiter(max_retries=2)
     api.errors["x"] = [flood(0.02) for _ in range(5)]
 
-    with caplog.at_level(logging.WARNING, logger="bot.ratelimit"), pytest.raises(RetryAfter):
+    with (
+        caplog.at_level(logging.WARNING, logger=LOGGER),
+        pytest.raises(RetryAfter),
+    ):
         await send(limiter, api, "x", 987654321)
 
     assert api.labels() == ["x", "x", "x"]
-    records = [r for r in caplog.records if r.name == "bot.ratelimit"]
+    records = [r for r in caplog.records if r.name == LOGGER]
     assert [r.levelno for r in records] == [logging.WARNING] * 3
     messages = [r.getMessage() for r in records]
     for attempt, message in enumerate(messages, start=1):
@@ -291,7 +295,7 @@ async def test_pruning_bounds_memory_but_keeps_paused_and_busy_buckets(api: Fake
 
 
 def limiter_lines(caplog: pytest.LogCaptureFixture) -> list[tuple[int, str]]:
-    return [(r.levelno, r.getMessage()) for r in caplog.records if r.name == "bot.ratelimit"]
+    return [(r.levelno, r.getMessage()) for r in caplog.records if r.name == LOGGER]
 
 
 @pytest.mark.parametrize(
@@ -305,7 +309,7 @@ async def test_a_5xx_or_lost_connection_is_sent_again_with_one_line(
     limiter = OutgoingRateLimiter(network_backoff=0.05)
     api.errors["x"] = [fault, fault]
 
-    with caplog.at_level(logging.INFO, logger="bot.ratelimit"):
+    with caplog.at_level(logging.INFO, logger=LOGGER):
         assert await send(limiter, api, "x", 987654321) is True
 
     assert api.labels() == ["x", "x", "x"]
@@ -355,7 +359,10 @@ async def test_a_refusal_is_never_sent_again(
     limiter = OutgoingRateLimiter(network_backoff=0.01)
     api.errors["x"] = [refusal]
 
-    with caplog.at_level(logging.INFO, logger="bot.ratelimit"), pytest.raises(type(refusal)):
+    with (
+        caplog.at_level(logging.INFO, logger=LOGGER),
+        pytest.raises(type(refusal)),
+    ):
         await send(limiter, api, "x", 5)
     assert api.labels() == ["x"]
     assert limiter_lines(caplog) == []
@@ -385,7 +392,7 @@ async def test_an_outage_logs_when_it_begins_then_every_ten_faults(
     # An endpoint that is not paced, so that 27 requests to one chat need not wait.
     api.errors["x"] = [NetworkError("Bad Gateway") for _ in range(25)]
 
-    with caplog.at_level(logging.INFO, logger="bot.ratelimit"):
+    with caplog.at_level(logging.INFO, logger=LOGGER):
         for _ in range(25):
             with pytest.raises(NetworkError):
                 await send(limiter, api, "x", 5, "deleteMessage")

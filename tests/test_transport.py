@@ -1,5 +1,6 @@
-"""The aiohttp transport under PTB (bot/transport.py), against the emulator: uploads arrive byte
-for byte, downloads come back, and faults become PTB's errors without quoting the token."""
+"""The aiohttp transport under PTB (bot/telegram/transport.py), against the emulator: uploads
+arrive byte for byte, downloads come back, and faults become PTB's errors without quoting the
+token."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from telegram import Bot
 from telegram.error import NetworkError, TimedOut
 
 from bot.emulator import BotApiEmulator
-from bot.transport import AiohttpRequest
+from bot.telegram.transport import AiohttpRequest
 from tests.conftest import TOKEN
 
 

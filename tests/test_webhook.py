@@ -100,7 +100,7 @@ async def test_bodies_that_are_not_updates_get_400_and_one_line_without_tracebac
             for body in NOT_UPDATES
         ]
     assert statuses == [400] * len(NOT_UPDATES)
-    refusals = [r for r in caplog.records if r.name == "bot.webhook"]
+    refusals = [r for r in caplog.records if r.name == "bot.telegram.webhook"]
     assert [r.getMessage() for r in refusals] == [
         "Webhook request with a body that is not an update refused"
     ] * len(NOT_UPDATES)

@@ -13,7 +13,6 @@ step with no output: the channel then hands them to the survivor side.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -23,7 +22,7 @@ from bot.content import Directory
 from bot.content.protocols import Item, Protocol, Protocols, Texts
 from bot.flows import decision, referral
 from bot.flows.base import Event, Flow, FlowModel, Route, argument, model_of
-from bot.flows.screens import Button, Localized, Msg, Output, Screen, Text, t, tn
+from bot.flows.screens import Button, Document, Localized, Msg, Output, Screen, Text, t, tn
 from bot.languages import CODES, NATIVE_NAMES
 
 PREFIX = "off:"  # every officer button; the channel checks the role before any of them
@@ -53,16 +52,6 @@ REMINDER = t(
 TO_CONFIRM = t("⚠️ = to confirm locally: not yet confirmed for Mali.")
 MENU_BUTTON = Button(t("☰ Officer menu"), "off:menu")
 LIST_BUTTON = Button(t("📋 Checklists"), "off:list")
-
-
-@dataclass(frozen=True, kw_only=True)
-class Document(Screen):
-    """A text file to keep, print or attach to the case file; never anything about the survivor.
-
-    `body` holds its lines. A channel that cannot send files shows it as a message."""
-
-    filename: str
-    caption: Text
 
 
 def _today() -> date:

@@ -69,6 +69,16 @@ class Screen:
     drop_location_button: bool = False
 
 
+@dataclass(frozen=True, kw_only=True)
+class Document(Screen):
+    """A text file to keep, print or attach to the case file; never anything about the survivor.
+
+    `body` holds its lines. A channel that cannot send files shows it as a message."""
+
+    filename: str
+    caption: Text
+
+
 @dataclass(frozen=True)
 class Contact:
     """A phone number as a card the person can tap to call."""

@@ -6,8 +6,8 @@ import logging
 
 from telegram import Update
 
-from bot.context import JigiyaContext
 from bot.exits import CalledOff
+from bot.telegram.context import JigiyaContext
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ import logging
 from telegram import Chat, ChatMember, Update
 from telegram.ext import Application, ChatMemberHandler
 
-from bot.context import JigiyaContext
+from bot.telegram.context import JigiyaContext
 
 log = logging.getLogger(__name__)
 

@@ -25,17 +25,17 @@ from telegram.ext import (
     filters,
 )
 
-from bot.context import JigiyaContext
 from bot.conversation import StorageKey
 from bot.exits import CalledOff
 from bot.flows.base import Event
-from bot.flows.officer import COMMANDS, PREFIX, Document
-from bot.flows.screens import Output, Screen, Text, t, tn
+from bot.flows.officer import COMMANDS, PREFIX
+from bot.flows.screens import Document, Output, Screen, Text, t, tn
 from bot.flows.survivor import wants_quick_exit
 from bot.handlers.events import event_of, split_command
 from bot.handlers.private import stop_spinner
 from bot.handlers.render import show
 from bot.i18n import Translator, supported_language
+from bot.telegram.context import JigiyaContext
 from state.officers import ROLES, Officer, normalise_code
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,6 @@ from telegram import CallbackQuery, Chat, Message, ReplyKeyboardRemove, Update
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 
-from bot.context import SERVICES, JigiyaContext, Services
 from bot.conversation import StorageKey
 from bot.exits import CalledOff
 from bot.flows.base import Event
@@ -21,6 +20,8 @@ from bot.handlers.render import show
 from bot.hotline.outbox import END as END_CASE
 from bot.i18n import supported_language
 from bot.languages import DEFAULT
+from bot.services import Services
+from bot.telegram.context import SERVICES, JigiyaContext
 from state.cases import Case
 
 log = logging.getLogger(__name__)
@@ -212,7 +213,7 @@ async def remember_unread(
 
 
 async def flood_note(application: Application, update: Update) -> None:  # type: ignore[type-arg]
-    """Once per burst, to a private chat whose messages were dropped (bot/intake.py)."""
+    """Once per burst, to a private chat whose messages were dropped (bot/telegram/intake.py)."""
     chat, user = update.effective_chat, update.effective_user
     if chat is None or user is None:
         return
@@ -254,7 +255,7 @@ async def quick_exit(update: Update, context: JigiyaContext, key: StorageKey) ->
     for start in range(0, len(ordered), _DELETE_BATCH):
         batch = ordered[start : start + _DELETE_BATCH]
         try:
-            # A 5xx or a 429 is retried by the rate limiter (bot/ratelimit.py).
+            # A 5xx or a 429 is retried by the rate limiter (bot/telegram/ratelimit.py).
             await bot.delete_messages(key.chat_id, batch)
         except (BadRequest, Forbidden):
             pass  # too old to delete, already gone, or she blocked the bot: nothing to retry

@@ -19,11 +19,11 @@ from typing import cast
 from telegram import Message, Update
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 
-from bot.context import JigiyaContext
 from bot.flows.screens import t
 from bot.handlers.events import split_command
 from bot.hotline.service import Hotline
 from bot.i18n import Translator
+from bot.telegram.context import JigiyaContext
 from state.cases import Case
 
 log = logging.getLogger(__name__)

@@ -21,9 +21,9 @@ from telegram import Bot, Update
 from telegram.error import BadRequest, Conflict, NetworkError, RetryAfter, TelegramError
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential_jitter
 
-from bot.intake import Intake
-from bot.minimal import Json
-from bot.transport import READ_TIMEOUT
+from bot.telegram.intake import Intake
+from bot.telegram.minimal import Json
+from bot.telegram.transport import READ_TIMEOUT
 
 log = logging.getLogger(__name__)
 
@@ -136,8 +136,8 @@ async def until_stopped(awaitable: Awaitable[T], stop: asyncio.Event) -> T:
 
 
 async def _fetch(bot: Bot, offset: int | None) -> list[Json]:
-    """Telegram's JSON as it comes: the intake reads only what it keeps (bot/minimal.py), so a
-    flood from one chat costs no parsing of the updates it drops."""
+    """Telegram's JSON as it comes: the intake reads only what it keeps
+    (bot/telegram/minimal.py), so a flood from one chat costs no parsing of the updates it drops."""
     data = {"offset": offset, "timeout": POLL_TIMEOUT, "allowed_updates": Update.ALL_TYPES}
     # Bot.get_updates would parse every update; its own request path, without the parsing.
     result = await bot._post("getUpdates", data, read_timeout=POLL_TIMEOUT + READ_TIMEOUT)

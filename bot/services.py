@@ -1,11 +1,8 @@
-"""What every handler can reach: the services built at start, through a typed context."""
+"""The services built once at start and shared by every channel adapter and job."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, cast
-
-from telegram.ext import CallbackContext, ExtBot
 
 from bot.config import Settings
 from bot.conversation import ConversationRunner
@@ -16,8 +13,6 @@ from bot.hotline.service import Hotline
 from bot.i18n import Catalogs
 from state.officers import Officers
 from state.store import Store
-
-SERVICES = "services"
 
 
 @dataclass(frozen=True)
@@ -31,9 +26,3 @@ class Services:
     officer: OfficerFlow
     officers: Officers
     exits: ExitGate
-
-
-class JigiyaContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
-    @property
-    def services(self) -> Services:
-        return cast(Services, self.bot_data[SERVICES])

@@ -13,9 +13,9 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from telegram import Bot, Update
 
-from bot.intake import Intake
-from bot.minimal import Json
-from bot.polling import STORE_FAULTS, Stopped, describe, persist, until_stopped
+from bot.telegram.intake import Intake
+from bot.telegram.minimal import Json
+from bot.telegram.polling import STORE_FAULTS, Stopped, describe, persist, until_stopped
 
 log = logging.getLogger(__name__)
 

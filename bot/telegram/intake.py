@@ -2,9 +2,9 @@
 disk once it has been handled. python-telegram-bot's own Updater acknowledges updates before
 handling them, so polling and webhook both feed this instead.
 
-Only what handling needs is kept (bot/minimal.py), and that form is what is handled, at once or
-after a restart. One private chat cannot hold everyone up: beyond `PER_CHAT_PENDING` updates
-waiting, the rest of that chat's burst is dropped. A quick exit never waits behind her own
+Only what handling needs is kept (bot/telegram/minimal.py), and that form is what is handled,
+at once or after a restart. One private chat cannot hold everyone up: beyond `PER_CHAT_PENDING`
+updates waiting, the rest of that chat's burst is dropped. A quick exit never waits behind her own
 queue: it is recognised as it arrives, cancels what of hers was still waiting or running, and
 closes her chat to all of it (bot/exits.py) until it has said goodbye.
 """
@@ -25,7 +25,7 @@ from bot.exits import BEGUN, LEAVING, ExitGate
 from bot.flows.base import Event
 from bot.flows.survivor import wants_quick_exit
 from bot.handlers.events import MAX_MATCH_TEXT, split_command
-from bot.minimal import Json, minimal, private_chat, sender
+from bot.telegram.minimal import Json, minimal, private_chat, sender
 from state.inbox import Inbox
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ class Intake:
         # Private chats that were told to wait during their current burst: told once.
         self._flooded: set[int] = set()
         # Never more in flight than the processor admits without blocking, which keeps
-        # per-chat order (see bot/processor.py); past that, intake waits.
+        # per-chat order (see bot/telegram/processor.py); past that, intake waits.
         self._room = asyncio.Semaphore(application.update_processor.max_concurrent_updates)
 
     @property
@@ -276,8 +276,8 @@ class Intake:
     async def _wait_for(self, earlier: list[_Work]) -> None:
         """Earlier work of hers ends: what had not begun was cancelled; what had begun finishes
         (its requests are refused now), or is cancelled after a grace (a request of it already
-        on its way still lands, and is deleted: bot/ratelimit.py). An earlier exit is waited
-        for whole: it does what this one would."""
+        on its way still lands, and is deleted: bot/telegram/ratelimit.py). An earlier exit is
+        waited for whole: it does what this one would."""
         exits = {w.task for w in earlier if w.task is not None and w.leaving}
         others = {w.task for w in earlier if w.task is not None and not w.leaving}
         if others:
