@@ -63,7 +63,7 @@ def _insert(db_path: Path, count: int) -> None:
             messages: list[tuple[object, ...]] = []
             for user_id in range(STORED_USERS + first, STORED_USERS + min(first + BATCH, count)):
                 person = keys.pseudonym("person", BOT_ID, user_id)
-                storage = StorageKey(BOT_ID, user_id, user_id).digest(keys)
+                storage = StorageKey(str(BOT_ID), str(user_id), str(user_id)).digest(keys)
                 people.append((person, "fr", now, now))
                 conversations.append(
                     ("survivor", storage, person, "menu", '{"suggested":"fr"}', 3, 3, now)

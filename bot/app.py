@@ -11,28 +11,43 @@ import signal
 from dataclasses import dataclass
 from functools import partial
 
-from telegram import Bot, BotCommand
+from telegram import Bot, BotCommand, Update
 from telegram.error import InvalidToken, TelegramError
-from telegram.ext import Application, ApplicationBuilder, ContextTypes
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    BaseHandler,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
 
 from bot.config import ConfigError, Settings
 from bot.content import load_directory
 from bot.content.protocols import load_protocols
 from bot.conversation import ConversationRunner
 from bot.exits import ExitGate
+from bot.flows.officer import COMMANDS as OFFICER_COMMANDS
+from bot.flows.officer import PREFIX as OFFICER_BUTTONS
 from bot.flows.officer import OfficerFlow
 from bot.flows.screens import t
 from bot.flows.survivor import SurvivorFlow
-from bot.handlers import errors, groups, officer, private, staff
+from bot.handlers import errors, groups, officer, staff
+from bot.handlers import private as private_chat
 from bot.hotline.history import delete_old_topics
 from bot.hotline.outbox import OutboxWorker
 from bot.hotline.service import Hotline
 from bot.i18n import Catalogs
 from bot.keys import Keys, load_or_create_secret
 from bot.languages import CODES
+from bot.private_chat import PrivateChats
 from bot.services import Services
 from bot.telegram import polling, webhook
-from bot.telegram.context import SERVICES, JigiyaContext
+from bot.telegram.channel import TelegramChannel
+from bot.telegram.context import CHATS, SERVICES, JigiyaContext
 from bot.telegram.intake import Intake
 from bot.telegram.processor import ChatOrderedProcessor
 from bot.telegram.ratelimit import OutgoingRateLimiter
@@ -86,13 +101,37 @@ def build_application(settings: Settings, services: Services) -> Application:  #
         .build()
     )
     application.bot_data[SERVICES] = services
-    # The staff group's handlers come first: the private-chat handler answers every button.
-    staff.register(application, settings.staff_chats)
-    officer.register(application)  # group -1: officer commands and buttons stop there
-    private.register(application)
-    groups.register(application)
+    application.bot_data[CHATS] = PrivateChats(services, TelegramChannel(application.bot))
+    application.add_handlers(routes(settings))
     application.add_error_handler(errors.on_error)
     return application
+
+
+def routes(settings: Settings) -> list[BaseHandler[Update, JigiyaContext, None]]:
+    """The routing table: the first route that matches an update handles it, so the private
+    catch-all comes last. A new feature is a flow, its screens and a line here."""
+    private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE  # new messages, not edits
+    table: list[BaseHandler[Update, JigiyaContext, None]] = []
+    if settings.staff_chats:
+        table += [
+            MessageHandler(filters.Chat(chat_id=settings.staff_chats), staff.on_staff_message),
+            CallbackQueryHandler(staff.on_case_button, pattern=staff.CASE_BUTTON),
+        ]
+    table += [
+        CommandHandler(
+            officer.ADMIN_COMMANDS,
+            officer.on_admin_command,
+            private & filters.User(user_id=settings.admin_ids),
+        ),
+        CommandHandler("officer", officer.on_redeem, private, has_args=True),
+        CommandHandler("start", officer.on_redeem, private & officer.InvitationCode()),
+        CommandHandler(OFFICER_COMMANDS, officer.on_officer_command, private),
+        CallbackQueryHandler(officer.on_button, pattern=f"^{OFFICER_BUTTONS}"),
+        ChatMemberHandler(groups.on_my_membership, ChatMemberHandler.MY_CHAT_MEMBER),
+        MessageHandler(filters.ChatType.PRIVATE, private_chat.on_private_update),
+        CallbackQueryHandler(private_chat.on_private_update),
+    ]
+    return table
 
 
 async def run(
@@ -144,21 +183,20 @@ async def _serve(
 ) -> None:
     """Receive updates and relay hotline messages until `stop`; then let work in progress end."""
     exits = services.exits
+    channel: TelegramChannel = application.bot_data[CHATS].channel
     exits.delete = partial(_delete_late, application.bot)
     intake = Intake(
         application,
         Inbox(services.store, keys),
         exits,
-        partial(private.remember_unread, application),
-        on_flood=partial(private.flood_note, application),
+        partial(private_chat.remember_unread, application),
+        on_flood=partial(private_chat.flood_note, application),
     )
     # The command menu is not needed to answer anyone: it goes out while polling starts.
     commands = asyncio.create_task(_set_commands(application, services.catalogs))
     _schedule_jobs(application, services)
     outbox_stop = asyncio.Event()
-    worker = OutboxWorker(
-        application.bot, services.store, keys, services.catalogs, services.hotline, exits
-    )
+    worker = OutboxWorker(channel, services.store, keys, services.catalogs, services.hotline, exits)
     sending: asyncio.Task[None] | None = None
     try:
         # Replayed first: a quick exit among them closes her chat before the outbox sends.
@@ -243,8 +281,8 @@ def _schedule_jobs(application: Application, services: Services) -> None:  # typ
         )
 
 
-async def _delete_late(bot: Bot, chat_id: int, message_id: int) -> None:
-    await bot.delete_message(chat_id, message_id)
+async def _delete_late(bot: Bot, chat: str, message_id: int) -> None:
+    await bot.delete_message(int(chat), message_id)
 
 
 def _stop_on_signals(stop: asyncio.Event) -> None:

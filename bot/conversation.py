@@ -17,11 +17,13 @@ from state.store import Store
 
 @dataclass(frozen=True)
 class StorageKey:
-    """Whose conversation this is, in aiogram's shape; stored only as a keyed hash."""
+    """Whose conversation this is, in aiogram's shape, on any channel: the bot's account, the
+    chat and the person as the channel's own ids, as text (a channel other than Telegram prefixes
+    them with its name, so that ids never meet across channels). Stored only as a keyed hash."""
 
-    bot_id: int
-    chat_id: int
-    user_id: int
+    bot_id: str
+    chat_id: str
+    user_id: str
     destiny: str = "default"
 
     def digest(self, keys: Keys) -> str:
@@ -40,8 +42,9 @@ class ConversationRunner:
         self._store = store
         self._keys = keys
 
-    def person_key(self, bot_id: int, user_id: int) -> str:
-        return self._keys.pseudonym("person", bot_id, user_id)
+    def person_key(self, key: StorageKey) -> str:
+        """The person, whatever chat she writes from: the name of her rows in the store."""
+        return self._keys.pseudonym("person", key.bot_id, key.user_id)
 
     async def step(
         self, flow: Flow, key: StorageKey, event: Event, *, message_id: int | None = None
@@ -49,7 +52,7 @@ class ConversationRunner:
         """One flow step; `message_id`, the person's own message, is remembered for the quick
         exit in the same transaction."""
         storage_key = key.digest(self._keys)
-        person_key = self.person_key(key.bot_id, key.user_id)
+        person_key = self.person_key(key)
         async with self._store.transaction() as db:
             row = await conversations.load(db, flow.name, storage_key)
             row = row or ConversationRow(state=flow.initial)
@@ -79,7 +82,7 @@ class ConversationRunner:
         conversation row)."""
         if not message_ids:
             return
-        person_key = self.person_key(key.bot_id, key.user_id)
+        person_key = self.person_key(key)
         async with self._store.transaction() as db:
             if ensure:
                 await conversations.ensure_person(db, person_key, None)
@@ -87,18 +90,18 @@ class ConversationRunner:
 
     async def language(self, key: StorageKey) -> str | None:
         async with self._store.transaction() as db:
-            return await conversations.language(db, self.person_key(key.bot_id, key.user_id))
+            return await conversations.language(db, self.person_key(key))
 
     async def deletable_messages(self, key: StorageKey) -> list[int]:
         async with self._store.transaction() as db:
-            return await messages.deletable(db, self.person_key(key.bot_id, key.user_id))
+            return await messages.deletable(db, self.person_key(key))
 
     async def forget(self, key: StorageKey, *, undeleted: list[int] | None = None) -> None:
         """Delete every row of this person: conversations and message ids go with the person.
 
         `undeleted` are ids of messages Telegram would not delete just now: only they are kept,
         so that the next quick exit can try again (they go with the 48-hour purge anyway)."""
-        person_key = self.person_key(key.bot_id, key.user_id)
+        person_key = self.person_key(key)
         async with self._store.transaction(durable=True) as db:
             await conversations.forget_person(db, person_key)
             if undeleted:

@@ -7,8 +7,9 @@ such messages first so that her chat is clean when it says goodbye. After the go
 begun before the exit (a hotline reply read from the outbox before the exit dropped it) is
 still called off: only what starts afterwards reaches her, such as the answer to a new /start.
 
-Every Bot API request to a private chat passes `departing` and `landed` (the rate limiter
-calls them), so this holds for answers, hotline relays and anything added later.
+Every request to a private chat passes `departing` and `landed` (on Telegram, the rate limiter
+calls them), so this holds for answers, hotline relays and anything added later. Chats are the
+channel's ids as text (bot/channel.py).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 REMEMBER_SECONDS = 15 * 60
 
 # The chat whose quick exit the current task is carrying out: its own requests pass.
-LEAVING: ContextVar[int | None] = ContextVar("leaving", default=None)
+LEAVING: ContextVar[str | None] = ContextVar("leaving", default=None)
 # When the current work began, on the gate's clock; None for a handler, whose earlier work an
 # exit cancels outright (see bot/telegram/intake.py).
 BEGUN: ContextVar[int | None] = ContextVar("begun", default=None)
@@ -38,7 +39,7 @@ class CalledOff(Exception):
     """The request was not sent: her chat is closed to it by her quick exit."""
 
 
-Deleter = Callable[[int, int], Awaitable[Any]]
+Deleter = Callable[[str, int], Awaitable[Any]]
 
 
 @dataclass(slots=True)
@@ -54,8 +55,8 @@ class _Chat:
 class ExitGate:
     def __init__(self) -> None:
         self._clock = 0
-        self._chats: dict[int, _Chat] = {}
-        self._exited: deque[tuple[float, int]] = deque()
+        self._chats: dict[str, _Chat] = {}
+        self._exited: deque[tuple[float, str]] = deque()
         self._late: set[asyncio.Task[Any]] = set()
         # Set once the bot exists (bot/app.py): deletes a message that landed too late.
         self.delete: Deleter | None = None
@@ -64,32 +65,32 @@ class ExitGate:
         """The gate's clock, for `BEGUN`: it moves at every exit's start and end."""
         return self._clock
 
-    def closed(self, chat: int) -> bool:
+    def closed(self, chat: str) -> bool:
         entry = self._chats.get(chat)
         return entry is not None and entry.closing > 0
 
-    def said_goodbye(self, chat: int, message_id: int) -> None:
+    def said_goodbye(self, chat: str, message_id: int) -> None:
         """Her exit's goodbye line: a second exit soon after (a double tap) deletes it, so that
         her chat still ends with one line."""
         self._entry(chat).goodbye = message_id
 
-    def last_goodbye(self, chat: int) -> int | None:
+    def last_goodbye(self, chat: str) -> int | None:
         entry = self._chats.get(chat)
         return None if entry is None else entry.goodbye
 
-    def close(self, chat: int) -> None:
+    def close(self, chat: str) -> None:
         """Her quick exit has arrived: from now on only it may reach her chat."""
         entry = self._entry(chat)
         entry.closing += 1
         self._tick(entry, chat)
 
-    def reopen(self, chat: int) -> None:
+    def reopen(self, chat: str) -> None:
         """The exit has said goodbye: what begins from now on may reach her chat again."""
         entry = self._entry(chat)
         entry.closing = max(0, entry.closing - 1)
         self._tick(entry, chat)
 
-    async def settle(self, chat: int, grace: float) -> None:
+    async def settle(self, chat: str, grace: float) -> None:
         """Wait, at most `grace` seconds, for requests on their way to her chat to land (and,
         if late, to delete their message)."""
         entry = self._chats.get(chat)
@@ -101,7 +102,7 @@ class ExitGate:
         except TimeoutError:
             log.info("Quick exit: a message still on its way will be deleted when it lands")
 
-    def check(self, chat: int) -> None:
+    def check(self, chat: str) -> None:
         """Raise CalledOff if a request of the current task may not reach `chat` (also before
         it waits for its turn, so that a called-off request takes no one's turn)."""
         entry = self._chats.get(chat)
@@ -111,7 +112,7 @@ class ExitGate:
         if entry.closing or (begun is not None and begun < entry.last_exit):
             raise CalledOff
 
-    def departing(self, chat: int) -> int:
+    def departing(self, chat: str) -> int:
         """A request is about to leave for `chat`: raise CalledOff if it may not, else count it
         on its way and return the clock to give `landed`."""
         self.check(chat)
@@ -121,7 +122,7 @@ class ExitGate:
         entry.in_flight += 1
         return self._clock
 
-    def landed(self, chat: int, departed: int, result: object) -> None:
+    def landed(self, chat: str, departed: int, result: object) -> None:
         """A request to `chat` is back; if an exit began while it was on its way and it made a
         message, that message is deleted now."""
         if departed < 0:
@@ -136,7 +137,7 @@ class ExitGate:
             entry.settled.set()
             self._forget_if_idle(chat, entry)
 
-    def _delete_late(self, chat: int, message_id: int) -> None:
+    def _delete_late(self, chat: str, message_id: int) -> None:
         if self.delete is None:
             return
         delete = self.delete
@@ -154,14 +155,14 @@ class ExitGate:
         self._late.add(task)
         task.add_done_callback(self._late.discard)
 
-    def _entry(self, chat: int) -> _Chat:
+    def _entry(self, chat: str) -> _Chat:
         entry = self._chats.get(chat)
         if entry is None:
             entry = self._chats[chat] = _Chat()
             entry.settled.set()
         return entry
 
-    def _tick(self, entry: _Chat, chat: int) -> None:
+    def _tick(self, entry: _Chat, chat: str) -> None:
         self._clock += 1
         entry.last_exit = self._clock
         entry.exited_at = now = asyncio.get_running_loop().time()
@@ -171,7 +172,7 @@ class ExitGate:
             if old in self._chats:
                 self._forget_if_idle(old, self._chats[old])
 
-    def _forget_if_idle(self, chat: int, entry: _Chat) -> None:
+    def _forget_if_idle(self, chat: str, entry: _Chat) -> None:
         """Drop a chat's entry once nothing refers to it, so memory stays flat however many
         people come and go; one that left recently stays, to call off older work."""
         if entry.closing or entry.in_flight:

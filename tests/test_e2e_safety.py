@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 import bot.app
+from bot import private_chat as private
 from bot.emulator import BotApiEmulator, FakeUser
 from bot.flows.screens import t
-from bot.handlers import private
 from bot.keys import Keys
 from tests.conftest import StartBot
 from tests.hotline_helpers import (
@@ -234,7 +234,7 @@ async def test_an_answer_on_its_way_when_she_leaves_is_deleted_as_it_lands(
     awa = emulator.user(2006, "Awa", language_code="fr")
     menu = (await start_in(awa)).screen
     # Every answer now takes a while to come back: longer than the exit waits for an answer
-    # being made (bot/intake.py), so it is cancelled with its request on the wire.
+    # being made (bot/telegram/intake.py), so it is cancelled with its request on the wire.
     emulator.set_return_latency(3.0)
     await awa.press(menu, "nav:numbers")  # several messages, the first already on its way
     await emulator.wait_for_call(

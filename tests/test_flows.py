@@ -237,7 +237,7 @@ async def runner(tmp_path: Path) -> AsyncIterator[ConversationRunner]:
     await store.close()
 
 
-KEY = StorageKey(bot_id=1, chat_id=42, user_id=42)
+KEY = StorageKey(bot_id="1", chat_id="42", user_id="42")
 
 
 async def test_runner_saves_state_and_language_between_updates(runner: ConversationRunner) -> None:

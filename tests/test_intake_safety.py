@@ -176,7 +176,7 @@ async def test_a_quick_exit_runs_ahead_of_her_queue_and_calls_it_off(
     await until(lambda: 11 in desk.finished)
     assert desk.started[:2] == [1, 11]  # nothing of hers ran between
     assert 1 not in desk.finished  # the running one was called off
-    await until(lambda: not exits.closed(HER))  # open again for what comes after the exit
+    await until(lambda: not exits.closed(str(HER)))  # open again for what comes after the exit
     assert remembered.ids[HER] == list(range(1, 11))  # hers, called off: deleted by the exit
     desk.release.set()
     await until(lambda: 12 in desk.finished)  # after the exit, she is answered again

@@ -378,7 +378,7 @@ async def test_free_numbers() -> None:
 
 async def test_progress_survives_reopening_the_store(tmp_path: Path) -> None:
     keys = Keys("k" * 40)
-    key = StorageKey(bot_id=1, chat_id=42, user_id=42)
+    key = StorageKey(bot_id="1", chat_id="42", user_id="42")
     store = await Store.open(tmp_path / "db.sqlite3")
     runner = ConversationRunner(store, keys)
     await runner.step(FLOW, key, Event("command", 1, name="checklists"))

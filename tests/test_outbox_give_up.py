@@ -15,6 +15,7 @@ from bot.hotline.outbox import MAX_ATTEMPTS, OutboxWorker
 from bot.hotline.service import Hotline
 from bot.i18n import Catalogs
 from bot.keys import Keys
+from bot.telegram.channel import TelegramChannel
 from state import cases, conversations, outbox
 from state.outbox import TO_PERSON, TO_STAFF, Job
 from state.store import Store
@@ -44,7 +45,8 @@ async def test_a_job_that_fails_on_its_last_attempt_for_any_reason_tells_staff(
 ) -> None:  # fmt: skip
     settings = Settings(token=None, hotline_chat_id=STAFF)
     hotline = Hotline(store, KEYS, settings)
-    worker = OutboxWorker(cast(Bot, None), store, KEYS, Catalogs(), hotline, ExitGate())
+    channel = TelegramChannel(cast(Bot, None))  # never called: every attempt fails first
+    worker = OutboxWorker(channel, store, KEYS, Catalogs(), hotline, ExitGate())
     async with store.transaction() as db:
         await conversations.ensure_person(db, "p", "fr")
         case, _ = await cases.open_case(db, "p", lambda code: b"sealed", "fr", STAFF)

@@ -59,7 +59,8 @@ class Screen:
 
     `edit` lets the channel replace the message whose button was pressed (fewer messages left on
     a phone others may read). `ask_location` adds a way to share a location (on Telegram, a reply
-    keyboard button); `drop_location_button` takes that way away again.
+    keyboard button); `drop_location_button` takes that way away again. `shareable` lets the
+    person forward or save it (an invitation code to pass on): never a survivor's screen.
     """
 
     body: tuple[Text, ...]
@@ -67,6 +68,7 @@ class Screen:
     edit: bool = True
     ask_location: bool = False
     drop_location_button: bool = False
+    shareable: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

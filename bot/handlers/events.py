@@ -1,10 +1,13 @@
-"""Updates reduced to flow events: what a flow may see, and nothing personal."""
+"""Updates reduced to what the core reads: the flow event (what a flow may see, and nothing
+personal), whose conversation it is, and what else of her message the private chat needs."""
 
 from __future__ import annotations
 
-from telegram import Update
+from telegram import Bot, Chat, Message, Update
 
+from bot.conversation import StorageKey
 from bot.flows.base import Event
+from bot.private_chat import Incoming, Shares
 
 # Long enough for any command, word, code or place name; the rest of a long text is never read.
 MAX_MATCH_TEXT = 200
@@ -42,3 +45,44 @@ def event_of(update: Update) -> Event:
         where = (message.location.latitude, message.location.longitude)
         return Event("location", update.update_id, location=where, language_hint=hint)
     return Event("other", update.update_id, language_hint=hint)
+
+
+def private_key(update: Update, bot: Bot) -> StorageKey | None:
+    """Whose conversation a private chat's update belongs to; None outside private chats."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or user is None or chat.type != Chat.PRIVATE:
+        return None
+    return telegram_key(bot, chat.id, user.id)
+
+
+def telegram_key(bot: Bot, chat_id: int, user_id: int) -> StorageKey:
+    return StorageKey(bot_id=str(bot.id), chat_id=str(chat_id), user_id=str(user_id))
+
+
+def incoming_of(update: Update, *, officer: bool = False) -> Incoming:
+    query, message = update.callback_query, update.message
+    if query is not None:
+        return Incoming(pressed=query.message.message_id if query.message else None)
+    if message is None:
+        return Incoming()  # an edit
+    phone = None
+    if message.contact is not None:
+        # As a number is dialled: "+223 (70) 12-34-56" is +22370123456.
+        number = message.contact.phone_number
+        digits = "".join(c for c in number if c.isascii() and c.isdecimal())
+        phone = f"{'+' if number.lstrip().startswith('+') else ''}{digits}"
+    return Incoming(message.message_id, shares=_shares(message), phone=phone, officer=officer)
+
+
+def _shares(message: Message) -> Shares | None:
+    """What staff would see, for what must not reach them without her yes; None for the rest
+    (text, voice, photos: Telegram strips a photo's metadata)."""
+    if message.venue is not None:
+        return "place"
+    if message.location is not None:
+        return "location"
+    if message.contact is not None:
+        return "contact"
+    if message.document is not None and message.animation is None:
+        return "file"
+    return None

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 
 from telegram import Chat, ChatMember, Update
-from telegram.ext import Application, ChatMemberHandler
 
 from bot.telegram.context import JigiyaContext
 
@@ -25,7 +24,3 @@ async def on_my_membership(update: Update, context: JigiyaContext) -> None:
         return
     log.info("Added to a group that is not the staff group; leaving it")
     await context.bot.leave_chat(change.chat.id)
-
-
-def register(application: Application) -> None:  # type: ignore[type-arg]
-    application.add_handler(ChatMemberHandler(on_my_membership, ChatMemberHandler.MY_CHAT_MEMBER))

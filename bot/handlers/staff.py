@@ -17,7 +17,6 @@ from collections import OrderedDict
 from typing import cast
 
 from telegram import Message, Update
-from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 
 from bot.flows.screens import t
 from bot.handlers.events import split_command
@@ -45,7 +44,8 @@ BLOCK_DAYS = 7
 # remembering the last few albums is enough.
 _HELD_ALBUMS = "staff.held_albums"
 _HELD_ALBUMS_KEPT = 256
-_BUTTON = re.compile(r"^case:(claim|release|close):(\d{1,12})$")
+CASE_BUTTON = r"^case:(claim|release|close):"
+_BUTTON = re.compile(CASE_BUTTON + r"(\d{1,12})$")
 _DAYS = re.compile(r"[0-9]{1,3}")
 
 
@@ -174,13 +174,3 @@ async def on_case_button(update: Update, context: JigiyaContext) -> None:
         await query.answer()
     else:
         await query.answer(translator.render(NOT_YOURS), show_alert=True)
-
-
-def register(application: Application, staff_chats: frozenset[int]) -> None:  # type: ignore[type-arg]
-    if not staff_chats:
-        return
-    in_staff_group = filters.Chat(chat_id=staff_chats)
-    application.add_handler(MessageHandler(in_staff_group, on_staff_message))
-    application.add_handler(
-        CallbackQueryHandler(on_case_button, pattern=r"^case:(claim|release|close):")
-    )

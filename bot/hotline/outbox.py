@@ -13,16 +13,17 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardRemove
+from telegram import InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot.exits import BEGUN, CalledOff, ExitGate
-from bot.flows.screens import Msg, t
+from bot.flows.screens import Button, Msg, Screen, t
 from bot.flows.survivor import EXIT
 from bot.hotline import service
 from bot.hotline.service import Hotline
 from bot.i18n import Catalogs
 from bot.keys import Keys
+from bot.telegram.channel import TelegramChannel, inline_markup
 from state import cases, messages, outbox
 from state.cases import Case
 from state.outbox import Job
@@ -53,14 +54,15 @@ class _Gone(Exception):
 class OutboxWorker:
     def __init__(
         self,
-        bot: Bot,
+        channel: TelegramChannel,
         store: Store,
         keys: Keys,
         catalogs: Catalogs,
         hotline: Hotline,
         exits: ExitGate,
     ) -> None:
-        self._bot = bot
+        self._channel = channel
+        self._bot = channel.bot  # the staff group's forum topics are Telegram's own
         self._store = store
         self._keys = keys
         self._catalogs = catalogs
@@ -157,23 +159,25 @@ class OutboxWorker:
         action, case = job.action, await self._case(job)
         kind = action["kind"]
         if kind == "say" and "chat" in action:
-            markup: InlineKeyboardMarkup | ReplyKeyboardRemove = (
-                ReplyKeyboardRemove()
+            screen = Screen(
+                body=(self._msg(action),),
+                buttons=()
                 if action.get("remove_keyboard")
-                else self._person_buttons(case, menu=bool(action.get("menu")))
+                else self._person_buttons(menu=bool(action.get("menu"))),
+                drop_location_button=bool(action.get("remove_keyboard")),
             )
-            sent = await self._bot.send_message(
-                action["chat"],
-                self._render(case.language, action),
-                reply_markup=markup,
-                protect_content=True,
-            )
-            await self._remember(job, case, sent.message_id)
+            shown: list[int] = []
+            try:
+                await self._channel.show(
+                    str(action["chat"]), [screen], self._catalogs.translator(case.language), shown
+                )
+            finally:
+                await self._remember(job, case, shown)
         elif kind == "copy_out":
-            copied = await self._bot.copy_message(
-                action["chat"], action["from_chat"], action["message_id"], protect_content=True
+            copied = await self._channel.relay(
+                str(action["chat"]), str(action["from_chat"]), action["message_id"]
             )
-            await self._remember(job, case, copied.message_id)
+            await self._remember(job, case, [copied])
         elif kind == "topic":
             if case.thread_id is None:
                 await self._new_topic(case)
@@ -182,14 +186,14 @@ class OutboxWorker:
         else:
             await self._in_topic(case, action)
 
-    async def _remember(self, job: Job, case: Case, message_id: int) -> None:
+    async def _remember(self, job: Job, case: Case, message_ids: list[int]) -> None:
         """What reaches her chat is remembered for 48 h, so the quick exit can delete it. If she
         left while it was on its way, the exit's gate deletes it as it lands (bot/exits.py)."""
         person = job.person_key or case.person_key  # jobs queued before person keys were kept
         if person is None:
             return
         async with self._store.transaction() as db:
-            await messages.remember(db, person, [message_id])
+            await messages.remember(db, person, message_ids)
 
     async def _in_topic(self, case: Case, action: dict[str, Any]) -> None:
         """Staff-side jobs; a deleted topic is made again, with a note, and the job retried."""
@@ -207,8 +211,8 @@ class OutboxWorker:
         assert case.thread_id is not None
         kind, chat, thread = action["kind"], case.staff_chat_id, case.thread_id
         if kind == "copy_in":
-            await self._bot.copy_message(
-                chat, action["chat"], action["message_id"], message_thread_id=thread
+            await self._channel.relay(
+                str(chat), str(action["chat"]), action["message_id"], thread=thread
             )
         elif kind == "contact_in":
             await self._bot.send_contact(
@@ -293,9 +297,11 @@ class OutboxWorker:
             )  # fmt: skip
         self._wake.set()
 
+    def _msg(self, action: dict[str, Any]) -> Msg:
+        return Msg(action["msgid"], tuple(action.get("params", {}).items()))
+
     def _render(self, language: str, action: dict[str, Any]) -> str:
-        msg = Msg(action["msgid"], tuple(action.get("params", {}).items()))
-        return self._catalogs.translator(language).render(msg)
+        return self._catalogs.translator(language).render(self._msg(action))
 
     def _card_text(self, case: Case) -> str:
         translator = self._catalogs.translator(STAFF_LANGUAGE)
@@ -314,22 +320,14 @@ class OutboxWorker:
     def _card_buttons(self, case: Case) -> InlineKeyboardMarkup | None:
         if not case.is_open:
             return None
-        render = self._catalogs.translator(STAFF_LANGUAGE).render
         first = (
-            InlineKeyboardButton(render(RELEASE), callback_data=f"case:release:{case.id}")
+            Button(RELEASE, f"case:release:{case.id}")
             if case.claimed_by is not None
-            else InlineKeyboardButton(render(CLAIM), callback_data=f"case:claim:{case.id}")
+            else Button(CLAIM, f"case:claim:{case.id}")
         )
-        close = InlineKeyboardButton(render(CLOSE), callback_data=f"case:close:{case.id}")
-        return InlineKeyboardMarkup([[first, close]])
+        card = Screen(body=(), buttons=((first, Button(CLOSE, f"case:close:{case.id}")),))
+        return inline_markup(card, self._catalogs.translator(STAFF_LANGUAGE))
 
-    def _person_buttons(self, case: Case, *, menu: bool) -> InlineKeyboardMarkup:
-        render = self._catalogs.translator(case.language).render
-        first = (
-            InlineKeyboardButton(render(MENU), callback_data="nav:menu")
-            if menu
-            else InlineKeyboardButton(render(END), callback_data="case:end")
-        )
-        return InlineKeyboardMarkup(
-            [[first], [InlineKeyboardButton(render(EXIT.label), callback_data=EXIT.data)]]
-        )
+    def _person_buttons(self, *, menu: bool) -> tuple[tuple[Button, ...], ...]:
+        first = Button(MENU, "nav:menu") if menu else Button(END, "case:end")
+        return ((first,), (EXIT,))

@@ -92,10 +92,10 @@ class Hotline:
     def person_lane(self, case: Case) -> str:
         return f"person:{case.id}"
 
-    def chat_of(self, case: Case) -> int:
-        """Her chat id, from the sealed copy kept while the case is open."""
+    def chat_of(self, case: Case) -> str:
+        """Her chat (the channel's id), from the sealed copy kept while the case is open."""
         assert case.chat_sealed is not None
-        return int(self._keys.open(case.chat_sealed, context=_chat_context(case.code)))
+        return self._keys.open(case.chat_sealed, context=_chat_context(case.code)).decode()
 
     async def open_case_of(self, person_key: str) -> Case | None:
         async with self._store.transaction() as db:
@@ -109,7 +109,7 @@ class Hotline:
         async with self._store.transaction() as db:
             return await cases.by_id(db, case_id)
 
-    async def open(self, person_key: str, chat_id: int, language: str) -> Opened:
+    async def open(self, person_key: str, chat: str, language: str) -> Opened:
         """Her open case, or a new one with its topic and first messages on the way."""
         staff_chat = self._settings.staff_chat_for(language)
         if staff_chat is None:
@@ -126,7 +126,7 @@ class Hotline:
             case, _ = await cases.open_case(
                 db,
                 person_key,
-                lambda code: self._keys.seal(str(chat_id).encode(), context=_chat_context(code)),
+                lambda code: self._keys.seal(chat.encode(), context=_chat_context(code)),
                 language,
                 staff_chat,
             )
@@ -134,12 +134,12 @@ class Hotline:
             await self._staff(db, case, "topic", {"kind": "topic"})
             # No buttons on this one: it takes away the location keyboard she may still have,
             # so that her exact position is never one tap away from staff.
-            received = _say(chat_id, RECEIVED, position=position)
+            received = _say(chat, RECEIVED, position=position)
             await self._person(db, case, "received", {**received, "remove_keyboard": True})
             hours = self._settings.hotline_hours
             if not hours.is_open(datetime.now(UTC)):
                 opening = hours.next_opening(datetime.now(UTC)).strftime("%d/%m %H:%M")
-                await self._person(db, case, "hours", _say(chat_id, READ_FROM, opening=opening))
+                await self._person(db, case, "hours", _say(chat, READ_FROM, opening=opening))
         self.on_enqueue()
         return Opened(case)
 
@@ -269,7 +269,7 @@ class Hotline:
         )  # fmt: skip
 
 
-def _say(chat: int, msg: Msg, *, menu: bool = False, **params: Any) -> dict[str, Any]:
+def _say(chat: str, msg: Msg, *, menu: bool = False, **params: Any) -> dict[str, Any]:
     return {"kind": "say", "chat": chat, "menu": menu, "msgid": msg.msgid,
             "params": {**dict(msg.params), **params}}  # fmt: skip
 

@@ -169,7 +169,7 @@ class Intake:
         chat = private_chat(slim) or _chat_of(update)
         if _leaving(slim) and chat is not None:
             # Her quick exit: everything of hers before it is called off, now.
-            self._exits.close(chat)
+            self._exits.close(str(chat))
             earlier = list(self._chats.get(chat, ()))
             for work in earlier:
                 if not (work.leaving or work.started) and work.task is not None:
@@ -247,7 +247,7 @@ class Intake:
         turn like any update (nothing of hers is left ahead of it), with her chat open to its
         own requests only; then no copy of what she sent stays on disk. Her chat opens again
         whatever happens here."""
-        LEAVING.set(chat)
+        LEAVING.set(str(chat))
         try:
             await self._wait_for(earlier)
             user = update.effective_user
@@ -271,7 +271,7 @@ class Intake:
         except Exception as exc:
             log.error("Quick exit %s not finished: %s", update.update_id, type(exc).__name__)
         finally:
-            self._exits.reopen(chat)
+            self._exits.reopen(str(chat))
 
     async def _wait_for(self, earlier: list[_Work]) -> None:
         """Earlier work of hers ends: what had not begun was cancelled; what had begun finishes

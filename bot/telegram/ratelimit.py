@@ -265,7 +265,9 @@ class OutgoingRateLimiter(BaseRateLimiter[int]):
             attempt += 1
             if gate is not None:
                 assert isinstance(chat_key, int)
-                gate.check(chat_key)  # before waiting a turn that a called-off request won't use
+                gate.check(
+                    str(chat_key)
+                )  # before waiting a turn that a called-off request won't use
             if chat is not None:
                 await chat.wait_pause()
                 if paced:
@@ -303,12 +305,14 @@ class OutgoingRateLimiter(BaseRateLimiter[int]):
         async def once() -> _Result:
             if gate is None:
                 return await callback(*args, **kwargs)
-            assert isinstance(chat_key, int)
-            departed = gate.departing(chat_key)  # called off here if she has left
+            chat = str(chat_key)
+            departed = gate.departing(chat)  # called off here if she has left
             # Once on its way, a request runs to its end even if its caller is cancelled (her
             # quick exit cancels work of hers): whatever it posted is seen as it lands.
             request = asyncio.ensure_future(callback(*args, **kwargs))
-            request.add_done_callback(lambda done: gate.landed(chat_key, departed, _posted(done)))
+            request.add_done_callback(
+                lambda done: gate.landed(str(chat_key), departed, _posted(done))
+            )
             return await asyncio.shield(request)
 
         try:

@@ -1,0 +1,231 @@
+"""A person's private chat, on any channel: her events go to the survivor or officer flow or to
+her open hotline case, every answer takes the one delivery path (translate, show on the channel,
+remember what reached her chat for the quick exit), and her quick exit empties the chat.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from bot.channel import Channel
+from bot.conversation import StorageKey
+from bot.exits import CalledOff
+from bot.flows.base import Event
+from bot.flows.screens import Button, Handover, Msg, Output, Screen, t
+from bot.flows.survivor import EXIT, wants_quick_exit
+from bot.hotline.outbox import END as END_CASE
+from bot.i18n import supported_language
+from bot.languages import DEFAULT
+from bot.services import Services
+from state.cases import Case
+
+log = logging.getLogger(__name__)
+
+# How long her quick exit waits for answers already on their way to land (each is deleted as it
+# lands), so that her chat is clean when it says goodbye.
+ON_ITS_WAY_GRACE = 1.5
+
+GOODBYE = t("Have a good day.")
+SLOW_DOWN = t("Many messages arrived at once: some were not read. Please wait a moment.")
+
+# During a hotline case, what could reveal where she is or who she is goes to staff only once
+# she has said yes to words that say what staff will see.
+SHARE_LOCATION = t("Staff will see exactly where you are. Send it?")
+SHARE_PLACE = t("Staff will see this place on a map. Send it?")
+SHARE_CONTACT = t("Staff will see this phone number. Send it?")
+SHARE_FILE = t("Staff will see this file and its name. Send it?")
+SEND_IT = t("✅ Yes, send it")
+KEEP_IT = t("✖️ No, do not send")
+SHARED = t("Sent to the hotline staff.")
+NOT_SHARED = t("Not sent: staff did not receive it.")
+NOT_A_NUMBER = t("This is not a phone number staff could call: it was not sent.")
+CASE_BUTTONS = ((Button(END_CASE, "case:end"),), (EXIT,))
+_SHARE = re.compile(r"^share:(?:(\d{1,12})|c:(\+?\d{3,16})|no)$")
+
+Shares = Literal["location", "place", "contact", "file"]
+_ASK: dict[Shares, Msg] = {
+    "location": SHARE_LOCATION,
+    "place": SHARE_PLACE,
+    "contact": SHARE_CONTACT,
+    "file": SHARE_FILE,
+}
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """What the core reads of her update beyond the flow event; nothing of it is stored."""
+
+    message_id: int | None = None  # her own new message: in her chat, so deleted at her exit
+    pressed: int | None = None  # the message whose button she pressed
+    shares: Shares | None = None  # what staff would see of it, asked about during a case
+    phone: str | None = None  # a shared contact's number, as she would dial it
+    officer: bool = False  # the sender has officer access (the channel's registry says)
+
+
+class PrivateChats:
+    def __init__(self, services: Services, channel: Channel) -> None:
+        self.services = services
+        self.channel = channel
+
+    async def deliver(
+        self,
+        key: StorageKey,
+        outputs: Sequence[Output],
+        *,
+        language: str | None = None,
+        hint: str | None = None,
+        replace: int | None = None,
+        ensure: bool = False,
+    ) -> list[int]:
+        """Show outputs in `language`, else her stored one, else the `hint` (her app's);
+        what reaches her chat is remembered for the quick exit even if the rest fails.
+        `ensure` makes the person first (an officer or administrator keeps no conversation)."""
+        runner = self.services.runner
+        if language is None:
+            language = supported_language([await runner.language(key), hint])
+        translator = self.services.catalogs.translator(language)
+        shown: list[int] = []
+        try:
+            await self.channel.show(key.chat_id, outputs, translator, shown, replace=replace)
+        finally:
+            await runner.remember_sent(key, shown, ensure=ensure)
+        return shown
+
+    async def remember(self, key: StorageKey, message_ids: list[int]) -> None:
+        """Her messages the bot will not answer through a flow (dropped in a flood, called off
+        by her quick exit, an officer's command): still in her chat, so remembered for the
+        quick exit like every other. Made for her if need be: always before her exit runs."""
+        await self.services.runner.remember_sent(key, message_ids, ensure=True)
+
+    async def handle(self, key: StorageKey, event: Event, incoming: Incoming) -> None:
+        """Every private update that no more specific route took: it always gets an answer."""
+        services = self.services
+        person_key = services.runner.person_key(key)
+        case = None
+        if services.hotline.configured:
+            case = await services.hotline.open_case_of(person_key)
+        if wants_quick_exit(event):
+            if case is not None:
+                await services.hotline.close(case, "person_left")
+            if services.hotline.configured:
+                # Also what still waits from a case already closed (its closing note, a reply).
+                await services.hotline.person_left(person_key)
+            await self.quick_exit(key, event.language_hint, incoming.message_id)
+            return
+        officer = incoming.officer and incoming.message_id is not None  # not for her buttons
+        if officer and await self.officer_step(key, event, incoming):
+            return  # an officer in the middle of a tool, e.g. a town typed for a referral
+        if case is not None:
+            await self._in_case(key, case, event, incoming)
+            return
+        result = await services.runner.step(
+            services.survivor, key, event, message_id=incoming.message_id
+        )
+        language = supported_language([result.language, event.language_hint])
+        outputs = [o for o in result.outputs if not isinstance(o, Handover)]
+        if len(outputs) < len(result.outputs):
+            opened = await services.hotline.open(person_key, key.chat_id, language or DEFAULT)
+            if opened.refused is not None:
+                refused = Screen(body=(opened.refused,), edit=False)
+                outputs = [refused, services.survivor.menu_screen()]
+        await self.deliver(key, outputs, language=language, replace=incoming.pressed)
+
+    async def officer_step(self, key: StorageKey, event: Event, incoming: Incoming) -> bool:
+        """One officer flow step, shown, for a person with officer access (the caller checked);
+        False when the event is not for officer mode (the survivor side answers it)."""
+        services = self.services
+        result = await services.runner.step(services.officer, key, event)
+        if not result.outputs:
+            return False
+        if incoming.message_id is not None:
+            await self.remember(key, [incoming.message_id])
+        language = supported_language([result.language, event.language_hint])
+        await self.deliver(
+            key, result.outputs, language=language, replace=incoming.pressed, ensure=True
+        )
+        return True
+
+    async def _in_case(self, key: StorageKey, case: Case, event: Event, incoming: Incoming) -> None:
+        """While her case is open, the bot's own menus stay quiet: her messages go to staff."""
+        hotline = self.services.hotline
+        if event.kind == "button":
+            if event.name == "case:end":
+                await hotline.close(case, "ended_by_person")
+            elif (share := _SHARE.match(event.name)) is not None:
+                await self._share(key, case, event, share, incoming.pressed)
+            return  # other buttons, from older messages, do nothing while a person is answering
+        if incoming.message_id is None:
+            return  # an edit: the staff already have the message as it was sent
+        await self.services.runner.remember_sent(key, [incoming.message_id])
+        if incoming.shares is None:
+            await hotline.relay_in(case, event.update_id, incoming.message_id)
+            return
+        if incoming.shares == "contact":
+            data = f"share:c:{incoming.phone or ''}"
+        else:
+            data = f"share:{incoming.message_id}"
+        if _SHARE.match(data) is None:
+            # Nothing staff could call: she is told, and nothing goes.
+            await self.deliver(key, [Screen(body=(NOT_A_NUMBER,), buttons=CASE_BUTTONS,
+                                            edit=False)])  # fmt: skip
+            return
+        screen = Screen(
+            body=(_ASK[incoming.shares],),
+            buttons=((Button(SEND_IT, data),), (Button(KEEP_IT, "share:no"),), (EXIT,)),
+            edit=False,
+        )
+        await self.deliver(key, [screen])
+
+    async def _share(
+        self, key: StorageKey, case: Case, event: Event, share: re.Match[str], pressed: int | None
+    ) -> None:
+        """Her answer to "Send it?": the message she named, or the number, goes to staff."""
+        hotline = self.services.hotline
+        message_id, phone = share.group(1), share.group(2)
+        if message_id is not None:
+            await hotline.relay_in(case, event.update_id, int(message_id))
+        elif phone is not None:
+            await hotline.relay_contact(case, event.update_id, phone)
+        done = SHARED if message_id or phone else NOT_SHARED
+        await self.deliver(key, [Screen(body=(done,), buttons=CASE_BUTTONS)], replace=pressed)
+
+    async def flood_note(self, key: StorageKey, hint: str | None) -> None:
+        """Once per burst, to a private chat whose messages were dropped."""
+        try:
+            await self.deliver(key, [Screen(body=(SLOW_DOWN,), edit=False)], hint=hint)
+        except CalledOff:
+            log.info("The note to slow down was not sent: she left")
+
+    async def quick_exit(self, key: StorageKey, hint: str | None, message_id: int | None) -> None:
+        """Delete every message of the chat the channel can, forget the person, say one
+        harmless line.
+
+        Run again after a crash, it does the same: deleting is repeated, forgetting is
+        idempotent."""
+        runner, exits = self.services.runner, self.services.exits
+        # Answers already on their way land first, each deleted as it lands (bot/exits.py).
+        await exits.settle(key.chat_id, ON_ITS_WAY_GRACE)
+        language = supported_language([await runner.language(key), hint])
+        ids = set(await runner.deletable_messages(key))
+        if message_id is not None:
+            ids.add(message_id)
+        if (previous := exits.last_goodbye(key.chat_id)) is not None:
+            ids.add(previous)  # a second exit (a double tap): her chat still ends with one line
+        undeleted = await self.channel.delete(key.chat_id, sorted(ids))
+        await runner.forget(key, undeleted=undeleted)
+        goodbye: list[int] = []
+        # Also takes away a location keyboard she may still have.
+        await self.channel.show(
+            key.chat_id,
+            [Screen(body=(GOODBYE,), edit=False, drop_location_button=True)],
+            self.services.catalogs.translator(language),
+            goodbye,
+        )
+        exits.said_goodbye(key.chat_id, goodbye[0])
+        if undeleted:
+            # The chat is not clean yet: the next quick exit also takes this line away.
+            await runner.remember_sent(key, goodbye)

@@ -1,0 +1,157 @@
+"""Telegram as a channel: flow outputs become Bot API calls, the one place they are rendered.
+
+Every message to a person is protected from forwarding and saving (the chat may be on a shared
+phone), except what is meant to be passed on: an officer's document, an invitation code.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
+from telegram.error import BadRequest, Forbidden, TelegramError
+
+from bot.flows.screens import Contact, Document, Output, Pin, Screen, t
+from bot.i18n import Translator
+
+log = logging.getLogger(__name__)
+
+LOCATION_HINT = t("📍 To share your location, tap the button below.")
+LOCATION_BUTTON = t("📍 Share my location")
+DELETE_BATCH = 100  # deleteMessages takes at most 100 ids
+
+
+def inline_markup(screen: Screen, translator: Translator) -> InlineKeyboardMarkup | None:
+    if not screen.buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(translator.render(b.label), callback_data=b.data) for b in row]
+            for row in screen.buttons
+        ]
+    )
+
+
+def text_of(screen: Screen, translator: Translator) -> str:
+    return "\n\n".join(translator.render(part) for part in screen.body)
+
+
+def location_keyboard(translator: Translator) -> ReplyKeyboardMarkup:
+    return ReplyKeyboardMarkup(
+        [[KeyboardButton(translator.render(LOCATION_BUTTON), request_location=True)]],
+        resize_keyboard=True,
+        one_time_keyboard=True,
+    )
+
+
+class TelegramChannel:
+    name = "telegram"
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+
+    async def show(
+        self,
+        chat: str,
+        outputs: Sequence[Output],
+        translator: Translator,
+        shown: list[int],
+        *,
+        replace: int | None = None,
+    ) -> None:
+        chat_id = int(chat)
+        lone = len([o for o in outputs if not isinstance(o, Document)]) == 1
+        for output in outputs:
+            if isinstance(output, Contact):
+                sent = await self.bot.send_contact(
+                    chat_id, phone_number=output.phone,
+                    first_name=translator.render(output.name), protect_content=True,
+                )  # fmt: skip
+                shown.append(sent.message_id)
+            elif isinstance(output, Pin):
+                sent = await self.bot.send_venue(
+                    chat_id, latitude=output.latitude, longitude=output.longitude,
+                    title=translator.render(output.title),
+                    address=translator.render(output.address), protect_content=True,
+                )  # fmt: skip
+                shown.append(sent.message_id)
+            elif isinstance(output, Document):
+                text = "\n".join(translator.render(line) for line in output.body) + "\n"
+                # Not protected: officers print it or attach it to the case file, and it holds
+                # nothing about the survivor.
+                sent = await self.bot.send_document(
+                    chat_id, document=text.encode("utf-8"), filename=output.filename,
+                    caption=translator.render(output.caption),
+                )  # fmt: skip
+                shown.append(sent.message_id)
+            elif isinstance(output, Screen):
+                edited = lone and output.edit and replace is not None
+                if not (edited and await self._edit(chat_id, replace, output, translator)):
+                    shown.append((await self._send(chat_id, output, translator)).message_id)
+                if output.ask_location:
+                    # Only a reply keyboard asks for a location, and only a new message has one.
+                    sent = await self.bot.send_message(
+                        chat_id, translator.render(LOCATION_HINT),
+                        reply_markup=location_keyboard(translator), protect_content=True,
+                    )  # fmt: skip
+                    shown.append(sent.message_id)
+
+    async def _send(self, chat_id: int, screen: Screen, translator: Translator) -> Message:
+        markup: InlineKeyboardMarkup | ReplyKeyboardRemove | None = inline_markup(
+            screen, translator
+        )
+        if markup is None and screen.drop_location_button:
+            markup = ReplyKeyboardRemove()
+        return await self.bot.send_message(
+            chat_id, text_of(screen, translator), reply_markup=markup,
+            protect_content=not screen.shareable,
+        )  # fmt: skip
+
+    async def _edit(
+        self, chat_id: int, message_id: int | None, screen: Screen, translator: Translator
+    ) -> bool:
+        """Replace a message in place; False when Telegram refuses (too old, deleted)."""
+        try:
+            await self.bot.edit_message_text(
+                text_of(screen, translator),
+                chat_id=chat_id,
+                message_id=message_id,
+                reply_markup=inline_markup(screen, translator),
+            )
+        except BadRequest as exc:
+            return "not modified" in exc.message
+        return True
+
+    async def delete(self, chat: str, message_ids: Sequence[int]) -> list[int]:
+        ordered = sorted(message_ids)
+        undeleted: list[int] = []
+        for start in range(0, len(ordered), DELETE_BATCH):
+            batch = ordered[start : start + DELETE_BATCH]
+            try:
+                # A 5xx or a 429 is retried by the rate limiter (bot/telegram/ratelimit.py).
+                await self.bot.delete_messages(int(chat), batch)
+            except (BadRequest, Forbidden):
+                pass  # too old to delete, already gone, or she blocked the bot: nothing to retry
+            except TelegramError as exc:
+                log.warning("A batch of deletions failed (%s)", type(exc).__name__)
+                undeleted.extend(batch)
+        return undeleted
+
+    async def relay(
+        self, to_chat: str, from_chat: str, message_id: int, *, thread: int | None = None
+    ) -> int:
+        copied = await self.bot.copy_message(
+            int(to_chat), int(from_chat), message_id, message_thread_id=thread,
+            # To her chat, protected like every other message; to staff, as she sent it.
+            protect_content=True if thread is None else None,
+        )  # fmt: skip
+        return copied.message_id
