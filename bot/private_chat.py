@@ -127,7 +127,7 @@ class PrivateChats:
         )
         language = supported_language([result.language, event.language_hint])
         outputs = [o for o in result.outputs if not isinstance(o, Handover)]
-        if len(outputs) < len(result.outputs):
+        if any(isinstance(o, Handover) for o in result.outputs):
             opened = await services.hotline.open(person_key, key.chat_id, language or DEFAULT)
             if opened.refused is not None:
                 refused = Screen(body=(opened.refused,), edit=False)
