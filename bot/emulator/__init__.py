@@ -1,5 +1,7 @@
 """A loopback Telegram Bot API for end-to-end tests and the offline demo."""
 
+from bot.emulator.clock import Clock
+from bot.emulator.flood import FloodLimits, Limit
 from bot.emulator.people import FakeGroup, FakeMember, FakeUser
 from bot.emulator.records import ApiCall, ChatEvent, WebhookAttempt
 from bot.emulator.server import BotApiEmulator
@@ -11,9 +13,12 @@ __all__ = [
     "ApiError",
     "BotApiEmulator",
     "ChatEvent",
+    "Clock",
     "FakeGroup",
     "FakeMember",
     "FakeUser",
+    "FloodLimits",
+    "Limit",
     "Topic",
     "WebhookAttempt",
 ]

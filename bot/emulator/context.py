@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from bot.emulator.flood import FloodControl
 from bot.emulator.formatting import render, utf16_len
 from bot.emulator.updates import UpdateQueue, WebhookSender
 from bot.emulator.wire import Params, bad_request, forbidden
@@ -40,11 +40,13 @@ class ApiContext:
         updates: UpdateQueue,
         webhook: WebhookSender,
         inject: Callable[[Json], int],
+        flood: FloodControl,
     ):
         self.world = world
         self.updates = updates
         self.webhook = webhook
         self.inject = inject
+        self.flood = flood
         self.commands: dict[tuple[str, str], list[Json]] = {}
 
     @property
@@ -54,9 +56,15 @@ class ApiContext:
     def target(self, p: Params) -> Chat:
         """The chat to act in, refused the way Telegram refuses a bot that is not in it."""
         chat = self.world.chat(p.require("chat_id"))
+        if chat.type == "private":
+            if chat.deactivated:
+                raise forbidden("user is deactivated")
+            if chat.bot_status == "kicked":
+                raise forbidden("bot was blocked by the user")
+            if not chat.started:
+                raise forbidden("bot can't initiate conversation with a user")
+            return chat
         kind = "group chat" if chat.type == "group" else "supergroup chat"
-        if chat.type == "private" and chat.bot_status == "kicked":
-            raise forbidden("bot was blocked by the user")
         if chat.bot_status == "kicked":
             raise forbidden(f"bot was kicked from the {kind}")
         if chat.bot_status == "left":
@@ -87,9 +95,9 @@ class ApiContext:
             raise bad_request("can't parse reply keyboard markup JSON object")
         if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
             raise bad_request("can't parse reply keyboard markup JSON object")
+        check = _check_inline_button if "inline_keyboard" in markup else _check_keyboard_button
         for button in (button for row in rows for button in row):
-            if "inline_keyboard" in markup:
-                _check_inline_button(button)
+            check(button)
         return markup
 
     def text(self, p: Params, name: str = "text") -> Json:
@@ -138,6 +146,7 @@ class ApiContext:
             content = {**content, "reply_markup": markup}
         if p.flag("protect_content"):
             content = {**content, "has_protected_content": True}
+        self.flood.take(chat.id, private=chat.type == "private")
         message = self.world.post(
             chat, self.bot_user, content, thread_id=thread_id, reply_to=reply_to
         )
@@ -175,14 +184,15 @@ class ApiContext:
             "my_chat_member": {
                 "chat": chat.as_dict(),
                 "from": actor,
-                "date": int(time.time()),
+                "date": self.world.now(),
                 "old_chat_member": member_object(self.bot_user, old),
                 "new_chat_member": member_object(self.bot_user, new),
             }
         }
 
 
-_BUTTON_ACTIONS = frozenset(
+# What makes an inline button do something (one of them is required).
+BUTTON_ACTIONS = frozenset(
     {
         "url",
         "callback_data",
@@ -198,12 +208,46 @@ _BUTTON_ACTIONS = frozenset(
 )
 
 
+# What a reply keyboard's button may carry (Bot API 10.1's KeyboardButton).
+KEYBOARD_BUTTON_FIELDS = frozenset(
+    {
+        "text",
+        "icon_custom_emoji_id",
+        "style",
+        "request_users",
+        "request_chat",
+        "request_managed_bot",
+        "request_contact",
+        "request_location",
+        "request_poll",
+        "web_app",
+    }
+)
+
+
+def _button_text(button: Any, kind: str) -> None:
+    if not isinstance(button, dict) or "text" not in button:
+        raise bad_request(f"can't parse {kind} button: Can't find field \"text\"")
+    if not isinstance(button["text"], str):
+        raise bad_request(f'can\'t parse {kind} button: Field "text" must be of type String')
+    if not button["text"]:
+        raise bad_request("BUTTON_TEXT_INVALID")
+
+
+def _check_keyboard_button(button: Any) -> None:
+    if isinstance(button, str):  # Telegram takes a bare string as a text button
+        button = {"text": button}
+    _button_text(button, "keyboard")
+    # Telegram ignores unknown fields; refusing them keeps a misspelt request_location from
+    # silently becoming a plain text button.
+    unknown = sorted(button.keys() - KEYBOARD_BUTTON_FIELDS)
+    if unknown:
+        raise bad_request(f"can't parse keyboard button: unknown field {unknown[0]!r}")
+
+
 def _check_inline_button(button: Any) -> None:
-    if not isinstance(button, dict) or not isinstance(button.get("text"), str):
-        raise bad_request(
-            'can\'t parse inline keyboard button: Field "text" must be of type String'
-        )
-    if not _BUTTON_ACTIONS & button.keys():
+    _button_text(button, "inline keyboard")
+    if not BUTTON_ACTIONS & button.keys():
         raise bad_request(
             "can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard"
         )

@@ -51,6 +51,9 @@ async def get_updates(ctx: ApiContext, p: Params) -> list[Json]:
 
 @method("setWebhook")
 async def set_webhook(ctx: ApiContext, p: Params) -> bool:
+    # Required, though it may be empty: an empty url removes the webhook.
+    if "url" not in p.raw:
+        raise bad_request('parameter "url" is required')
     url = p.string("url")
     secret = p.opt_string("secret_token")
     if secret is not None and not SECRET_TOKEN.fullmatch(secret):

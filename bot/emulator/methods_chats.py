@@ -14,6 +14,7 @@ METHODS: dict[str, tuple[str, Handler]] = {}
 method = registrar(METHODS)
 
 COMMAND = re.compile(r"[a-z0-9_]{1,32}")
+MAX_TOPIC_NAME = 128
 
 
 # --- forum topics -----------------------------------------------------------------------
@@ -28,6 +29,15 @@ def _forum(ctx: ApiContext, p: Params) -> Chat:
     return chat
 
 
+def _topic_name(p: Params) -> str:
+    """A topic's name as TDLib cleans it: spaces run together, trimmed, cut to 128 characters;
+    nothing left is refused."""
+    name = re.sub(r"\s+", " ", p.string("name")).strip()[:MAX_TOPIC_NAME].strip()
+    if not name:
+        raise bad_request("name must be non-empty")
+    return name
+
+
 def _topic(chat: Chat, p: Params) -> Topic:
     topic = chat.topics.get(p.integer("message_thread_id"))
     if topic is None:
@@ -38,9 +48,7 @@ def _topic(chat: Chat, p: Params) -> Topic:
 @method("createForumTopic")
 async def create_forum_topic(ctx: ApiContext, p: Params) -> Json:
     chat = _forum(ctx, p)
-    name = p.required_string("name")
-    if len(name) > 128:
-        raise bad_request("TOPIC_NAME_INVALID")
+    name = _topic_name(p)
     # A topic's id is the id of the service message that opens it.
     topic = Topic(
         thread_id=chat.last_message_id + 1,
@@ -58,12 +66,15 @@ async def create_forum_topic(ctx: ApiContext, p: Params) -> Json:
 async def edit_forum_topic(ctx: ApiContext, p: Params) -> bool:
     chat = _forum(ctx, p)
     topic = _topic(chat, p)
+    # An empty name keeps the current one; no icon_custom_emoji_id keeps the icon.
+    name = _topic_name(p) if p.has("name") else None
+    icon = p.raw.get("icon_custom_emoji_id")
+    if name is None and icon is None:
+        return True  # nothing asked: TDLib answers without asking Telegram
     changes: Json = {}
-    if p.has("name") and p.string("name") != topic.name:
-        topic.name = changes["name"] = p.string("name")
-    if p.has("icon_custom_emoji_id") and p.string("icon_custom_emoji_id") != (
-        topic.icon_custom_emoji_id or ""
-    ):
+    if name is not None and name != topic.name:
+        topic.name = changes["name"] = name
+    if icon is not None and p.string("icon_custom_emoji_id") != (topic.icon_custom_emoji_id or ""):
         topic.icon_custom_emoji_id = changes["icon_custom_emoji_id"] = p.string(
             "icon_custom_emoji_id"
         )

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from bot.emulator.context import ApiContext, Handler, registrar
+from bot.emulator.formatting import utf16_len
 from bot.emulator.wire import Params, Upload, bad_request
 from bot.emulator.world import Chat, Json, StoredFile, photo_sizes
 
@@ -46,6 +46,12 @@ CHAT_ACTIONS = frozenset(
         "upload_video_note",
     }
 )
+# Telegram's limits: bots delete messages up to 48 hours old; a button press must be answered
+# within about 15 seconds, with at most 200 characters.
+DELETE_WINDOW = 48 * 3600
+ANSWER_WINDOW = 15.0
+MAX_ANSWER_TEXT = 200
+QUERY_TOO_OLD = "query is too old and response timeout expired or query ID is invalid"
 NOT_MODIFIED = (
     "message is not modified: specified new message content and reply markup are exactly "
     "the same as a current content and reply markup of the message"
@@ -101,17 +107,19 @@ async def send_contact(ctx: ApiContext, p: Params) -> Json:
     return ctx.send(chat, p, {"contact": contact})
 
 
-def _file(ctx: ApiContext, p: Params, name: str) -> StoredFile:
-    """An uploaded file, or one Telegram already has by file_id."""
-    value = p.require(name)
+def _file(ctx: ApiContext, p: Params, kind: str) -> StoredFile:
+    """An uploaded file, or one Telegram already has by file_id and of the same kind."""
+    value = p.require(kind)
     if isinstance(value, Upload):
-        return ctx.world.store_file(name, value.data, value.filename, value.mime_type)
+        return ctx.world.store_file(kind, value.data, value.filename, value.mime_type)
     if isinstance(value, str) and value.startswith(("http://", "https://")):
         # The emulator is offline: it cannot fetch what Telegram would.
         raise bad_request("failed to get HTTP URL content")
     stored = ctx.world.files.get(value) if isinstance(value, str) else None
     if stored is None:
         raise bad_request("wrong file identifier/HTTP URL specified")
+    if stored.kind != kind:  # a voice note's id does not send a document, nor a photo's
+        raise bad_request("type of file mismatch")
     return stored
 
 
@@ -127,6 +135,16 @@ async def send_photo(ctx: ApiContext, p: Params) -> Json:
     chat = ctx.target(p)
     stored = _file(ctx, p, "photo")
     return ctx.send(chat, p, {"photo": photo_sizes(stored), **ctx.caption(p)})
+
+
+@method("sendVoice")
+async def send_voice(ctx: ApiContext, p: Params) -> Json:
+    chat = ctx.target(p)
+    stored = _file(ctx, p, "voice")
+    # A Voice has no file_name.
+    voice = {k: v for k, v in stored.as_dict().items() if k != "file_name"}
+    voice["duration"] = p.opt_integer("duration") or 0
+    return ctx.send(chat, p, {"voice": voice, **ctx.caption(p)})
 
 
 @method("sendChatAction")
@@ -157,7 +175,7 @@ def _edit(ctx: ApiContext, chat: Chat, old: Json, drop: tuple[str, ...], new_con
     new.update(new_content)
     if new == {k: v for k, v in old.items() if k != "edit_date"}:
         raise bad_request(NOT_MODIFIED)
-    new["edit_date"] = int(time.time())
+    new["edit_date"] = ctx.world.now()
     chat.messages[new["message_id"]] = new
     ctx.world.emit(
         chat,
@@ -203,8 +221,10 @@ async def edit_message_reply_markup(ctx: ApiContext, p: Params) -> Json:
 async def answer_callback_query(ctx: ApiContext, p: Params) -> bool:
     query_id = p.string("callback_query_id")
     record = ctx.world.callback_queries.get(query_id)
-    if record is None or record.answered:
-        raise bad_request("query is too old and response timeout expired or query ID is invalid")
+    if record is None or record.answered or ctx.world.clock.now() - record.sent_at > ANSWER_WINDOW:
+        raise bad_request(QUERY_TOO_OLD)
+    if utf16_len(p.string("text")) > MAX_ANSWER_TEXT:
+        raise bad_request("MESSAGE_TOO_LONG")
     record.answered = True
     ctx.world.emit(
         ctx.world.chats[record.chat_id],
@@ -221,21 +241,27 @@ async def answer_callback_query(ctx: ApiContext, p: Params) -> bool:
 # --- deletion ---------------------------------------------------------------------------
 
 
-def _deletable(ctx: ApiContext, chat: Chat, message: Json) -> bool:
-    """Bots delete their own messages, and others' in private chats or as admins."""
-    return (
+def _check_deletable(ctx: ApiContext, chat: Chat, message: Json) -> None:
+    """Bots delete messages up to 48 hours old: their own, and others' in private chats or as
+    admins; never the service message that opened a topic. The texts are TDLib's: a private
+    chat or a basic group deletes "for everyone" or not at all."""
+    allowed = (
         message["from"]["id"] == ctx.bot_user["id"]
         or chat.type == "private"
         or chat.bot_status == "administrator"
     )
+    too_old = ctx.world.clock.now() - message["date"] > DELETE_WINDOW
+    if "forum_topic_created" in message or (chat.type == "supergroup" and (too_old or not allowed)):
+        raise bad_request("message can't be deleted")
+    if too_old or not allowed:
+        raise bad_request("message can't be deleted for everyone")
 
 
 @method("deleteMessage")
 async def delete_message(ctx: ApiContext, p: Params) -> bool:
     chat = ctx.target(p)
     message = ctx.world.message(chat, p.integer("message_id"), "message to delete not found")
-    if not _deletable(ctx, chat, message):
-        raise bad_request("message can't be deleted")
+    _check_deletable(ctx, chat, message)
     ctx.delete(chat, [message["message_id"]])
     return True
 
@@ -255,9 +281,12 @@ def _message_ids(p: Params) -> list[int]:
 async def delete_messages(ctx: ApiContext, p: Params) -> bool:
     chat = ctx.target(p)
     ids = _message_ids(p)
-    # Telegram skips messages it cannot find or delete.
+    # Telegram skips messages it cannot find, but one it may not delete fails the whole batch
+    # (telegram-bot-api's deleteMessages drops only missing ids; TDLib then refuses them all).
     found = [i for i in dict.fromkeys(ids) if i in chat.messages]
-    ctx.delete(chat, [i for i in found if _deletable(ctx, chat, chat.messages[i])])
+    for message_id in found:
+        _check_deletable(ctx, chat, chat.messages[message_id])
+    ctx.delete(chat, found)
     return True
 
 

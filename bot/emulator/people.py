@@ -7,7 +7,6 @@ event once (two separate cursors), oldest first, waiting when there is none yet.
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING
 
 from bot.emulator.context import member_object
@@ -141,7 +140,7 @@ class _Reading:
             "my_chat_member": {
                 "chat": self.chat.as_dict(),
                 "from": actor,
-                "date": int(time.time()),
+                "date": self._emu.world.now(),
                 "old_chat_member": member_object(self._emu.world.bot_user, old),
                 "new_chat_member": member_object(self._emu.world.bot_user, status),
             }
@@ -171,8 +170,11 @@ class FakeUser(_Reading):
         ]
 
     def _say(self, content: Json, reply_to: int | None = None) -> Json:
+        if self.chat.deactivated:
+            raise RuntimeError(f"{self.user['first_name']}'s account is deactivated")
         if self.chat.bot_status == "kicked":
             raise RuntimeError(f"{self.user['first_name']} blocked the bot; unblock() first")
+        self.chat.started = True  # writing to the bot opens the chat, as pressing Start does
         return self._post(self.user, content, reply_to=reply_to)
 
     async def send(
@@ -186,7 +188,7 @@ class FakeUser(_Reading):
         if old is None or old["from"]["id"] != self.id:
             raise LookupError(f"{self.user['first_name']} has no message {message_id} to edit")
         new = {k: v for k, v in old.items() if k not in ("text", "entities")}
-        new.update(text_content(text, None), edit_date=int(time.time()))
+        new.update(text_content(text, None), edit_date=self._emu.world.now())
         self.chat.messages[message_id] = new
         self._emu.inject({"edited_message": new})
         return new
@@ -258,6 +260,10 @@ class FakeUser(_Reading):
     async def my_chat_member(self, status: str) -> int:
         """Set the bot's status in this private chat ("member" or "kicked")."""
         return self._membership(self.user, status)
+
+    def deactivate(self) -> None:
+        """Delete the account: the bot's sends here now fail with 403, and no update says so."""
+        self.chat.deactivated = True
 
 
 class FakeGroup(_Reading):

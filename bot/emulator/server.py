@@ -13,6 +13,9 @@ the bot made before the wait began is still found. A call matches as soon as it 
 predicate is checked again when the call is answered, so `predicate=lambda c: c.ok` waits for
 a successful answer. People's next_message() and next_event() have cursors of their own (see
 people.py).
+
+Telegram's time is `clock` (clock.py): tests move it with `emu.clock.advance(seconds)`. Flood
+control (flood.py) is off unless `flood_limits` is given or set_flood_limits() switches it on.
 """
 
 from __future__ import annotations
@@ -29,7 +32,9 @@ from typing import Any, Self
 from aiohttp import web
 
 from bot.emulator import methods_bot, methods_chats, methods_messages
+from bot.emulator.clock import Clock
 from bot.emulator.context import ApiContext, Handler
+from bot.emulator.flood import FloodControl, FloodLimits
 from bot.emulator.people import FakeGroup, FakeUser
 from bot.emulator.records import ApiCall, Notifier, Reader, WebhookAttempt
 from bot.emulator.updates import UpdateQueue, WebhookSender
@@ -70,6 +75,8 @@ class BotApiEmulator:
         port: int = 0,
         webhook_retry_delay: float = 0.2,
         history_limit: int = 10_000,
+        clock: Clock | None = None,
+        flood_limits: FloodLimits | None = None,
     ):
         bot_id, _, secret = token.partition(":")
         if not bot_id.isdigit() or not secret:
@@ -80,11 +87,13 @@ class BotApiEmulator:
         self.calls: list[ApiCall] = []
         self.injected: deque[Json] = deque(maxlen=history_limit)  # recent updates, newest last
         self.notifier = Notifier()
+        self.clock = clock or Clock()
         bot_user = {"id": int(bot_id), "is_bot": True, "first_name": "Jigiya", "username": username}
-        self.world = World(bot_user, self.notifier, history_limit)
-        self.updates = UpdateQueue()
-        self.webhook = WebhookSender(self.updates, webhook_retry_delay, history_limit)
-        self._api = ApiContext(self.world, self.updates, self.webhook, self.inject)
+        self.world = World(bot_user, self.notifier, history_limit, self.clock)
+        self.updates = UpdateQueue(self.clock)
+        self.webhook = WebhookSender(self.updates, webhook_retry_delay, history_limit, self.clock)
+        self.flood = FloodControl(self.clock, flood_limits)
+        self._api = ApiContext(self.world, self.updates, self.webhook, self.inject, self.flood)
         self._history_limit = history_limit
         self._port = port
         self._runner: web.AppRunner | None = None
@@ -151,8 +160,13 @@ class BotApiEmulator:
         *,
         language_code: str | None = "fr",
         username: str | None = None,
+        started: bool = True,
     ) -> FakeUser:
-        """A person with a private chat (chat id == user id); same id, same FakeUser."""
+        """A person with a private chat (chat id == user id); same id, same FakeUser.
+
+        started=False: they never opened the bot, so it cannot write to them (403) until they
+        write to it.
+        """
         if user_id not in self._users:
             person: Json = {"id": user_id, "is_bot": False, "first_name": first_name}
             if username:
@@ -160,7 +174,7 @@ class BotApiEmulator:
             if language_code:
                 person["language_code"] = language_code
             self.world.users[user_id] = person
-            chat = self.world.add_chat(user_id, "private", person=person)
+            chat = self.world.add_chat(user_id, "private", person=person, started=started)
             self._users[user_id] = FakeUser(self, person, chat)
         return self._users[user_id]
 
@@ -227,6 +241,10 @@ class BotApiEmulator:
         """Delay every answer by seconds *after* the request took effect, as the way back from
         Telegram does: a client that gives up meanwhile has still sent its message."""
         self._return_latency = max(0.0, seconds)
+
+    def set_flood_limits(self, limits: FloodLimits | None) -> None:
+        """Switch flood control on with these limits (FloodLimits() for Telegram's), or off."""
+        self.flood.set_limits(limits)
 
     def set_unreachable(self, unreachable: bool) -> None:
         """Drop every connection without an answer, as if the Bot API were down."""

@@ -1,8 +1,8 @@
 """The update queue: getUpdates semantics and webhook delivery.
 
-Telegram keeps unconfirmed updates until getUpdates is called with an offset above their id;
-a second poller terminates the first with 409; a webhook receives them one chat at a time
-and gets each one again until it answers 2xx.
+Telegram keeps unconfirmed updates until getUpdates is called with an offset above their id,
+but never longer than 24 hours; a second poller terminates the first with 409; a webhook
+receives them one chat at a time and gets each one again until it answers 2xx.
 """
 
 from __future__ import annotations
@@ -17,11 +17,13 @@ from typing import Any
 
 import aiohttp
 
+from bot.emulator.clock import Clock
 from bot.emulator.records import WebhookAttempt
 from bot.emulator.wire import ApiError
 
 Json = dict[str, Any]
 
+KEPT_FOR = 24 * 3600  # seconds Telegram keeps an update nobody fetched
 # Types a bot gets when it never asked for a list (or asked for []).
 NOT_BY_DEFAULT = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
 CONFLICT_OTHER_POLLER = (
@@ -54,6 +56,7 @@ def update_chat(update: Json) -> int | None:
 class _Pending:
     update: Json
     redelivery: bool  # injected again with an id Telegram had already confirmed
+    created: float  # the clock's time
     delivered: bool = False
 
     @property
@@ -62,7 +65,8 @@ class _Pending:
 
 
 class UpdateQueue:
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
         self._pending: list[_Pending] = []
         self._next_id = 1
         self.confirmed_offset = 0
@@ -74,7 +78,14 @@ class UpdateQueue:
 
     @property
     def pending(self) -> list[Json]:
-        return [p.update for p in self._pending]
+        return [p.update for p in self._live()]
+
+    def _live(self) -> list[_Pending]:
+        """The pending updates, those older than Telegram keeps them dropped first."""
+        oldest = self._clock.now() - KEPT_FOR
+        if any(p.created < oldest for p in self._pending):
+            self._pending = [p for p in self._pending if p.created >= oldest]
+        return self._pending
 
     def wake(self) -> None:
         self._changed.set()
@@ -91,7 +102,11 @@ class UpdateQueue:
         """
         if "update_id" not in update:
             update = {"update_id": self._next_id, **update}
-        pending = _Pending(update, redelivery=update["update_id"] < self.confirmed_offset)
+        pending = _Pending(
+            update,
+            redelivery=update["update_id"] < self.confirmed_offset,
+            created=self._clock.now(),
+        )
         self._next_id = max(self._next_id, pending.update_id + 1)
         # allowed_updates filters updates as they are created, like Telegram.
         if self.wants(update_type(update)):
@@ -105,7 +120,7 @@ class UpdateQueue:
             self.allowed = frozenset(allowed) if allowed else None
 
     def first_for(self, chat_id: int | None) -> Json | None:
-        return next((p.update for p in self._pending if update_chat(p.update) == chat_id), None)
+        return next((p.update for p in self._live() if update_chat(p.update) == chat_id), None)
 
     def remove(self, update: Json) -> None:
         self._pending = [p for p in self._pending if p.update is not update]
@@ -144,7 +159,7 @@ class UpdateQueue:
                 raise ApiError(409, CONFLICT_OTHER_POLLER)
             if self.webhook_active:
                 raise ApiError(409, CONFLICT_WEBHOOK)
-            batch = self._pending[: max(1, min(limit, 100))]
+            batch = self._live()[: max(1, min(limit, 100))]
             remaining = deadline - time.monotonic()
             if batch or remaining <= 0 or self._closing:
                 for pending in batch:
@@ -165,8 +180,9 @@ class UpdateQueue:
 class WebhookSender:
     """Posts pending updates to the webhook, in order per chat, retrying until 2xx."""
 
-    def __init__(self, queue: UpdateQueue, retry_delay: float, history_limit: int):
+    def __init__(self, queue: UpdateQueue, retry_delay: float, history_limit: int, clock: Clock):
         self.queue = queue
+        self._clock = clock
         self.retry_delay = retry_delay
         self.url = ""
         self.secret_token: str | None = None
@@ -243,5 +259,5 @@ class WebhookSender:
             WebhookAttempt(update["update_id"], self.url, status, error, time.monotonic())
         )
         if error is not None:
-            self.last_error = (int(time.time()), error)
+            self.last_error = (int(self._clock.now()), error)
         return error is None

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import itertools
-import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.emulator.clock import Clock
 from bot.emulator.records import ChatEvent, EventKind, Notifier
 from bot.emulator.wire import bad_request
 
@@ -47,6 +47,9 @@ class Chat:
     person: Json | None = None  # the user of a private chat
     is_forum: bool = False
     bot_status: str = "member"  # "administrator" | "member" | "left" | "kicked"
+    # Private chats: whether the user ever started the bot, and whether their account is gone.
+    started: bool = True
+    deactivated: bool = False
     members: dict[int, str] = field(default_factory=dict)  # user id -> status
     messages: dict[int, Json] = field(default_factory=dict)
     topics: dict[int, Topic] = field(default_factory=dict)
@@ -101,14 +104,16 @@ class CallbackQueryRecord:
     chat_id: int
     message_id: int
     thread_id: int | None
+    sent_at: float  # the clock's time when the user pressed
     answered: bool = False
 
 
 class World:
     """All Telegram-side state; methods here keep it consistent, callers validate input."""
 
-    def __init__(self, bot_user: Json, notifier: Notifier, history_limit: int):
+    def __init__(self, bot_user: Json, notifier: Notifier, history_limit: int, clock: Clock):
         self.bot_user = bot_user
+        self.clock = clock
         self.chats: dict[int, Chat] = {}
         self.users: dict[int, Json] = {}
         self.files: dict[str, StoredFile] = {}
@@ -134,6 +139,10 @@ class World:
 
     # --- messages ---------------------------------------------------------------------
 
+    def now(self) -> int:
+        """The time as Telegram dates messages and updates."""
+        return int(self.clock.now())
+
     def post(
         self,
         chat: Chat,
@@ -147,7 +156,7 @@ class World:
         message: Json = {
             "message_id": chat.next_message_id(),
             "from": sender,
-            "date": int(time.time()),
+            "date": self.now(),
             "chat": chat.as_dict(),
         }
         if thread_id is not None:
@@ -195,7 +204,7 @@ class World:
     def new_callback_query(self, chat: Chat, message: Json) -> str:
         query_id = str(4_200_000_000_000_000 + next(self._query_seq))
         self.callback_queries[query_id] = CallbackQueryRecord(
-            chat.id, message["message_id"], message.get("message_thread_id")
+            chat.id, message["message_id"], message.get("message_thread_id"), self.clock.now()
         )
         while len(self.callback_queries) > self._history_limit:
             self.callback_queries.popitem(last=False)
