@@ -12,18 +12,9 @@ import pytest
 from bot.content import Directory, load_directory
 from bot.conversation import ConversationRunner, StorageKey
 from bot.flows.base import NOT_UNDERSTOOD, Event, FlowModel
+from bot.flows.place import CONFIRM, REGIONS, TOWNS, WHERE
 from bot.flows.screens import Button, Contact, Msg, Output, Pin, Screen
-from bot.flows.survivor import (
-    CONFIRM,
-    LANGUAGE,
-    MENU,
-    NEW,
-    REGIONS,
-    TOWNS,
-    WHERE,
-    SurvivorFlow,
-    wants_quick_exit,
-)
+from bot.flows.survivor import LANGUAGE, MENU, NEW, SurvivorFlow, wants_quick_exit
 from bot.keys import Keys
 from state.store import Store
 
@@ -221,6 +212,17 @@ async def test_an_unknown_place_says_so_and_asks_again() -> None:
     assert model.state == WHERE
     assert screen.ask_location
     assert msgids(screen)[0].startswith("I could not find that place")
+
+
+@pytest.mark.parametrize("state", [TOWNS, CONFIRM])
+async def test_towns_or_places_shown_again_ask_where_again(state: str) -> None:
+    model = FlowModel({}, "fr")  # the region or places offered were never stored
+    screen = last_screen(await step(model, state, Event("other", 16)))
+    assert model.state == state
+    assert screen.body[0] == NOT_UNDERSTOOD
+    assert msgids(screen)[1] == "Where are you?"
+    assert data_of(screen)[0] == "nav:regions"
+    assert screen.ask_location
 
 
 async def test_the_shared_machine_keeps_no_model() -> None:

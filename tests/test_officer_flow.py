@@ -14,17 +14,15 @@ from bot.flows.base import NOT_UNDERSTOOD, Event, FlowModel
 from bot.flows.officer import (
     CHECKLIST,
     CHECKLISTS,
-    CONFIRM,
     IDLE,
     MENU,
     QUESTION,
     RESULT,
     SUMMARY,
-    TOWNS,
-    WHERE,
     WHY,
     OfficerFlow,
 )
+from bot.flows.place import CONFIRM, TOWNS, WHERE
 from bot.flows.screens import Button, Document, Localized, Msg, Output, Screen, Text
 from bot.i18n import Catalogs
 from bot.keys import Keys

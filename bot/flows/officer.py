@@ -20,8 +20,9 @@ from transitions.extensions.asyncio import AsyncEventData
 
 from bot.content import Directory
 from bot.content.protocols import Item, Protocol, Protocols, Texts
-from bot.flows import decision, referral
+from bot.flows import decision, place, referral
 from bot.flows.base import Event, Flow, FlowModel, Route, argument, model_of
+from bot.flows.place import WHERE, PlacePicker
 from bot.flows.screens import Button, Document, Localized, Msg, Output, Screen, Text, t, tn
 from bot.languages import CODES, NATIVE_NAMES
 
@@ -31,12 +32,9 @@ COMMANDS = frozenset({"officer", "checklists"})
 IDLE, MENU, LANGUAGE, CHECKLISTS, CHECKLIST, WHY, SOURCES, SUMMARY = (
     "idle", "menu", "language", "checklists", "checklist", "why", "sources", "summary",
 )  # fmt: skip
-QUESTION, RESULT, WHERE, REGIONS, TOWNS, CONFIRM = (
-    "question", "result", "where", "regions", "towns", "confirm",
-)  # fmt: skip
-PLACE_STATES = [WHERE, REGIONS, TOWNS, CONFIRM]  # where a typed text is a place name
+QUESTION, RESULT = "question", "result"
 ACTIVE_STATES = [MENU, LANGUAGE, CHECKLISTS, CHECKLIST, WHY, SOURCES, SUMMARY, QUESTION, RESULT,
-                 *PLACE_STATES]  # fmt: skip
+                 *place.STATES]  # fmt: skip
 
 HAND_BACK: Route = ("hand_back", ())
 LABEL_CHARS = 30  # an item's words on its tick button; the full text is in the message
@@ -52,6 +50,20 @@ REMINDER = t(
 TO_CONFIRM = t("⚠️ = to confirm locally: not yet confirmed for Mali.")
 MENU_BUTTON = Button(t("☰ Officer menu"), "off:menu")
 LIST_BUTTON = Button(t("📋 Checklists"), "off:list")
+
+PLACE_WORDS = place.Words(
+    where=(
+        t("📍 Nearest centre for a referral"),
+        t(
+            "Share a location with the button at the bottom of the screen, choose the "
+            "region, or type the name of the town (only the town)."
+        ),
+    ),
+    choose_region=t("🗺️ Choose the region"),
+    regions=t("Choose the region:"),
+    towns=lambda region: t("Choose the town or the nearest one (%(region)s):", region=region),
+    not_found=t("I could not find that place. Check the spelling, or choose the region."),
+)
 
 
 def _today() -> date:
@@ -114,7 +126,10 @@ class OfficerFlow(Flow):
         self.protocols = protocols
         self.directory = directory
         self._today = today
-        self._regions = directory.regions()
+        self.picker = PlacePicker(
+            directory, PLACE_WORDS, prefix=PREFIX, regions_data="off:regions",
+            footer=((MENU_BUTTON,),),
+        )  # fmt: skip
         anywhere = "*"
         self.machine = self.build_machine(
             states=[IDLE, *ACTIVE_STATES],
@@ -150,22 +165,9 @@ class OfficerFlow(Flow):
                  "after": [self._forget_answer]},
                 {"trigger": "question_back", "source": QUESTION, "dest": MENU},
                 {"trigger": "refer", "source": anywhere, "dest": WHERE},
-                {"trigger": "list_regions", "source": anywhere, "dest": REGIONS},
-                {"trigger": "choose_region", "source": [REGIONS, TOWNS], "dest": TOWNS,
-                 "conditions": [lambda e: argument(e) in self._regions],
-                 "after": [referral.remember_region]},
                 {"trigger": "located", "source": ACTIVE_STATES, "dest": MENU,
                  "after": [self._nearest]},
-                {"trigger": "choose_place", "source": anywhere, "dest": MENU,
-                 "conditions": [lambda e: argument(e) is not None],
-                 "after": [self._nearest]},
-                {"trigger": "search_place", "source": PLACE_STATES, "dest": MENU,
-                 "conditions": [lambda e: argument(e).sure], "after": [self._nearest]},
-                {"trigger": "search_place", "source": PLACE_STATES, "dest": CONFIRM,
-                 "conditions": [lambda e: bool(argument(e).matches)],
-                 "after": [referral.remember_candidates]},
-                {"trigger": "search_place", "source": PLACE_STATES, "dest": WHERE,
-                 "after": [self._place_not_found]},
+                *self.picker.transitions(done=MENU, nearest=self._nearest, picked_from=anywhere),
                 {"trigger": "numbers", "source": anywhere, "dest": MENU,
                  "after": [self._show_numbers]},
                 {"trigger": "remind", "source": ACTIVE_STATES, "dest": None,
@@ -189,8 +191,8 @@ class OfficerFlow(Flow):
             return HAND_BACK
         if event.kind == "location" and event.location is not None:
             return ("located", event.location)
-        if event.kind == "text" and model.state in PLACE_STATES:
-            return ("search_place", (self.directory.find_place(event.text),))
+        if event.kind == "text" and model.state in place.STATES:
+            return self.picker.search(event.text)
         return ("remind", ())  # anything else typed or sent: never needed, never kept
 
     def _route_button(self, data: str) -> Route | None:
@@ -210,11 +212,7 @@ class OfficerFlow(Flow):
             return (with_values[kind], tuple(values))
         if kind == "ans" and len(values) == 2 and values[0].isdecimal():
             return ("answer", (int(values[0]), values[1]))
-        if kind == "region" and values[0].isdecimal() and int(values[0]) < len(self._regions):
-            return ("choose_region", (self._regions[int(values[0])],))
-        if kind == "place":
-            return ("choose_place", (self.directory.place(values[0]),))
-        return None
+        return self.picker.route_button(kind, values[0])
 
     async def step(self, model: FlowModel, event: Event) -> list[Output]:
         outputs: list[Output] = []  # not for officer mode: nothing shown, the survivor side answers
@@ -295,11 +293,6 @@ class OfficerFlow(Flow):
     def _forget_answer(self, event: AsyncEventData) -> None:
         model_of(event).data["answers"].pop()
 
-    def _place_not_found(self, event: AsyncEventData) -> None:
-        model_of(event).notices.append(
-            t("I could not find that place. Check the spelling, or choose the region.")
-        )
-
     def _nearest(self, event: AsyncEventData) -> None:
         """After a shared location, a town picked, or a place typed (see `referral.origin`)."""
         model_of(event).outputs.extend(
@@ -326,12 +319,12 @@ class OfficerFlow(Flow):
     # --- what each state shows ------------------------------------------------------------------
 
     def screen(self, model: FlowModel) -> Screen:
+        if model.state in place.STATES:
+            return self.picker.screen(model)
         shown: dict[str, Callable[[FlowModel], Screen]] = {
             MENU: self._menu, LANGUAGE: self._languages, CHECKLISTS: self._checklists,
             CHECKLIST: self._checklist, WHY: self._why, SOURCES: self._sources,
             SUMMARY: self._summary, QUESTION: self._question, RESULT: self._result,
-            WHERE: self._where, REGIONS: self._region_list, TOWNS: self._towns,
-            CONFIRM: self._confirm,
         }  # fmt: skip
         return shown.get(model.state, self._closed)(model)
 
@@ -495,48 +488,6 @@ class OfficerFlow(Flow):
             buttons=(
                 *((button,) for button in opens),
                 (Button(t("↩️ Back"), "off:qback"), Button(t("🔁 Start again"), "off:decide")),
-                (MENU_BUTTON,),
-            ),
-        )
-
-    def _where(self, model: FlowModel) -> Screen:
-        return Screen(
-            body=(
-                t("📍 Nearest centre for a referral"),
-                t(
-                    "Share a location with the button at the bottom of the screen, choose the "
-                    "region, or type the name of the town (only the town)."
-                ),
-            ),
-            buttons=((Button(t("🗺️ Choose the region"), "off:regions"),), (MENU_BUTTON,)),
-            ask_location=True,
-        )
-
-    def _region_list(self, model: FlowModel) -> Screen:
-        regions = [Button(r, f"off:region:{i}") for i, r in enumerate(self._regions)]
-        pairs = tuple(tuple(regions[i : i + 2]) for i in range(0, len(regions), 2))
-        return Screen(body=(t("Choose the region:"),), buttons=(*pairs, (MENU_BUTTON,)))
-
-    def _towns(self, model: FlowModel) -> Screen:
-        if "region" not in model.view:  # shown again in a later step: it was not kept
-            return self._where(model)
-        region = str(model.view["region"])
-        towns = [Button(p.name, f"off:place:{p.id}") for p in self.directory.towns_in(region)]
-        pairs = tuple(tuple(towns[i : i + 2]) for i in range(0, len(towns), 2))
-        return Screen(
-            body=(t("Choose the town or the nearest one (%(region)s):", region=region),),
-            buttons=(*pairs, (Button(t("↩️ Another region"), "off:regions"),), (MENU_BUTTON,)),
-        )
-
-    def _confirm(self, model: FlowModel) -> Screen:
-        if "candidates" not in model.view:  # shown again in a later step: they were not kept
-            return self._where(model)
-        places = [self.directory.place(pid) for pid in model.view["candidates"]]
-        return Screen(
-            body=(t("Did you mean one of these places?"),),
-            buttons=(
-                *((Button(f"{p.name} ({p.region})", f"off:place:{p.id}"),) for p in places if p),
-                (Button(t("🗺️ Choose the region"), "off:regions"),),
                 (MENU_BUTTON,),
             ),
         )

@@ -4,9 +4,6 @@ What is the same for a survivor looking for help and an officer referring someon
 how a centre, a number and a number's card are written, the map pin, when a centre is "far",
 and where to look from. What differs (the words addressed to each, which numbers, what follows
 the list) is given by the flow. Like every flow, nothing here knows about a channel.
-
-A region picked or places offered may say where someone is: the place-picking steps keep them
-in the model's `view`, shown once and never stored.
 """
 
 from __future__ import annotations
@@ -16,7 +13,7 @@ from collections.abc import Callable, Sequence
 from transitions.extensions.asyncio import AsyncEventData
 
 from bot.content import Centre, Directory, Number, Place, PlaceSearch
-from bot.flows.base import argument, model_of
+from bot.flows.base import argument
 from bot.flows.screens import Contact, Localized, Msg, Output, Pin, Screen, Text, t
 
 NEAREST = 3  # centres listed
@@ -147,18 +144,6 @@ def origin(event: AsyncEventData) -> tuple[float, float, Place | None]:
         return first.latitude, first.longitude, first
     latitude, longitude = event.args
     return float(latitude), float(longitude), None
-
-
-# --- picking a place: shown once, never stored ------------------------------------------------
-
-
-def remember_region(event: AsyncEventData) -> None:
-    model_of(event).view["region"] = argument(event)
-
-
-def remember_candidates(event: AsyncEventData) -> None:
-    search: PlaceSearch = argument(event)
-    model_of(event).view["candidates"] = [m.place.id for m in search.matches]
 
 
 # --- numbers ----------------------------------------------------------------------------------

@@ -14,18 +14,16 @@ from datetime import UTC, datetime
 from transitions.extensions.asyncio import AsyncEventData
 
 from bot.content import Directory, Number
-from bot.flows import referral
+from bot.flows import place, referral
 from bot.flows.base import Event, Flow, FlowModel, Route, argument, model_of, normalised
+from bot.flows.place import WHERE, PlacePicker
 from bot.flows.referral import BEING_CHECKED, FREE_NUMBERS, card, number_details, number_line
 from bot.flows.screens import Button, Handover, Localized, Output, Screen, t
 from bot.hotline.hours import Hours
 from bot.i18n import supported_language
 from bot.languages import CODES, NATIVE_NAMES
 
-NEW, LANGUAGE, MENU, WHERE, REGIONS, TOWNS, CONFIRM, CONSENT, HANDOVER = (
-    "new", "language", "menu", "where", "regions", "towns", "confirm", "consent", "handover",
-)  # fmt: skip
-PLACE_STATES = [WHERE, REGIONS, TOWNS, CONFIRM]  # where a typed text is a place to look up
+NEW, LANGUAGE, MENU, CONSENT, HANDOVER = "new", "language", "menu", "consent", "handover"
 
 # Plain words that mean "hello" or "help" in French, Bambara or English lead to the greeting.
 GREETINGS = frozenset(
@@ -45,6 +43,20 @@ MENU_BUTTON = Button(t("☰ Menu"), "nav:menu")
 EXIT = Button(t("🚪 Quick exit"), EXIT_DATA)
 NAV_ROWS: tuple[tuple[Button, ...], ...] = ((DANGER,), (MENU_BUTTON, EXIT))
 
+PLACE_WORDS = place.Words(
+    where=(
+        t("Where are you?"),
+        t(
+            "Share your location with the button at the bottom of the screen, "
+            "choose your region, or type the name of your town or village."
+        ),
+    ),
+    choose_region=t("🗺️ Choose my region"),
+    regions=t("Choose your region:"),
+    towns=lambda region: t("Choose your town or the nearest one (%(region)s):", region=region),
+    not_found=t("I could not find that place. Check the spelling, or choose your region."),
+)
+
 
 def wants_quick_exit(event: Event) -> bool:
     """The quick exit works from every state, so it is recognised before any flow runs."""
@@ -53,10 +65,6 @@ def wants_quick_exit(event: Event) -> bool:
     if event.kind == "command":
         return event.name in EXIT_COMMANDS
     return event.kind == "text" and normalised(event.text) in EXIT_WORDS
-
-
-def _pairs(buttons: list[Button]) -> tuple[tuple[Button, ...], ...]:
-    return tuple(tuple(buttons[i : i + 2]) for i in range(0, len(buttons), 2))
 
 
 class SurvivorFlow(Flow):
@@ -75,10 +83,12 @@ class SurvivorFlow(Flow):
         self.directory = directory
         self.hours = hours
         self._clock = clock
-        self._regions = directory.regions()
+        self.picker = PlacePicker(
+            directory, PLACE_WORDS, prefix="", regions_data="nav:regions", footer=NAV_ROWS
+        )
         every_state = "*"
         self.machine = self.build_machine(
-            states=[NEW, LANGUAGE, MENU, *PLACE_STATES, CONSENT, HANDOVER],
+            states=[NEW, LANGUAGE, MENU, *place.STATES, CONSENT, HANDOVER],
             transitions=[
                 {"trigger": "greet", "source": every_state, "dest": LANGUAGE},
                 {
@@ -88,7 +98,7 @@ class SurvivorFlow(Flow):
                     "conditions": [lambda e: argument(e) in CODES],
                     "after": [self._remember_language],
                 },
-                {"trigger": "show_menu", "source": [MENU, *PLACE_STATES, CONSENT, HANDOVER],
+                {"trigger": "show_menu", "source": [MENU, *place.STATES, CONSENT, HANDOVER],
                  "dest": MENU},
                 {"trigger": "emergency", "source": every_state, "dest": MENU,
                  "after": [self._show_emergency]},
@@ -103,39 +113,11 @@ class SurvivorFlow(Flow):
                 {"trigger": "agree", "source": CONSENT, "dest": HANDOVER,
                  "after": [lambda e: model_of(e).outputs.append(Handover())]},
                 {"trigger": "find_centre", "source": every_state, "dest": WHERE},
-                {"trigger": "list_regions", "source": every_state, "dest": REGIONS},
-                {
-                    "trigger": "choose_region",
-                    "source": [REGIONS, TOWNS],
-                    "dest": TOWNS,
-                    "conditions": [lambda e: argument(e) in self._regions],
-                    "after": [referral.remember_region],
-                },
                 {"trigger": "located", "source": every_state, "dest": MENU,
                  "after": [self._show_nearest]},
-                {
-                    "trigger": "choose_place",
-                    "source": PLACE_STATES,
-                    "dest": MENU,
-                    "conditions": [lambda e: argument(e) is not None],
-                    "after": [self._show_nearest],
-                },
-                {
-                    "trigger": "search_place",
-                    "source": PLACE_STATES,
-                    "dest": MENU,
-                    "conditions": [lambda e: argument(e).sure],
-                    "after": [self._show_nearest],
-                },
-                {
-                    "trigger": "search_place",
-                    "source": PLACE_STATES,
-                    "dest": CONFIRM,
-                    "conditions": [lambda e: bool(argument(e).matches)],
-                    "after": [referral.remember_candidates],
-                },
-                {"trigger": "search_place", "source": PLACE_STATES, "dest": WHERE,
-                 "after": [self._place_not_found]},
+                *self.picker.transitions(
+                    done=MENU, nearest=self._show_nearest, picked_from=place.STATES
+                ),
             ],
             initial=NEW,
         )  # fmt: skip
@@ -162,8 +144,8 @@ class SurvivorFlow(Flow):
         if event.kind == "text":
             if normalised(event.text) in GREETINGS:
                 return ("greet", ())
-            if model.state in PLACE_STATES:
-                return ("search_place", (self.directory.find_place(event.text),))
+            if model.state in place.STATES:
+                return self.picker.search(event.text)
         return None
 
     def _route_button(self, data: str) -> Route | None:
@@ -186,11 +168,7 @@ class SurvivorFlow(Flow):
             return ("agree", ())
         if data == "case:end":  # her case is already closed: back to the menu
             return ("show_menu", ())
-        if kind == "region" and value.isdecimal() and int(value) < len(self._regions):
-            return ("choose_region", (self._regions[int(value)],))
-        if kind == "place":
-            return ("choose_place", (self.directory.place(value),))
-        return None
+        return self.picker.route_button(kind, value)
 
     async def step(self, model: FlowModel, event: Event) -> list[Output]:
         # The language chosen, else the one the person's app reports: ticked on the language screen.
@@ -216,37 +194,8 @@ class SurvivorFlow(Flow):
     def screen(self, model: FlowModel) -> Screen:
         if model.state == MENU:
             return self.menu_screen()
-        if model.state == WHERE:
-            return self._where_screen()
-        if model.state == REGIONS:
-            regions = [Button(r, f"region:{i}") for i, r in enumerate(self._regions)]
-            return Screen(body=(t("Choose your region:"),), buttons=(*_pairs(regions), *NAV_ROWS))
-        shown = {TOWNS: "region", CONFIRM: "candidates"}.get(model.state)
-        if shown is not None and shown not in model.view:
-            # Shown again later (after a crash, or a word it did not understand): the region or
-            # places were never stored, so ask where again.
-            return self._where_screen()
-        if model.state == TOWNS:
-            region = str(model.view["region"])
-            towns = [Button(p.name, f"place:{p.id}") for p in self.directory.towns_in(region)]
-            return Screen(
-                body=(t("Choose your town or the nearest one (%(region)s):", region=region),),
-                buttons=(
-                    *_pairs(towns),
-                    (Button(t("↩️ Another region"), "nav:regions"),),
-                    *NAV_ROWS,
-                ),
-            )
-        if model.state == CONFIRM:
-            places = [self.directory.place(pid) for pid in model.view["candidates"]]
-            return Screen(
-                body=(t("Did you mean one of these places?"),),
-                buttons=(
-                    *((Button(f"{p.name} ({p.region})", f"place:{p.id}"),) for p in places if p),
-                    (Button(t("🗺️ Choose my region"), "nav:regions"),),
-                    *NAV_ROWS,
-                ),
-            )
+        if model.state in place.STATES:
+            return self.picker.screen(model)
         if model.state == CONSENT:
             return self._consent_screen()
         if model.state == HANDOVER:
@@ -256,19 +205,6 @@ class SurvivorFlow(Flow):
                 edit=False,
             )
         return self._language_screen(model)
-
-    def _where_screen(self) -> Screen:
-        return Screen(
-            body=(
-                t("Where are you?"),
-                t(
-                    "Share your location with the button at the bottom of the screen, "
-                    "choose your region, or type the name of your town or village."
-                ),
-            ),
-            buttons=((Button(t("🗺️ Choose my region"), "nav:regions"),), *NAV_ROWS),
-            ask_location=True,
-        )
 
     def _consent_screen(self) -> Screen:
         assert self.hours is not None
@@ -339,11 +275,6 @@ class SurvivorFlow(Flow):
 
     def _remember_language(self, event: AsyncEventData) -> None:
         model_of(event).language = argument(event)
-
-    def _place_not_found(self, event: AsyncEventData) -> None:
-        model_of(event).notices.append(
-            t("I could not find that place. Check the spelling, or choose your region.")
-        )
 
     def _show_emergency(self, event: AsyncEventData) -> None:
         numbers = self._numbers_for_emergency()
