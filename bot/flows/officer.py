@@ -1,5 +1,6 @@
-"""Officer mode: protocols as tappable checklists, the VBG/VSLC decision aid, and the nearest
-centre for a referral.
+"""Officer mode's machine and routing: protocols as tappable checklists, the VBG/VSLC decision
+aid, and the nearest centre for a referral (its screens are in `officer_screens`, its documents
+in `officer_documents`, its place picker in `place`).
 
 Only invited officers reach this flow: the channel checks the role on every update before a
 step. Nothing about the survivor is asked or kept: the model holds which items of which protocol
@@ -19,12 +20,13 @@ from typing import Any
 from transitions.extensions.asyncio import AsyncEventData
 
 from bot.content import Directory
-from bot.content.protocols import Item, Protocol, Protocols, Texts
-from bot.flows import decision, place, referral
+from bot.content.protocols import Protocols
+from bot.flows import decision, officer_documents, place, referral
 from bot.flows.base import Event, Flow, FlowModel, Route, argument, model_of
+from bot.flows.officer_screens import MENU_BUTTON, PLACE_WORDS, OfficerScreens, numbers
 from bot.flows.place import WHERE, PlacePicker
-from bot.flows.screens import Button, Document, Localized, Msg, Output, Screen, Text, t, tn
-from bot.languages import CODES, NATIVE_NAMES
+from bot.flows.screens import Output, Screen, t
+from bot.languages import CODES
 
 PREFIX = "off:"  # every officer button; the channel checks the role before any of them
 COMMANDS = frozenset({"officer", "checklists"})
@@ -37,32 +39,10 @@ ACTIVE_STATES = [MENU, LANGUAGE, CHECKLISTS, CHECKLIST, WHY, SOURCES, SUMMARY, Q
                  *place.STATES]  # fmt: skip
 
 HAND_BACK: Route = ("hand_back", ())
-LABEL_CHARS = 30  # an item's words on its tick button; the full text is in the message
 
-NEVER_TYPE = t(
-    "🔒 Never type anything about the person you are helping (name, age, address, what "
-    "happened): the bot does not need it and must not receive it."
-)
 REMINDER = t(
     "🔒 Please do not type anything about the person you are helping. Use the buttons; to find "
     "a centre, type only the name of a town."
-)
-TO_CONFIRM = t("⚠️ = to confirm locally: not yet confirmed for Mali.")
-MENU_BUTTON = Button(t("☰ Officer menu"), "off:menu")
-LIST_BUTTON = Button(t("📋 Checklists"), "off:list")
-
-PLACE_WORDS = place.Words(
-    where=(
-        t("📍 Nearest centre for a referral"),
-        t(
-            "Share a location with the button at the bottom of the screen, choose the "
-            "region, or type the name of the town (only the town)."
-        ),
-    ),
-    choose_region=t("🗺️ Choose the region"),
-    regions=t("Choose the region:"),
-    towns=lambda region: t("Choose the town or the nearest one (%(region)s):", region=region),
-    not_found=t("I could not find that place. Check the spelling, or choose the region."),
 )
 
 
@@ -72,38 +52,6 @@ def _today() -> date:
 
 def _args(event: AsyncEventData) -> tuple[Any, ...]:
     return tuple(event.args)
-
-
-def _in(texts: Texts, language: str) -> str:
-    found = dict(texts)
-    return found.get(language) or found.get("fr", "")
-
-
-def _framed(texts: Texts, before: str = "", after: str = "", *, short: bool = False) -> Localized:
-    """Content text with marks around it, in each language it has (the rest falls back to
-    French); `short` keeps the first words, for a button."""
-    return Localized(
-        tuple(
-            (language, f"{before}{_short(text) if short else text}{after}")
-            for language, text in texts
-        )
-    )
-
-
-def _listed(texts: list[Texts], mark: str) -> Localized:
-    """Content texts as marked lines in one paragraph, each line falling back to French."""
-    return Localized(
-        tuple(
-            (language, "\n".join(f"{mark} {_in(text, language)}" for text in texts))
-            for language in CODES
-        )
-    )
-
-
-def _short(text: str) -> str:
-    if len(text) <= LABEL_CHARS:
-        return text
-    return text[:LABEL_CHARS].rsplit(" ", 1)[0].rstrip(",;:") + "…"
 
 
 def _forget_what_was_shown(model: FlowModel) -> None:
@@ -126,6 +74,7 @@ class OfficerFlow(Flow):
         self.protocols = protocols
         self.directory = directory
         self._today = today
+        self.screens = OfficerScreens(protocols)
         self.picker = PlacePicker(
             directory, PLACE_WORDS, prefix=PREFIX, regions_data="off:regions",
             footer=((MENU_BUTTON,),),
@@ -271,18 +220,16 @@ class OfficerFlow(Flow):
     def _print(self, event: AsyncEventData) -> None:
         model = model_of(event)
         model.data["protocol"] = argument(event)
-        model.outputs.append(self._printable(self._protocol(model)))
+        model.outputs.append(officer_documents.printable(self.screens.protocol(model)))
 
     def _finish(self, event: AsyncEventData) -> None:
         model = model_of(event)
         protocol_id = argument(event)
         done = model.data.get("progress", {}).pop(protocol_id, [])
-        model.data["finished"] = {
-            "protocol": protocol_id,
-            "done": done,
-            "on": self._today().isoformat(),
-        }
-        model.outputs.append(self._summary_document(model))
+        today = self._today()
+        model.data["finished"] = {"protocol": protocol_id, "done": done, "on": today.isoformat()}
+        protocol = self.screens.protocol(model, protocol_id)
+        model.outputs.append(officer_documents.summary(protocol, done, today))
 
     def _clear_answers(self, event: AsyncEventData) -> None:
         model_of(event).data["answers"] = []
@@ -307,13 +254,13 @@ class OfficerFlow(Flow):
                         "hospital. After rape, within 72 hours; care does not need a complaint."
                     ),
                 ),
-                below=self._numbers(),
+                below=numbers(self.directory),
             )
         )
 
     def _show_numbers(self, event: AsyncEventData) -> None:
         model_of(event).outputs.append(
-            Screen(body=(t("📞 Free numbers"), *self._numbers()), edit=False)
+            Screen(body=(t("📞 Free numbers"), *numbers(self.directory)), edit=False)
         )
 
     # --- what each state shows ------------------------------------------------------------------
@@ -321,263 +268,10 @@ class OfficerFlow(Flow):
     def screen(self, model: FlowModel) -> Screen:
         if model.state in place.STATES:
             return self.picker.screen(model)
+        screens = self.screens
         shown: dict[str, Callable[[FlowModel], Screen]] = {
-            MENU: self._menu, LANGUAGE: self._languages, CHECKLISTS: self._checklists,
-            CHECKLIST: self._checklist, WHY: self._why, SOURCES: self._sources,
-            SUMMARY: self._summary, QUESTION: self._question, RESULT: self._result,
+            MENU: screens.menu, LANGUAGE: screens.languages, CHECKLISTS: screens.checklists,
+            CHECKLIST: screens.checklist, WHY: screens.why, SOURCES: screens.sources,
+            SUMMARY: screens.summary, QUESTION: screens.question, RESULT: screens.result,
         }  # fmt: skip
-        return shown.get(model.state, self._closed)(model)
-
-    def _closed(self, model: FlowModel) -> Screen:
-        return Screen(
-            body=(t("Officer mode is closed. Send /officer to open it again."),),
-            buttons=((Button(t("👮 Officer mode"), "off:menu"),),),
-        )
-
-    def _menu(self, model: FlowModel) -> Screen:
-        return Screen(
-            body=(t("👮 Officer tools"), NEVER_TYPE),
-            buttons=(
-                (LIST_BUTTON,),
-                (Button(t("⚖️ VBG or VSLC?"), "off:decide"),),
-                (Button(t("📍 Nearest centre for a referral"), "off:refer"),),
-                (Button(t("📞 Free numbers"), "off:numbers"),),
-                (Button(t("🌐 Language"), "off:language"),
-                 Button(t("🚪 Leave officer mode"), "off:leave")),
-            ),
-        )  # fmt: skip
-
-    def _languages(self, model: FlowModel) -> Screen:
-        return Screen(
-            body=(t("Choose your language:"),),
-            buttons=(
-                *((Button(NATIVE_NAMES[code], f"off:lang:{code}"),) for code in CODES),
-                (MENU_BUTTON,),
-            ),
-        )
-
-    def _checklists(self, model: FlowModel) -> Screen:
-        progress: dict[str, list[str]] = model.data.get("progress", {})
-        buttons = []
-        for protocol in self.protocols:
-            done = len(progress.get(protocol.id, []))
-            label = (
-                _framed(protocol.title, "▶️ ", f" ({done}/{len(protocol.items)})")
-                if done
-                else Localized(protocol.title)
-            )
-            buttons.append((Button(label, f"off:open:{protocol.id}"),))
-        started = sum(1 for p in self.protocols if progress.get(p.id))
-        body: list[Text] = [
-            t("📋 Checklists"),
-            t("Choose a protocol. Ticks are saved: you can come back to a checklist later."),
-        ]
-        if started:
-            body.append(
-                tn("▶️ %(num)s checklist in progress.", "▶️ %(num)s checklists in progress.",
-                   started)
-            )  # fmt: skip
-        return Screen(body=tuple(body), buttons=(*buttons, (MENU_BUTTON,)))
-
-    def _checklist(self, model: FlowModel) -> Screen:
-        protocol = self._protocol(model)
-        done = set(model.data.get("progress", {}).get(protocol.id, []))
-        lines: list[Text] = [_framed(protocol.title, "📋 ")]
-        if protocol.intro:
-            lines.append(Localized(protocol.intro))
-        rows: list[tuple[Button, ...]] = []
-        for number, item in enumerate(protocol.items, 1):
-            mark = "✅" if item.id in done else "⬜"
-            local = " ⚠️" if item.confirm_locally else ""
-            lines.append(_framed(item.text, f"{mark} {number}. ", local))
-            tick = _framed(item.text, f"{mark} {number}. ", short=True)
-            rows.append(
-                (
-                    Button(tick, f"off:tick:{protocol.id}:{item.id}"),
-                    Button(t("❓ Why?"), f"off:why:{protocol.id}:{item.id}"),
-                )
-            )
-        lines.append(t("%(done)s of %(total)s done.", done=len(done), total=len(protocol.items)))
-        if any(item.confirm_locally for item in protocol.items):
-            lines.append(TO_CONFIRM)
-        lines.extend(self._review(protocol))
-        lines.append(t("🔒 Tick the steps only; never type anything about the person."))
-        return Screen(
-            body=tuple(lines),
-            buttons=(
-                *rows,
-                (Button(t("🧾 Finish: summary"), f"off:finish:{protocol.id}"),
-                 Button(t("🖨️ Printable version"), f"off:print:{protocol.id}")),
-                (Button(t("📚 Sources"), f"off:src:{protocol.id}"), LIST_BUTTON),
-                (MENU_BUTTON,),
-            ),
-        )  # fmt: skip
-
-    def _why(self, model: FlowModel) -> Screen:
-        protocol = self._protocol(model)
-        item = protocol.item(str(model.data.get("item"))) or protocol.items[0]
-        number = protocol.items.index(item) + 1
-        ticked = item.id in model.data.get("progress", {}).get(protocol.id, [])
-        body: list[Text] = [
-            _framed(item.text, f"❓ {number}. "),
-            Localized(item.why) if item.why else t("No reason is given for this step."),
-            self._cited(protocol, item),
-        ]
-        if item.confirm_locally:
-            body.append(TO_CONFIRM)
-        toggle = t("⬜ Mark as not done") if ticked else t("✅ Mark as done")
-        return Screen(
-            body=tuple(body),
-            buttons=(
-                (Button(toggle, f"off:tick:{protocol.id}:{item.id}"),),
-                (Button(t("↩️ Back to the checklist"), f"off:open:{protocol.id}"),),
-            ),
-        )
-
-    def _sources(self, model: FlowModel) -> Screen:
-        protocol = self._protocol(model)
-        return Screen(
-            body=(
-                t("📚 Sources: %(title)s", title=Localized(protocol.title)),
-                *(self._source_lines(protocol)),
-                *self._review(protocol),
-                t("Reviewed by: %(who)s", who=protocol.reviewed_by),
-            ),
-            buttons=((Button(t("↩️ Back to the checklist"), f"off:open:{protocol.id}"),),),
-        )
-
-    def _summary(self, model: FlowModel) -> Screen:
-        finished: dict[str, Any] = model.data.get("finished", {})
-        protocol = self.protocols.get(str(finished.get("protocol")))
-        if protocol is None:  # content changed since: nothing to sum up
-            return self._checklists(model)
-        done, skipped = self._split(protocol, finished.get("done", []))
-        body: list[Text] = [t("🧾 Summary: %(title)s", title=Localized(protocol.title))]
-        body.append(tn("Done (%(num)s step):", "Done (%(num)s steps):", len(done)))
-        if done:
-            body.append(_listed([item.text for item in done], "✅"))
-        body.append(tn("Not done (%(num)s step):", "Not done (%(num)s steps):", len(skipped)))
-        if skipped:
-            body.append(_listed([item.text for item in skipped], "⬜"))
-        body.append(
-            t(
-                "This summary holds no information about the person. The document below can be "
-                "printed or attached to the case file."
-            )
-        )
-        return Screen(body=tuple(body), buttons=((LIST_BUTTON, MENU_BUTTON),))
-
-    def _question(self, model: FlowModel) -> Screen:
-        index = len(model.data.get("answers", []))
-        labels = {"yes": t("Yes"), "no": t("No"), "unsure": t("Not sure")}
-        return Screen(
-            body=decision.question_body(index),
-            buttons=(
-                tuple(Button(labels[a], f"off:ans:{index}:{a}") for a in decision.ANSWERS),
-                (Button(t("↩️ Back"), "off:qback"), MENU_BUTTON),
-            ),
-        )
-
-    def _result(self, model: FlowModel) -> Screen:
-        answers = model.data.get("answers", [])
-        opens = [Button(t("📋 First contact checklist"), "off:open:first-contact")]
-        if decision.verdict(answers) != "vbg":
-            opens.insert(0, Button(t("📋 VSLC checklist"), "off:open:vslc"))
-        return Screen(
-            body=decision.result_body(answers),
-            buttons=(
-                *((button,) for button in opens),
-                (Button(t("↩️ Back"), "off:qback"), Button(t("🔁 Start again"), "off:decide")),
-                (MENU_BUTTON,),
-            ),
-        )
-
-    # --- documents ----------------------------------------------------------------------------
-
-    def _printable(self, protocol: Protocol) -> Document:
-        lines: list[Text] = [_framed(protocol.title, "JIGIYA: ")]
-        if protocol.intro:
-            lines.append(Localized(protocol.intro))
-        lines.append("")
-        for number, item in enumerate(protocol.items, 1):
-            lines.append(_framed(item.text, f"[ ] {number}. "))
-            if item.why:
-                lines.append(t("    Why: %(why)s", why=Localized(item.why)))
-            if item.confirm_locally:
-                lines.append(t("    ⚠️ To confirm locally."))
-        lines.extend(["", t("Sources:"), *self._source_lines(protocol), ""])
-        lines.extend(self._review(protocol))
-        return Document(
-            body=tuple(lines),
-            filename=f"jigiya-{protocol.id}.txt",
-            caption=t("🖨️ Printable version: %(title)s", title=Localized(protocol.title)),
-            edit=False,
-        )
-
-    def _summary_document(self, model: FlowModel) -> Document:
-        finished = model.data["finished"]
-        protocol = self._protocol(model, finished["protocol"])
-        on = date.fromisoformat(finished["on"])
-        done, skipped = self._split(protocol, finished["done"])
-        numbered = {item.id: n for n, item in enumerate(protocol.items, 1)}
-        lines: list[Text] = [
-            t("JIGIYA: checklist summary"),
-            Localized(protocol.title),
-            t("Date: %(date)s", date=on),
-            t("This document holds no information about the person helped."),
-            "",
-            tn("Done (%(num)s step):", "Done (%(num)s steps):", len(done)),
-            *(_framed(item.text, f"[x] {numbered[item.id]}. ") for item in done),
-            "",
-            tn("Not done (%(num)s step):", "Not done (%(num)s steps):", len(skipped)),
-            *(_framed(item.text, f"[ ] {numbered[item.id]}. ") for item in skipped),
-            "",
-            t("Sources:"),
-            *self._source_lines(protocol),
-            "",
-            *self._review(protocol),
-        ]
-        return Document(
-            body=tuple(lines),
-            filename=f"jigiya-summary-{protocol.id}-{on.isoformat()}.txt",
-            caption=t("🧾 Summary for the case file: %(title)s", title=Localized(protocol.title)),
-            edit=False,
-        )
-
-    # --- building blocks ----------------------------------------------------------------------
-
-    def _protocol(self, model: FlowModel, protocol_id: str | None = None) -> Protocol:
-        """The protocol in view; the first one if the content no longer has it."""
-        found = self.protocols.get(protocol_id or str(model.data.get("protocol")))
-        return found or self.protocols.all[0]
-
-    @staticmethod
-    def _split(protocol: Protocol, done_ids: list[str]) -> tuple[list[Item], list[Item]]:
-        done = [item for item in protocol.items if item.id in done_ids]
-        return done, [item for item in protocol.items if item.id not in done_ids]
-
-    @staticmethod
-    def _source_lines(protocol: Protocol) -> list[Text]:
-        return [
-            f"{n}. {source.title}" + (f"\n   {source.url}" if source.url else "")
-            for n, source in enumerate(protocol.sources, 1)
-        ]
-
-    @staticmethod
-    def _cited(protocol: Protocol, item: Item) -> Msg:
-        titles = [s.title for s in protocol.sources if s.id in item.sources]
-        return t("Sources: %(sources)s", sources="; ".join(titles))
-
-    @staticmethod
-    def _review(protocol: Protocol) -> list[Text]:
-        lines: list[Text] = [t("Last reviewed: %(date)s.", date=protocol.last_reviewed)]
-        if protocol.review_status == "draft":
-            lines.append(t("Draft: not yet validated by a Malian partner."))
-        return lines
-
-    def _numbers(self) -> list[Text]:
-        return [
-            referral.FREE_NUMBERS,
-            *(referral.number_line(n) for n in self.directory.numbers),
-            referral.BEING_CHECKED,
-        ]
+        return shown.get(model.state, screens.closed)(model)
