@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import os
 import sys
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from bot.config import ConfigError, load_settings
@@ -52,10 +53,12 @@ def _parser() -> argparse.ArgumentParser:
     content = commands.add_parser("content", help="work on the content files in content/")
     content.add_argument(
         "action",
-        choices=["check"],
+        choices=["check", "export"],
         help="check: validate centres, numbers, places and officer protocols; list what is "
-        "unverified, old or not yet translated",
+        "unverified, old or not yet translated. export: write the directory with the editors' "
+        "approved changes (from BOT_DB_PATH) as CSV files to DIR",
     )
+    content.add_argument("dir", nargs="?", type=Path, help="export: the folder to write to")
     return parser
 
 
@@ -67,6 +70,11 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging()
     if args.command == "demo":
         return _demo()
+    if args.command == "content" and args.action == "export":
+        if args.dir is None:
+            print("Usage: python -m bot content export DIR", file=sys.stderr)
+            return EXIT_CONFIG
+        return asyncio.run(_export(args.dir))
     if args.command == "content":
         from bot.content import main_check
 
@@ -91,6 +99,24 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:  # a token Telegram refuses is found only once it is asked
         print(f"Configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    return 0
+
+
+async def _export(out_dir: Path) -> int:
+    from bot.content import CONTENT_DIR, load_directory
+    from bot.content.export import export
+    from bot.editing import Editing
+    from state.store import Store
+
+    settings = load_settings(allow_missing_token=True)
+    store = await Store.open(settings.db_path)
+    try:
+        editing = Editing(store, load_directory())
+        await editing.load()
+    finally:
+        await store.close()
+    for path in export(CONTENT_DIR, editing.applied, out_dir):
+        print(f"Wrote {path}")
     return 0
 
 

@@ -29,13 +29,14 @@ from bot.config import ConfigError, Settings
 from bot.content import load_directory
 from bot.content.protocols import load_protocols
 from bot.conversation import ConversationRunner
+from bot.editing import Editing
 from bot.exits import ExitGate
-from bot.flows.officer import COMMANDS as OFFICER_COMMANDS
-from bot.flows.officer import PREFIX as OFFICER_BUTTONS
+from bot.flows import editor, officer
+from bot.flows.editor import EditorFlow
 from bot.flows.officer import OfficerFlow
 from bot.flows.screens import t
 from bot.flows.survivor import SurvivorFlow
-from bot.handlers import errors, groups, officer, staff
+from bot.handlers import errors, groups, members, staff
 from bot.handlers import private as private_chat
 from bot.hotline.history import delete_old_topics
 from bot.hotline.outbox import OutboxWorker
@@ -119,14 +120,16 @@ def routes(settings: Settings) -> list[BaseHandler[Update, JigiyaContext, None]]
         ]
     table += [
         CommandHandler(
-            officer.ADMIN_COMMANDS,
-            officer.on_admin_command,
+            members.ADMIN_COMMANDS,
+            members.on_admin_command,
             private & filters.User(user_id=settings.admin_ids),
         ),
-        CommandHandler("officer", officer.on_redeem, private, has_args=True),
-        CommandHandler("start", officer.on_redeem, private & officer.InvitationCode()),
-        CommandHandler(OFFICER_COMMANDS, officer.on_officer_command, private),
-        CallbackQueryHandler(officer.on_button, pattern=f"^{OFFICER_BUTTONS}"),
+        CommandHandler("officer", members.on_redeem, private, has_args=True),
+        CommandHandler("start", members.on_redeem, private & members.InvitationCode()),
+        CommandHandler(officer.COMMANDS, members.on_tool_command("officer"), private),
+        CallbackQueryHandler(members.on_tool_button("officer"), pattern=f"^{officer.PREFIX}"),
+        CommandHandler(editor.COMMANDS, members.on_tool_command("editor"), private),
+        CallbackQueryHandler(members.on_tool_button("editor"), pattern=f"^{editor.PREFIX}"),
         ChatMemberHandler(groups.on_my_membership, ChatMemberHandler.MY_CHAT_MEMBER),
         MessageHandler(filters.ChatType.PRIVATE, private_chat.on_private_update),
         CallbackQueryHandler(private_chat.on_private_update),
@@ -147,6 +150,8 @@ async def run(
     try:
         hotline = Hotline(store, keys, settings)
         directory = load_directory()
+        editing = Editing(store, directory)
+        await editing.load()  # editors' approved changes, over the CSV files
         services = Services(
             settings,
             store,
@@ -157,6 +162,8 @@ async def run(
             OfficerFlow(load_protocols(), directory),
             Officers(store, keys),
             ExitGate(),
+            editing,
+            EditorFlow(editing),
         )
         application = build_application(settings, services)
         # Before the first request, so that a stop signal also ends a wait for Telegram.

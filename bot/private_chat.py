@@ -8,20 +8,24 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from bot.channel import Channel
 from bot.conversation import StorageKey
+from bot.editing import OwnChange
 from bot.exits import CalledOff
 from bot.flows.base import Event
-from bot.flows.screens import Button, Handover, Msg, Output, Screen, t
+from bot.flows.editor import ALREADY_DECIDED
+from bot.flows.screens import Button, Handover, Msg, Output, Record, Screen, t
 from bot.flows.survivor import EXIT, wants_quick_exit
 from bot.hotline.outbox import END as END_CASE
 from bot.i18n import supported_language
 from bot.languages import DEFAULT
 from bot.services import Services
 from state.cases import Case
+from state.directory_log import AlreadyDecided, LogEntry
+from state.officers import EDITOR, OFFICER_ROLES
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +48,15 @@ SHARED = t("Sent to the hotline staff.")
 NOT_SHARED = t("Not sent: staff did not receive it.")
 NOT_A_NUMBER = t("This is not a phone number staff could call: it was not sent.")
 CASE_BUTTONS = ((Button(END_CASE, "case:end"),), (EXIT,))
+OWN_CHANGE = t("Nobody approves their own change: another editor or an administrator will.")
+HIDDEN = t(
+    "⚠️ %(item)s is now hidden from survivors: two people found it not working. Check it with "
+    "/verify or /review."
+)
 _SHARE = re.compile(r"^share:(?:(\d{1,12})|c:(\+?\d{3,16})|no)$")
 
 Shares = Literal["location", "place", "contact", "file"]
+Tool = Literal["officer", "editor"]
 _ASK: dict[Shares, Msg] = {
     "location": SHARE_LOCATION,
     "place": SHARE_PLACE,
@@ -63,7 +73,8 @@ class Incoming:
     pressed: int | None = None  # the message whose button she pressed
     shares: Shares | None = None  # what staff would see of it, asked about during a case
     phone: str | None = None  # a shared contact's number, as she would dial it
-    officer: bool = False  # the sender has officer access (the channel's registry says)
+    member: int | None = None  # an invited member's or administrator's id (never a survivor's)
+    tools: frozenset[Tool] = frozenset()  # the member's tools: officer mode, editing
 
 
 class PrivateChats:
@@ -116,9 +127,10 @@ class PrivateChats:
                 await services.hotline.person_left(person_key)
             await self.quick_exit(key, event.language_hint, incoming.message_id)
             return
-        officer = incoming.officer and incoming.message_id is not None  # not for her buttons
-        if officer and await self.officer_step(key, event, incoming):
-            return  # an officer in the middle of a tool, e.g. a town typed for a referral
+        if incoming.message_id is not None:  # a member's typed text, in the middle of a tool
+            for tool in sorted(incoming.tools):
+                if await self.tool_step(tool, key, event, incoming):
+                    return
         if case is not None:
             await self._in_case(key, case, event, incoming)
             return
@@ -134,20 +146,64 @@ class PrivateChats:
                 outputs = [refused, services.survivor.menu_screen()]
         await self.deliver(key, outputs, language=language, replace=incoming.pressed)
 
-    async def officer_step(self, key: StorageKey, event: Event, incoming: Incoming) -> bool:
-        """One officer flow step, shown, for a person with officer access (the caller checked);
-        False when the event is not for officer mode (the survivor side answers it)."""
+    async def tools_of(self, member: int) -> frozenset[Tool]:
+        """The tools of an invited member (by role) or an administrator (editing)."""
+        invited = await self.services.officers.officer(member)
+        role = None if invited is None else invited.role
+        tools: set[Tool] = {"officer"} if role in OFFICER_ROLES else set()
+        if role == EDITOR or member in self.services.settings.admin_ids:
+            tools.add("editor")
+        return frozenset(tools)
+
+    async def tool_step(
+        self, tool: Tool, key: StorageKey, event: Event, incoming: Incoming
+    ) -> bool:
+        """One step of a member's tool (officer mode, editing), shown; the caller checked the
+        member may use it. False when the event is not for that tool."""
         services = self.services
-        result = await services.runner.step(services.officer, key, event)
+        flow = services.officer if tool == "officer" else services.editor
+        result = await services.runner.step(flow, key, event)
         if not result.outputs:
             return False
         if incoming.message_id is not None:
             await self.remember(key, [incoming.message_id])
+        outputs: list[Output] = []
+        for output in result.outputs:
+            if isinstance(output, Record):
+                outputs.append(await self._record(key, output, incoming.member))
+            else:
+                outputs.append(output)
         language = supported_language([result.language, event.language_hint])
-        await self.deliver(
-            key, result.outputs, language=language, replace=incoming.pressed, ensure=True
-        )
+        await self.deliver(key, outputs, language=language, replace=incoming.pressed, ensure=True)
         return True
+
+    async def _record(self, key: StorageKey, record: Record, member: int | None) -> Screen:
+        """An editor's act written to the directory's log; its line, or why it was refused."""
+        entry = LogEntry(0, 0, member or 0, record.action, record.item_kind, record.item_id,
+                         record.field, record.before, record.after, record.reason,
+                         record.proposal)  # fmt: skip
+        try:
+            hid = await self.services.editing.record(entry)
+        except OwnChange:
+            return Screen(body=(OWN_CHANGE,), edit=False)
+        except AlreadyDecided:
+            return Screen(body=(ALREADY_DECIDED,), edit=False)
+        if hid:
+            await self._tell_admins(key, record)
+        return Screen(body=(record.done,), edit=False)
+
+    async def _tell_admins(self, key: StorageKey, record: Record) -> None:
+        """A number two people found not working is hidden from survivors: administrators are
+        told, in their own chats (a member's chat on this channel is named by the member)."""
+        item = self.services.editing.item(f"{record.item_kind}:{record.item_id}")
+        name = record.item_id if item is None else item.entry.name
+        note = Screen(body=(t(HIDDEN.msgid, item=name),), edit=False)
+        for admin in self.services.settings.admin_ids:
+            chat = replace(key, chat_id=str(admin), user_id=str(admin))
+            try:
+                await self.deliver(chat, [note], ensure=True)
+            except Exception as exc:  # one administrator out of reach must not stop the others
+                log.warning("An administrator could not be told (%s)", type(exc).__name__)
 
     async def _in_case(self, key: StorageKey, case: Case, event: Event, incoming: Incoming) -> None:
         """While her case is open, the bot's own menus stay quiet: her messages go to staff."""

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 from bot.config import Settings
 from bot.conversation import ConversationRunner
+from bot.editing import Editing
 from bot.exits import ExitGate
+from bot.flows.editor import EditorFlow
 from bot.flows.officer import OfficerFlow
 from bot.flows.survivor import SurvivorFlow
 from bot.hotline.service import Hotline
@@ -26,3 +28,5 @@ class Services:
     officer: OfficerFlow
     officers: Officers
     exits: ExitGate
+    editing: Editing
+    editor: EditorFlow

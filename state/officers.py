@@ -1,6 +1,6 @@
-"""Invited officers and their invitations.
+"""Invited members (officers and editors) and their invitations.
 
-Officers are professionals, not survivors: their Telegram id, role, who invited them and when
+Members are professionals, not survivors: their Telegram id, role, who invited them and when
 are kept. Invitation codes are kept only as a keyed hash, work once and expire after 7 days.
 """
 
@@ -16,7 +16,9 @@ import aiosqlite
 
 from state.store import Store, first_row, now
 
-ROLES = ("police", "gendarmerie", "justice")
+OFFICER_ROLES = ("police", "gendarmerie", "justice")
+EDITOR = "editor"  # keeps the directory true (bot/editing.py); not an officer
+ROLES = (*OFFICER_ROLES, EDITOR)
 INVITATION_SECONDS = 7 * 24 * 3600
 
 # Letters and digits that cannot be mistaken for one another when read aloud or copied by hand.

@@ -8,7 +8,7 @@ import re
 import shutil
 import string
 import time
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -206,7 +206,13 @@ def test_a_spreadsheet_byte_order_mark_and_empty_rows_are_accepted(tmp_path: Pat
 def test_old_entries_are_warned_about_and_future_dates_are_errors() -> None:
     later = check(CONTENT_DIR, date(2028, 1, 1))
     assert later.errors == []
-    assert any("over 12 months ago" in w and "(kayes)" in w for w in later.warnings)
+    assert any("over 180 days ago" in w and "(kayes)" in w for w in later.warnings)
+    # Checked within 180 days: not flagged; one day more: flagged (editors check with /verify).
+    kayes = next(c for c in load_directory().centres if c.id == "kayes")
+    fresh = check(CONTENT_DIR, kayes.last_verified + timedelta(days=180))
+    assert not any("(kayes), column last_verified" in w for w in fresh.warnings)
+    stale = check(CONTENT_DIR, kayes.last_verified + timedelta(days=181))
+    assert any("(kayes), column last_verified" in w for w in stale.warnings)
     earlier = check(CONTENT_DIR, date(2020, 1, 1))
     assert any(
         "(kolondieba), column opened: 2024-05-27 is in the future" in e for e in earlier.errors

@@ -61,7 +61,7 @@ import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import pytest
 import pytest_asyncio
@@ -71,6 +71,7 @@ from bot.app import run
 from bot.config import Settings
 from bot.content import load_directory
 from bot.content.protocols import load_protocols
+from bot.editing import Editing
 from bot.emulator import BotApiEmulator, FakeGroup, FakeUser
 from bot.emulator.context import ApiContext, member_object
 from bot.emulator.people import text_content
@@ -78,9 +79,11 @@ from bot.emulator.records import ApiCall
 from bot.emulator.server import METHODS
 from bot.emulator.wire import Params
 from bot.emulator.world import Chat
+from bot.flows.editor import EditorFlow
 from bot.flows.officer import OfficerFlow
 from bot.flows.survivor import SurvivorFlow
 from bot.keys import Keys
+from state.store import Store
 from tests.conftest import SECRET, TOKEN, RunningBot, StartBot, settings_for
 from tests.fuzz_strategies import (
     AddBot,
@@ -161,7 +164,9 @@ def machine_states(settings: Settings) -> dict[str, frozenset[str]]:
     directory = load_directory()
     survivor = SurvivorFlow(directory, settings.hotline_hours)
     officer = OfficerFlow(load_protocols(), directory)
-    return {flow.name: frozenset(flow.machine.states) for flow in (survivor, officer)}
+    editor = EditorFlow(Editing(cast(Store, None), directory))  # its machine, never its store
+    flows = (survivor, officer, editor)
+    return {flow.name: frozenset(flow.machine.states) for flow in flows}
 
 
 # --- the harness ---------------------------------------------------------------------------------

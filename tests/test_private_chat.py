@@ -12,8 +12,10 @@ from bot.config import Settings
 from bot.content import load_directory
 from bot.content.protocols import load_protocols
 from bot.conversation import ConversationRunner, StorageKey
+from bot.editing import Editing
 from bot.exits import ExitGate
 from bot.flows.base import Event, EventKind
+from bot.flows.editor import EditorFlow
 from bot.flows.officer import OfficerFlow
 from bot.flows.screens import Output, Screen
 from bot.flows.survivor import EXIT, SurvivorFlow
@@ -78,10 +80,12 @@ class RecordingChannel:
 async def services(store: Store) -> Services:
     settings = Settings(token=None, hotline_chat_id=STAFF)
     directory = load_directory()
+    editing = Editing(store, directory)
     return Services(
         settings, store, ConversationRunner(store, KEYS), Catalogs(),
         SurvivorFlow(directory, settings.hotline_hours), Hotline(store, KEYS, settings),
         OfficerFlow(load_protocols(), directory), Officers(store, KEYS), ExitGate(),
+        editing, EditorFlow(editing),
     )  # fmt: skip
 
 

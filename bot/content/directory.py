@@ -36,16 +36,24 @@ class Directory:
     def __init__(
         self, centres: Sequence[Centre], numbers: Sequence[Number], places: Sequence[Place]
     ) -> None:
-        self.centres = tuple(centres)
-        self.numbers = tuple(numbers)
         self.places = tuple(places)
-        self._centres_by_id = {c.id: c for c in self.centres}
         self._places_by_id = {p.id: p for p in self.places}
         self._index = PlaceIndex(self.places)
-        by_name = {fold(name): p for p in self.places for name in (p.name, *p.alt_names)}
+        self._by_name = {fold(name): p for p in self.places for name in (p.name, *p.alt_names)}
+        self.show(centres, numbers)
+
+    def show(self, centres: Sequence[Centre], numbers: Sequence[Number]) -> None:
+        """What survivors and officers are shown from now on: editors' approved changes are
+        applied in place (bot/editing.py), so every flow holding this directory sees them."""
+        self.centres = tuple(centres)
+        self.numbers = tuple(numbers)
+        self._centres_by_id = {c.id: c for c in self.centres}
         self._centre_towns = {
-            by_name[fold(c.town)].id for c in self.centres if fold(c.town) in by_name
+            self._by_name[fold(c.town)].id for c in self.centres if fold(c.town) in self._by_name
         }
+
+    def town_of(self, centre: Centre) -> Place | None:
+        return self._by_name.get(fold(centre.town))
 
     def centre(self, centre_id: str) -> Centre | None:
         return self._centres_by_id.get(centre_id)

@@ -19,6 +19,7 @@ from bot.content.models import (
     REGION_CAPITALS,
     SERVICES,
     STATUSES,
+    VERIFIED_BY,
     Centre,
     Number,
     Place,
@@ -45,8 +46,11 @@ NUMBER_COLUMNS = (
     "hours", "kind", "free", "emergency", "source_url", "source_date", "last_verified", "status",
     "notes",
 )  # fmt: skip
-OPTIONAL_NUMBER_COLUMNS = tuple(
-    f"{field}_{code}" for field in LOCALIZED_NUMBER_FIELDS for code in CODES if code != DEFAULT
+# Empty until an editor calls or visits (bot/editing.py); `content export` fills it.
+VERIFIED_BY_COLUMN = "verified_by"
+OPTIONAL_NUMBER_COLUMNS = (
+    *(f"{field}_{code}" for field in LOCALIZED_NUMBER_FIELDS for code in CODES if code != DEFAULT),
+    VERIFIED_BY_COLUMN,
 )
 PLACE_COLUMNS = (
     "id", "geonameid", "name", "ascii_name", "alt_names", "region", "latitude", "longitude",
@@ -58,13 +62,14 @@ R = TypeVar("R")
 
 def read_content(content_dir: Path, today: date | None = None) -> Content:
     """Read all three files. With `today`, also flag future dates and entries not verified in
-    the last 12 months."""
+    the last 180 days."""
     content = Content()
     ids: dict[str, str] = {}  # centres and numbers share ids: both travel in button data
     content.places = _read(content_dir / PLACES_FILE, PLACE_COLUMNS, _place, content, today, {})
     content.centres = _read(
-        content_dir / CENTRES_FILE, CENTRE_COLUMNS, _centre, content, today, ids
-    )
+        content_dir / CENTRES_FILE, CENTRE_COLUMNS, _centre, content, today, ids,
+        optional=(VERIFIED_BY_COLUMN,),
+    )  # fmt: skip
     content.numbers = _read(
         content_dir / NUMBERS_FILE, NUMBER_COLUMNS, _number, content, today, ids,
         optional=OPTIONAL_NUMBER_COLUMNS,
@@ -193,6 +198,7 @@ def _centre(row: Row) -> Centre:
         last_verified=row.day("last_verified"),
         status=row.choice("status", STATUSES) or "unverified",
         notes=row.text("notes"),
+        verified_by=row.choice(VERIFIED_BY_COLUMN, VERIFIED_BY, required=False),
     )
     _warn_on_status(row, centre.status, centre.source_date)
     row.dated(centre.opened, centre.source_date, centre.last_verified)
@@ -225,6 +231,7 @@ def _number(row: Row) -> Number:
         last_verified=row.day("last_verified"),
         status=row.choice("status", STATUSES) or "unverified",
         notes=row.text("notes"),
+        verified_by=row.choice(VERIFIED_BY_COLUMN, VERIFIED_BY, required=False),
     )
     _warn_on_status(row, entry.status, entry.source_date)
     row.dated("", entry.source_date, entry.last_verified)

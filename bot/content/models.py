@@ -12,11 +12,14 @@ Service = Literal["medical", "psychosocial", "legal", "security", "shelter", "re
 Status = Literal["confirmed", "unverified"]
 CoordinateKind = Literal["facility", "approximate"]
 NumberKind = Literal["gbv", "police", "gendarmerie"]
+# How someone last checked an entry that it works: called it, or went there (bot/editing.py).
+VerifiedBy = Literal["phone", "visit"]
 
 SERVICES: tuple[Service, ...] = get_args(Service)
 STATUSES: tuple[Status, ...] = get_args(Status)
 COORDINATE_KINDS: tuple[CoordinateKind, ...] = get_args(CoordinateKind)
 NUMBER_KINDS: tuple[NumberKind, ...] = get_args(NumberKind)
+VERIFIED_BY: tuple[VerifiedBy, ...] = get_args(VerifiedBy)
 
 # The 19 regions and the District of Bamako of the 2023 reform (laws 2023-006/007), in their
 # official order, each with its capital as named in places.csv. Fixed by law, so kept in code:
@@ -68,6 +71,7 @@ class Centre:
     last_verified: date
     status: Status
     notes: str
+    verified_by: VerifiedBy | None = None  # None: checked against its source only
 
     @property
     def location(self) -> tuple[float, float] | None:
@@ -94,6 +98,7 @@ class Number:
     last_verified: date
     status: Status
     notes: str
+    verified_by: VerifiedBy | None = None
 
 
 @dataclass(frozen=True)

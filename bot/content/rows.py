@@ -11,7 +11,8 @@ from urllib.parse import urlsplit
 
 from bot.content.models import REGION_CAPITALS, Centre, Number, Place
 
-STALE_AFTER_DAYS = 365
+STALE_AFTER_DAYS = 365  # a protocol's review
+UNCHECKED_AFTER_DAYS = 180  # a centre or a number: editors check them more often (/verify)
 # Never shipped (sources-mali §6, §2): numbers found for other countries or from weak sources.
 FORBIDDEN_NUMBERS = frozenset({"116", "15", "17", "18"})
 _ID = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")  # short: ids travel in Telegram button data
@@ -108,8 +109,8 @@ class Row:
             return None
         return int(value) if value else None
 
-    def choice(self, column: str, allowed: tuple[S, ...]) -> S | None:
-        value = self.text(column, required=True)
+    def choice(self, column: str, allowed: tuple[S, ...], *, required: bool = True) -> S | None:
+        value = self.text(column, required=required)
         for option in allowed:
             if option == value:
                 return option
@@ -160,14 +161,8 @@ class Row:
 
     def phone(self, column: str, *, required: bool) -> str:
         value = self.text(column, required=required)
-        if value in FORBIDDEN_NUMBERS:
-            self.fail(column, f"{value} must never be shipped (sources-mali §6)")
-        elif value and not _PHONE.fullmatch(value):
-            self.fail(
-                column,
-                f"{value!r} is not a Malian phone number: 8 digits, or 5 for a short number "
-                "such as 80333, digits only",
-            )
+        if value and (fault := phone_fault(value)) is not None:
+            self.fail(column, fault)
         return value
 
     def region(self) -> str:
@@ -195,8 +190,23 @@ class Row:
                 self.fail(column, f"{value} is in the future")
         if last_verified > self.today:
             self.fail("last_verified", f"{last_verified} is in the future")
-        elif (self.today - last_verified).days > STALE_AFTER_DAYS:
-            self.warn("last_verified", f"{last_verified} is over 12 months ago: verify it again")
+        elif (self.today - last_verified).days > UNCHECKED_AFTER_DAYS:
+            self.warn(
+                "last_verified",
+                f"{last_verified} is over {UNCHECKED_AFTER_DAYS} days ago: verify it again",
+            )
+
+
+def phone_fault(value: str) -> str | None:
+    """What is wrong with a number to dial (digits only), for the files and for editors alike."""
+    if value in FORBIDDEN_NUMBERS:
+        return f"{value} must never be shipped (sources-mali §6)"
+    if not _PHONE.fullmatch(value):
+        return (
+            f"{value!r} is not a Malian phone number: 8 digits, or 5 for a short number such as "
+            "80333, digits only"
+        )
+    return None
 
 
 def split_list(value: str) -> tuple[str, ...]:

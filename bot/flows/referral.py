@@ -38,9 +38,28 @@ BEING_CHECKED = t(
 Entry = Callable[[int, Centre, float], Msg]  # a centre's rank, the centre, its distance in km
 
 
-def status(value: str) -> Msg:
-    """A centre's or a number's status, as the content files give it."""
-    return t("confirmed") if value == "confirmed" else t("not yet confirmed")
+def freshness(entry: Centre | Number) -> Msg:
+    """How fresh an entry is for the person reading it: checked by someone who called or went
+    there (bot/editing.py), or not yet confirmed, whatever the sources say."""
+    if entry.verified_by == "phone":
+        return t("checked by phone on %(date)s", date=entry.last_verified)
+    if entry.verified_by == "visit":
+        return t("checked on site on %(date)s", date=entry.last_verified)
+    return t("not yet confirmed")
+
+
+def distance(centre: Centre, km: float) -> Msg:
+    """Worded to match the position: a town centre's is only about right."""
+    rounded = max(1, round(km))
+    if centre.coordinates == "facility":
+        return t("%(km)s km away", km=rounded)
+    return t("about %(km)s km away", km=rounded)
+
+
+def position(centre: Centre) -> Msg:
+    if centre.coordinates == "facility":
+        return t("Exact position")
+    return t("Approximate position (town centre)")
 
 
 # --- centres ----------------------------------------------------------------------------------
@@ -49,32 +68,40 @@ def status(value: str) -> Msg:
 def centre_entry(rank: int, centre: Centre, km: float) -> Msg:
     """A centre for someone who will go there: where, what it offers, its hours and phone."""
     return t(
-        "%(rank)s. %(name)s, about %(km)s km\n%(where)s\nServices: %(services)s\n"
-        "Hours: %(hours)s · Phone: %(phone)s\nLast checked: %(date)s (%(status)s)",
+        "%(rank)s. %(name)s, %(distance)s\n%(details)s",
         rank=rank,
         name=centre.name,
-        km=max(1, round(km)),
+        distance=distance(centre, km),
+        details=centre_details(centre),
+    )
+
+
+def centre_details(centre: Centre) -> Msg:
+    """Where a centre is, what it offers, its hours and phone, how exact and fresh that is."""
+    return t(
+        "%(where)s\nServices: %(services)s\nHours: %(hours)s · Phone: %(phone)s\n"
+        "%(position)s · %(freshness)s",
         where=_where(centre),
         services=_services(centre),
         hours=Localized.of(fr=centre.hours) if centre.hours else NOT_KNOWN,
         phone=centre.phone or NOT_KNOWN,
-        date=centre.last_verified,
-        status=status(centre.status),
+        position=position(centre),
+        freshness=freshness(centre),
     )
 
 
 def referral_entry(rank: int, centre: Centre, km: float) -> Msg:
     """A centre to refer someone to, in fewer lines: where and what it offers."""
     return t(
-        "%(rank)s. %(name)s (%(where)s), about %(km)s km\nServices: %(services)s\n"
-        "Last checked: %(date)s (%(status)s)",
+        "%(rank)s. %(name)s (%(where)s), %(distance)s\nServices: %(services)s\n"
+        "%(position)s · %(freshness)s",
         rank=rank,
         name=centre.name,
         where=_where(centre),
-        km=max(1, round(km)),
+        distance=distance(centre, km),
         services=_services(centre),
-        date=centre.last_verified,
-        status=status(centre.status),
+        position=position(centre),
+        freshness=freshness(centre),
     )
 
 
@@ -154,7 +181,7 @@ def number_line(number: Number) -> Msg:
         "• %(number)s: %(purpose)s (%(status)s)",
         number=number.display,
         purpose=number.purpose,
-        status=status(number.status),
+        status=freshness(number),
     )
 
 
@@ -165,7 +192,7 @@ def number_details(number: Number) -> Msg:
         name=number.name,
         purpose=number.purpose,
         hours=Localized.of(fr=number.hours) if number.hours else NOT_KNOWN,
-        status=status(number.status),
+        status=freshness(number),
     )
 
 

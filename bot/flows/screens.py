@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from state.directory_log import Action, ItemKind
+
 
 @dataclass(frozen=True)
 class Msg:
@@ -104,4 +106,20 @@ class Handover:
     """The person agreed to talk to hotline staff: the channel opens (or reuses) her case."""
 
 
-Output = Screen | Contact | Pin | Handover
+@dataclass(frozen=True)
+class Record:
+    """An editor's act on the directory (bot/flows/editor.py): the core writes it to the log,
+    adding who acted, then shows `done`, or why it could not be done."""
+
+    action: Action
+    item_kind: ItemKind
+    item_id: str
+    done: Msg
+    field: str | None = None
+    before: str | None = None
+    after: str | None = None
+    reason: str | None = None
+    proposal: int | None = None
+
+
+Output = Screen | Contact | Pin | Handover | Record

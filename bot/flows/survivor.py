@@ -38,6 +38,10 @@ EXIT_WORDS = frozenset({"exit", "quitter", "sortir", "bɔ", "bo"})
 EXIT_COMMANDS = frozenset({"exit", "quitter", "sortir"})
 EXIT_DATA = "exit"
 
+GO_IN_PERSON = t(
+    "If you are in danger now, go to the nearest police station, gendarmerie brigade or health "
+    "centre (CSRef)."
+)
 DANGER = Button(t("🆘 I am in danger now"), "nav:emergency")
 MENU_BUTTON = Button(t("☰ Menu"), "nav:menu")
 EXIT = Button(t("🚪 Quick exit"), EXIT_DATA)
@@ -278,17 +282,21 @@ class SurvivorFlow(Flow):
 
     def _show_emergency(self, event: AsyncEventData) -> None:
         numbers = self._numbers_for_emergency()
+        what_to_do = (
+            (t("If you are in danger now, call one of these free numbers:"),
+             *(number_line(n) for n in numbers),
+             t("If nobody answers, go to the nearest police station, gendarmerie brigade or "
+               "health centre (CSRef)."))
+            if numbers
+            # Every number found not working (bot/editing.py): the screen is never empty.
+            else (GO_IN_PERSON,)
+        )  # fmt: skip
         model_of(event).outputs.extend(
             [
                 Screen(
                     body=(
                         t("☎️ Useful numbers"),
-                        t("If you are in danger now, call one of these free numbers:"),
-                        *(number_line(n) for n in numbers),
-                        t(
-                            "If nobody answers, go to the nearest police station, gendarmerie "
-                            "brigade or health centre (CSRef)."
-                        ),
+                        *what_to_do,
                         t("Jigiya is not an emergency service: nobody reads these messages "
                           "straight away."),
                     ),
@@ -306,7 +314,7 @@ class SurvivorFlow(Flow):
                     body=(
                         t("☎️ Free numbers"),
                         *(number_details(n) for n in numbers),
-                        BEING_CHECKED,
+                        BEING_CHECKED if numbers else GO_IN_PERSON,
                     ),
                     edit=False,
                 ),

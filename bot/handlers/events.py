@@ -7,7 +7,7 @@ from telegram import Bot, Chat, Message, Update
 
 from bot.conversation import StorageKey
 from bot.flows.base import Event
-from bot.private_chat import Incoming, Shares
+from bot.private_chat import Incoming, Shares, Tool
 
 # Long enough for any command, word, code or place name; the rest of a long text is never read.
 MAX_MATCH_TEXT = 200
@@ -59,7 +59,9 @@ def telegram_key(bot: Bot, chat_id: int, user_id: int) -> StorageKey:
     return StorageKey(bot_id=str(bot.id), chat_id=str(chat_id), user_id=str(user_id))
 
 
-def incoming_of(update: Update, *, officer: bool = False) -> Incoming:
+def incoming_of(
+    update: Update, *, member: int | None = None, tools: frozenset[Tool] = frozenset()
+) -> Incoming:
     query, message = update.callback_query, update.message
     if query is not None:
         return Incoming(pressed=query.message.message_id if query.message else None)
@@ -71,7 +73,9 @@ def incoming_of(update: Update, *, officer: bool = False) -> Incoming:
         number = message.contact.phone_number
         digits = "".join(c for c in number if c.isascii() and c.isdecimal())
         phone = f"{'+' if number.lstrip().startswith('+') else ''}{digits}"
-    return Incoming(message.message_id, shares=_shares(message), phone=phone, officer=officer)
+    return Incoming(
+        message.message_id, shares=_shares(message), phone=phone, member=member, tools=tools
+    )
 
 
 def _shares(message: Message) -> Shares | None:

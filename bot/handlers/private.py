@@ -43,12 +43,10 @@ async def _answer(update: Update, context: JigiyaContext) -> None:
     if edited is not None and edited.location is not None:
         return  # a live location moving: the first location was answered already
     user = update.effective_user
-    officer = (
-        update.message is not None
-        and user is not None
-        and await context.services.officers.officer(user.id) is not None
-    )
-    await context.chats.handle(key, event_of(update), incoming_of(update, officer=officer))
+    member = user.id if user is not None and update.message is not None else None
+    tools = frozenset() if member is None else await context.chats.tools_of(member)
+    incoming = incoming_of(update, member=member if tools else None, tools=tools)
+    await context.chats.handle(key, event_of(update), incoming)
 
 
 async def remember_unread(

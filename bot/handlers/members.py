@@ -1,5 +1,5 @@
-"""Officer mode on Telegram: administrators invite and revoke, officers redeem a code and use
-the officer flow.
+"""Invited members on Telegram: administrators invite and revoke; officers and editors redeem a
+code and use their tools (officer mode, checking the directory).
 
 Each handler is one line of the routing table (bot/app.py), before the private catch-all. The
 role is checked on the server for every officer command and button, so forged button data from
@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Coroutine
 from datetime import UTC, date, datetime
+from typing import Any
 
 from telegram import Message, Update, User
 from telegram.error import TelegramError
@@ -21,29 +23,56 @@ from telegram.ext import filters
 from bot.conversation import StorageKey
 from bot.exits import CalledOff
 from bot.flows.base import Event
-from bot.flows.screens import Screen, Text, t, tn
+from bot.flows.screens import Msg, Screen, Text, t, tn
 from bot.handlers.events import event_of, split_command, telegram_key
 from bot.handlers.private import stop_spinner
 from bot.i18n import Translator, supported_language
-from bot.private_chat import Incoming
+from bot.private_chat import Incoming, Tool
 from bot.telegram.context import JigiyaContext
-from state.officers import ROLES, Officer, normalise_code
+from state.officers import EDITOR, ROLES, Officer, normalise_code
 
 log = logging.getLogger(__name__)
 
 ADMIN_COMMANDS = ("invite", "officers", "revoke")
 _LIST_CHUNK = 30  # officers per message: a message holds at most 4096 characters
 
-ACCESS = t(
-    "👮 The officer tools are only for invited police, gendarmerie and justice officers. To get "
-    "access, ask your gender focal point for an invitation code, then open the link you are "
-    "given or send /officer followed by the code."
-)
+ACCESS: dict[Tool, Msg] = {
+    "officer": t(
+        "👮 The officer tools are only for invited police, gendarmerie and justice officers. To "
+        "get access, ask your gender focal point for an invitation code, then open the link you "
+        "are given or send /officer followed by the code."
+    ),
+    "editor": t(
+        "📒 Checking the directory is only for invited editors. To get access, ask an "
+        "administrator for an invitation code, then open the link you are given or send "
+        "/officer followed by the code."
+    ),
+}
+ONLY_FOR: dict[Tool, Msg] = {
+    "officer": t("Only for invited officers."),
+    "editor": t("Only for invited editors."),
+}
+WELCOME: dict[Tool, Msg] = {
+    "officer": t("✅ Welcome. You now have access to the officer tools."),
+    "editor": t(
+        "✅ Welcome. You can now check the directory: /verify goes through the numbers and "
+        "centres, /review shows the changes waiting for a second person."
+    ),
+}
+ALREADY_WELCOME: dict[Tool, Msg] = {
+    "officer": t("You already have access to the officer tools."),
+    "editor": t("You already have access to the editor tools."),
+}
 BAD_CODE = t(
     "This invitation code does not work: it may have been used already or have expired (codes "
     "are valid for 7 days). Ask your focal point for a new one."
 )
-ROLE_NAMES = {"police": t("police"), "gendarmerie": t("gendarmerie"), "justice": t("justice")}
+ROLE_NAMES = {
+    "police": t("police"),
+    "gendarmerie": t("gendarmerie"),
+    "justice": t("justice"),
+    "editor": t("editor"),
+}
 
 
 class InvitationCode(filters.MessageFilter):
@@ -105,44 +134,58 @@ async def on_redeem(update: Update, context: JigiyaContext) -> None:
     if redemption is None:
         await _say(context, user, Screen(body=(BAD_CODE,), edit=False))
         return
+    tool: Tool = "editor" if redemption.officer.role == EDITOR else "officer"
     if redemption.already:
-        welcome = t("You already have access to the officer tools.")
+        welcome = ALREADY_WELCOME[tool]
     else:
-        log.info("Officer access granted")
-        welcome = t("✅ Welcome. You now have access to the officer tools.")
+        log.info("%s access granted", tool.capitalize())
+        welcome = WELCOME[tool]
         await _tell_inviter(context, redemption.officer, user)
     await _say(context, user, Screen(body=(welcome,), edit=False))
-    event = Event("command", update.update_id, name="officer", language_hint=user.language_code)
-    await context.chats.officer_step(_key(context, user.id), event, Incoming())
+    first = "officer" if tool == "officer" else "verify"
+    event = Event("command", update.update_id, name=first, language_hint=user.language_code)
+    await context.chats.tool_step(tool, _key(context, user.id), event, Incoming(member=user.id))
 
 
-async def on_officer_command(update: Update, context: JigiyaContext) -> None:
-    """/officer and /checklists: the officer menu for officers, how to get access for others."""
-    if (sent := await _handled(context, update)) is None:
-        return
-    user, _ = sent
-    if await context.services.officers.officer(user.id) is None:
-        await _say(context, user, Screen(body=(ACCESS,), edit=False))
-        return
-    await context.chats.officer_step(_key(context, user.id), event_of(update), Incoming())
+def on_tool_command(tool: Tool) -> Callable[[Update, JigiyaContext], Coroutine[Any, Any, None]]:
+    """A tool's commands (/officer, /checklists; /verify, /review): the tool for its members,
+    how to get access for others."""
+
+    async def on_command(update: Update, context: JigiyaContext) -> None:
+        if (sent := await _handled(context, update)) is None:
+            return
+        user, _ = sent
+        if tool not in await context.chats.tools_of(user.id):
+            await _say(context, user, Screen(body=(ACCESS[tool],), edit=False))
+            return
+        incoming = Incoming(member=user.id)
+        await context.chats.tool_step(tool, _key(context, user.id), event_of(update), incoming)
+
+    return on_command
 
 
-async def on_button(update: Update, context: JigiyaContext) -> None:
-    query, user = update.callback_query, update.effective_user
-    if query is None or user is None:
-        return
-    if await context.services.officers.officer(user.id) is None:
-        # Never-invited, revoked or forged: a kind answer and nothing more.
-        translator = await _translator(context, user)
-        await asyncio.gather(
-            stop_spinner(query, translator.render(t("Only for invited officers."))),
-            _say(context, user, Screen(body=(ACCESS,), edit=False)),
-        )
-        return
-    pressed = Incoming(pressed=query.message.message_id if query.message else None)
-    step = context.chats.officer_step(_key(context, user.id), event_of(update), pressed)
-    # The press's answer and its screen side by side, as on the survivor side.
-    await asyncio.gather(stop_spinner(query), step)
+def on_tool_button(tool: Tool) -> Callable[[Update, JigiyaContext], Coroutine[Any, Any, None]]:
+    """A tool's buttons, checked against the member's tools at every press."""
+
+    async def on_button(update: Update, context: JigiyaContext) -> None:
+        query, user = update.callback_query, update.effective_user
+        if query is None or user is None:
+            return
+        if tool not in await context.chats.tools_of(user.id):
+            # Never-invited, revoked or forged: a kind answer and nothing more.
+            translator = await _translator(context, user)
+            await asyncio.gather(
+                stop_spinner(query, translator.render(ONLY_FOR[tool])),
+                _say(context, user, Screen(body=(ACCESS[tool],), edit=False)),
+            )
+            return
+        pressed = Incoming(pressed=query.message.message_id if query.message else None,
+                           member=user.id)  # fmt: skip
+        step = context.chats.tool_step(tool, _key(context, user.id), event_of(update), pressed)
+        # The press's answer and its screen side by side, as on the survivor side.
+        await asyncio.gather(stop_spinner(query), step)
+
+    return on_button
 
 
 async def _say(context: JigiyaContext, user: User, screen: Screen) -> None:
@@ -174,15 +217,15 @@ async def _tell_inviter(context: JigiyaContext, officer: Officer, user: User) ->
 
 async def _invite(context: JigiyaContext, user: User, role: str) -> None:
     if role not in ROLES:
-        usage = t("Send /invite police, /invite gendarmerie or /invite justice.")
+        usage = t("Send /invite police, /invite gendarmerie, /invite justice or /invite editor.")
         await _say(context, user, Screen(body=(usage,), edit=False))
         return
     invitation = await context.services.officers.invite(user.id, role)
     log.info("Invitation created")
     link = f"https://t.me/{context.bot.username}?start={invitation.code}"  # a deep link
     text = t(
-        "🔑 Invitation for an officer (%(role)s)\nCode: %(code)s\nLink: %(link)s\n"
-        "It works once, until %(date)s. Give it only to this officer, in person or by a "
+        "🔑 Invitation (%(role)s)\nCode: %(code)s\nLink: %(link)s\n"
+        "It works once, until %(date)s. Give it only to this person, in person or by a "
         "trusted channel: it is shown only this once.",
         role=ROLE_NAMES[role],
         code=invitation.code,

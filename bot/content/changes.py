@@ -1,0 +1,207 @@
+"""Editors' work applied over the CSV files: what each field may become, and the directory that
+results from the log (state/directory_log.py) — checks, approved changes, numbers hidden.
+
+Pure: no store, no channel. bot/editing.py keeps the result live while editors work.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
+from typing import Literal
+
+from bot.content.geo import MALI_LATITUDE, MALI_LONGITUDE, distance_km
+from bot.content.models import SERVICES, Centre, Number, VerifiedBy
+from bot.content.rows import ROUND_THE_CLOCK, phone_fault, split_list
+from state.directory_log import ItemKind, LogEntry
+
+# What an editor may correct, per kind of entry; the position by sharing a location.
+FIELDS: dict[ItemKind, tuple[str, ...]] = {
+    "number": ("number", "hours"),
+    "centre": ("phone", "hours", "host_facility", "services", "position"),
+}
+REASONS = ("no_answer", "wrong_number", "closed", "moved")
+HIDE_AFTER = 2  # different people finding a number not working hide it from survivors
+MOVE_KM = 50  # a position farther than this from the centre's town is confirmed first
+MAX_TEXT = 120  # a host facility's name, an hours line
+
+_DAY = r"(lun|mar|mer|jeu|ven|sam|dim)"
+_DAYS = rf"({_DAY}(-{_DAY})?(, ?{_DAY}(-{_DAY})?)*|tous les jours)"
+_TIMES = r"\d{2}:\d{2}-\d{2}:\d{2}(, ?\d{2}:\d{2}-\d{2}:\d{2})*"
+HOURS = re.compile(rf"{_DAYS} {_TIMES}(; ?{_DAYS} {_TIMES})*", re.IGNORECASE)
+_CLOCK = re.compile(r"(\d{2}):(\d{2})")
+
+
+def key(kind: ItemKind, item_id: str) -> str:
+    return f"{kind}:{item_id}"
+
+
+# --- what a value may be -------------------------------------------------------------------
+
+Fault = Literal["phone", "hours", "text", "outside", "far"]
+
+
+def typed_value(item_field: str, text: str) -> tuple[str, Fault | None]:
+    """A typed correction, as it will be stored, or what is wrong with it."""
+    text = " ".join(text.split())
+    if item_field in ("number", "phone"):
+        digits = "".join(c for c in text if c.isascii() and c.isdecimal())
+        if not digits or len(digits) != len(text.replace(" ", "")) or phone_fault(digits):
+            return text, "phone"
+        return digits, None
+    if item_field == "hours":
+        ok = HOURS.fullmatch(text) and not ROUND_THE_CLOCK.search(text) and _times_ok(text)
+        return text, None if ok else "hours"
+    if not text or len(text) > MAX_TEXT:
+        return text, "text"
+    return text, None
+
+
+def _times_ok(text: str) -> bool:
+    return all(int(h) < 24 and int(m) < 60 for h, m in _CLOCK.findall(text))
+
+
+def position_fault(
+    centre: Centre, town: tuple[float, float] | None, lat: float, lon: float
+) -> Fault | None:
+    """A shared position must be in Mali, and near the centre's town unless the move is
+    confirmed."""
+    if not (MALI_LATITUDE[0] <= lat <= MALI_LATITUDE[1]):
+        return "outside"
+    if not (MALI_LONGITUDE[0] <= lon <= MALI_LONGITUDE[1]):
+        return "outside"
+    if town is not None and distance_km(lat, lon, *town) > MOVE_KM:
+        return "far"
+    return None
+
+
+def display(digits: str) -> str:
+    """A number as people read it: 80 00 11 32, 80 333."""
+    if len(digits) == 8:
+        return " ".join(digits[i : i + 2] for i in range(0, 8, 2))
+    return f"{digits[:2]} {digits[2:]}"
+
+
+def current(entry: Centre | Number, item_field: str) -> str:
+    """A field's value as the log writes it."""
+    if item_field == "position":
+        assert isinstance(entry, Centre)
+        if entry.location is None:
+            return ""
+        return f"{entry.location[0]:.5f},{entry.location[1]:.5f}"
+    if item_field == "services":
+        assert isinstance(entry, Centre)
+        return ";".join(entry.services)
+    return str(getattr(entry, item_field))
+
+
+def _with_centre(centre: Centre, item_field: str, value: str) -> Centre:
+    if item_field == "position":
+        latitude, longitude = (float(part) for part in value.split(","))
+        return replace(centre, latitude=latitude, longitude=longitude, coordinates="facility")
+    if item_field == "services":
+        return replace(centre, services=tuple(s for s in SERVICES if s in split_list(value)))
+    if item_field == "phone":
+        return replace(centre, phone=value)
+    if item_field == "hours":
+        return replace(centre, hours=value)
+    return replace(centre, host_facility=value)
+
+
+def _with_number(number: Number, item_field: str, value: str) -> Number:
+    if item_field == "number":
+        return replace(number, number=value, display=display(value))
+    return replace(number, hours=value)
+
+
+# --- the log, applied ----------------------------------------------------------------------
+
+
+@dataclass
+class Applied:
+    centres: list[Centre]
+    numbers: list[Number]  # all of them, hidden ones too (editors check those again)
+    hidden: set[str] = field(default_factory=set)  # keys of numbers survivors are not shown
+    pending: dict[int, LogEntry] = field(default_factory=dict)  # proposals and reports, by id
+    reporters: dict[str, set[int]] = field(default_factory=dict)  # since it last worked
+    checked: dict[str, int] = field(default_factory=dict)  # key -> when an editor last checked
+
+    def entry(self, kind: ItemKind, item_id: str) -> Centre | Number | None:
+        entries: list[Centre] | list[Number] = self.centres if kind == "centre" else self.numbers
+        return next((e for e in entries if e.id == item_id), None)
+
+    def visible_numbers(self) -> list[Number]:
+        return [n for n in self.numbers if key("number", n.id) not in self.hidden]
+
+
+def apply_log(centres: list[Centre], numbers: list[Number], log: list[LogEntry]) -> Applied:
+    """The directory after every entry of the log, oldest first."""
+    applied = Applied(list(centres), list(numbers))
+    for entry in log:
+        apply_entry(applied, entry)
+    return applied
+
+
+def apply_entry(applied: Applied, entry: LogEntry) -> None:
+    item = key(entry.item_kind, entry.item_id)
+    if entry.action == "works":
+        how: VerifiedBy = "visit" if entry.reason == "visit" else "phone"
+        day = _day(entry.at)
+        if entry.item_kind == "centre":
+            applied.centres = [
+                replace(c, last_verified=day, verified_by=how) if c.id == entry.item_id else c
+                for c in applied.centres
+            ]
+        else:
+            applied.numbers = [
+                replace(n, last_verified=day, verified_by=how) if n.id == entry.item_id else n
+                for n in applied.numbers
+            ]
+        applied.hidden.discard(item)
+        applied.reporters.pop(item, None)
+        applied.checked[item] = entry.at
+        for report in [p for p in applied.pending.values() if _is_report(p, item)]:
+            del applied.pending[report.id]  # it works again: the report is moot
+    elif entry.action == "broken":
+        reporters = applied.reporters.setdefault(item, set())
+        reporters.add(entry.actor)
+        applied.checked[item] = entry.at
+        applied.pending[entry.id] = entry
+        if entry.item_kind == "number" and len(reporters) >= HIDE_AFTER:
+            applied.hidden.add(item)
+    elif entry.action == "propose":
+        applied.pending[entry.id] = entry
+    elif entry.action in ("approve", "reject") and entry.proposal in applied.pending:
+        proposal = applied.pending.pop(entry.proposal)
+        if entry.action == "approve":
+            _approve(applied, proposal, entry)
+
+
+def _approve(applied: Applied, proposal: LogEntry, decision: LogEntry) -> None:
+    item = key(proposal.item_kind, proposal.item_id)
+    if proposal.action == "broken":
+        if proposal.item_kind == "number":
+            applied.hidden.add(item)
+        return
+    assert proposal.field is not None
+    assert proposal.after is not None
+    base = applied.entry(proposal.item_kind, proposal.item_id)
+    # A CSV file checked after the change was approved wins: it is newer.
+    if base is None or base.last_verified > _day(decision.at):
+        return
+    item_field, value = proposal.field, proposal.after
+    if proposal.item_kind == "centre":
+        applied.centres = [_with_centre(c, item_field, value) if c.id == proposal.item_id else c
+                           for c in applied.centres]  # fmt: skip
+    else:
+        applied.numbers = [_with_number(n, item_field, value) if n.id == proposal.item_id else n
+                           for n in applied.numbers]  # fmt: skip
+
+
+def _is_report(entry: LogEntry, item: str) -> bool:
+    return entry.action == "broken" and key(entry.item_kind, entry.item_id) == item
+
+
+def _day(timestamp: int) -> date:
+    return datetime.fromtimestamp(timestamp, UTC).date()
