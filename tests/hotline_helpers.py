@@ -13,15 +13,17 @@ import json
 import sqlite3
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 import aiohttp
+import pytest
 
 from bot.emulator import ApiCall, BotApiEmulator, FakeGroup, FakeMember, FakeUser
 from bot.emulator.methods_messages import CONTENT_KEYS
 from bot.emulator.world import photo_sizes
+from bot.exits import CalledOff, ExitGate
 from bot.flows.screens import Msg, t
 from bot.hotline import service
 from bot.i18n import Catalogs
@@ -320,8 +322,106 @@ def calls_to(
 
 
 async def settle(seconds: float = 1.0) -> None:
-    """Let the bot finish whatever it would still do (to check that it does not)."""
+    """A real sleep, kept only for tests/test_faults.py until it waits on events: wait for
+    `idle`, or for what is expected, instead."""
     await asyncio.sleep(seconds)
+
+
+# --- knowing that the bot is done -------------------------------------------------------------
+
+
+def _unanswered(emulator: BotApiEmulator) -> list[ApiCall]:
+    return [c for c in emulator.calls if c.finished is None and c.method != "getUpdates"]
+
+
+async def idle(emulator: BotApiEmulator, db_path: Path, timeout: float = 10.0) -> None:
+    """Wait until the bot has handled every update given to it so far (Telegram was told it
+    has them, and none is left in the inbox) and has sent all its outbox held (every job is
+    done or dropped, and every request answered). What it would still do about them is then
+    done: check after this that something did *not* happen, instead of sleeping.
+
+    Not covered: the bot's timers (the reminder job: see `Looks`), and a request that her
+    quick exit's outbox drop left waiting in the rate limiter (see `CallOffs`)."""
+    last = max((int(u["update_id"]) for u in emulator.injected), default=None)
+
+    def done() -> bool:
+        return (
+            (last is None or emulator.confirmed_offset > last)
+            and query(db_path, "SELECT (SELECT COUNT(*) FROM inbox) + "
+                               "(SELECT COUNT(*) FROM outbox)") == [(0,)]
+            and not _unanswered(emulator)
+        )  # fmt: skip
+
+    try:
+        await wait_until(done, timeout, "the bot to be idle")
+    except AssertionError:
+        inbox = query(db_path, "SELECT COUNT(*) FROM inbox")[0][0]
+        outbox = query(db_path, "SELECT lane, attempts, next_at FROM outbox")
+        raise AssertionError(
+            emulator.explain(
+                f"the bot was not idle within {timeout}s: confirmed offset "
+                f"{emulator.confirmed_offset} (last update {last}), {inbox} update(s) in the "
+                f"inbox, outbox {outbox}, {len(_unanswered(emulator))} request(s) unanswered"
+            )
+        ) from None
+
+
+@dataclass
+class Looks:
+    """The reminder job's looks for unclaimed cases (`Hotline.remind_unclaimed`, which the
+    bot's job queue runs every `bot.app.REMIND_INTERVAL` seconds), watched as they end."""
+
+    started: int = 0
+    ended: list[tuple[int, int]] = field(default_factory=list)  # (look number, cases reminded)
+
+    @classmethod
+    def watch(cls, monkeypatch: pytest.MonkeyPatch) -> Looks:
+        looks = cls()
+        remind = service.Hotline.remind_unclaimed
+
+        async def watched(hotline: service.Hotline) -> int:
+            looks.started += 1
+            number = looks.started
+            reminded = await remind(hotline)
+            looks.ended.append((number, reminded))
+            return reminded
+
+        monkeypatch.setattr(service.Hotline, "remind_unclaimed", watched)
+        return looks
+
+    async def next(self, count: int = 1, timeout: float = 10.0) -> list[int]:
+        """How many cases each of the next `count` looks (begun from now on) reminded."""
+        after = self.started
+
+        def ended() -> list[int] | None:
+            reminded = [n for number, n in self.ended if number > after]
+            return reminded[:count] if len(reminded) >= count else None
+
+        return await wait_until(ended, timeout, f"{count} look(s) for unclaimed cases")
+
+
+@dataclass
+class CallOffs:
+    """Requests to a private chat that a quick exit called off (`ExitGate.check` raised
+    CalledOff), counted: a request still waiting for its turn when she left meets the gate only
+    when its turn comes, after the outbox has forgotten it."""
+
+    count: int = 0
+
+    @classmethod
+    def watch(cls, monkeypatch: pytest.MonkeyPatch) -> CallOffs:
+        watched = cls()
+        check = ExitGate.check
+
+        def counted(gate: ExitGate, *args: Any, **kwargs: Any) -> None:
+            try:
+                check(gate, *args, **kwargs)
+            except CalledOff:
+                watched.count += 1
+                raise
+
+        monkeypatch.setattr(ExitGate, "check", counted)
+        return watched
 
 
 def monotonic() -> float:
