@@ -25,7 +25,9 @@ from tests.conftest import SECRET, TOKEN, StartBot
 from tests.hotline_helpers import (
     HOTLINE,
     STAFF,
+    CallOffs,
     Desk,
+    Looks,
     button_data,
     buttons,
     calls_to,
@@ -35,13 +37,13 @@ from tests.hotline_helpers import (
     execute,
     fr,
     from_bot,
+    idle,
     monotonic,
     open_case,
     open_cases,
     posted,
     query,
     screen_with,
-    settle,
     texts,
     to_consent,
     wait_case,
@@ -78,7 +80,7 @@ async def test_consent_first_then_one_case_and_one_topic_per_person_even_under_d
     received = fr(service.RECEIVED, position=1)
     await wait_until(lambda: received in texts(from_bot(emulator, awa)), what="her queue place")
     await awa.press(consent, "talk:agree")  # later still: the open case is reused
-    await settle(1.0)
+    await idle(emulator, running.settings.db_path)  # handled, and all it queued is sent
     assert len(desk.group.topics) == 1
     assert len(calls_to(emulator, "createForumTopic", STAFF, ok=False)) == 1
     assert texts(from_bot(emulator, awa)).count(received) == 1
@@ -101,7 +103,7 @@ async def test_consent_first_then_one_case_and_one_topic_per_person_even_under_d
 async def test_the_claim_race_has_one_winner_and_only_she_reaches_the_person(
     emulator: BotApiEmulator, start_bot: StartBot
 ) -> None:
-    await start_bot(**HOTLINE)
+    running = await start_bot(**HOTLINE)
     desk = Desk.make(emulator)
     fatou, kadi = desk.fatou, desk.kadi
     awa = emulator.user(1001, "Awa")
@@ -151,7 +153,7 @@ async def test_the_claim_race_has_one_winner_and_only_she_reaches_the_person(
     await desk.claim(kadi, case)
     hers = await kadi.send("C'est Kadiatou qui continue avec vous.", thread_id=case.thread_id)
     await wait_for_content(emulator, awa.id, hers)
-    await settle(0.5)
+    await idle(emulator, running.settings.db_path)  # nothing else is on its way to her
     got = from_bot(emulator, awa)
     assert [count_of(got, m) for m in (early, refused, mine, hers)] == [0, 0, 1, 1]
     assert [m.get("text") for m in got][-2:] == [mine["text"], hers["text"]]
@@ -160,7 +162,7 @@ async def test_the_claim_race_has_one_winner_and_only_she_reaches_the_person(
 async def test_text_voice_and_photo_are_copied_both_ways_never_forwarded(
     emulator: BotApiEmulator, start_bot: StartBot
 ) -> None:
-    await start_bot(**HOTLINE)
+    running = await start_bot(**HOTLINE)
     desk = Desk.make(emulator)
     awa, mariam = emulator.user(1001, "Awa"), emulator.user(1002, "Mariam")
     case, other = await open_cases(desk, awa, mariam)
@@ -187,7 +189,7 @@ async def test_text_voice_and_photo_are_copied_both_ways_never_forwarded(
     for message in replies:
         await wait_for_content(emulator, awa.id, message)
     await wait_for_content(emulator, mariam.id, to_mariam)
-    await settle(0.5)
+    await idle(emulator, running.settings.db_path)  # no menu, no second copy still to come
 
     topic = desk.in_topic(case)
     relayed_in = [m for m in topic if any(k in m for k in ("voice", "photo"))
@@ -277,7 +279,7 @@ async def test_she_ends_it_with_a_button_or_leaves_by_the_quick_exit(
     await mariam.send("/exit")
     await desk.wait_text(other, fr(service.STAFF_PERSON_LEFT))
     await wait_until(lambda: desk.group.topics[other.thread_id].closed, what="her topic closed")
-    await settle(1.0)
+    await idle(emulator, running.settings.db_path)
     assert [m.get("text") for m in mariam.messages] == ["Bonne journée."]
     assert desk.notices(other) == [fr(service.STAFF_PERSON_LEFT)]  # nothing else about her
     rows = query(running.settings.db_path, "SELECT outcome, person_key, chat_sealed FROM cases "
@@ -311,18 +313,22 @@ async def test_outside_hours_she_is_told_when_someone_reads_and_may_write_anyway
 async def test_one_reminder_for_a_case_nobody_claimed_and_an_honest_word_to_her(
     emulator: BotApiEmulator, start_bot: StartBot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(bot.app, "REMIND_INTERVAL", 0.5)
+    monkeypatch.setattr(bot.app, "REMIND_INTERVAL", 0.1)  # the same job, looking more often
+    looks = Looks.watch(monkeypatch)
     running = await start_bot(**HOTLINE, HOTLINE_REMINDER_MINUTES="1")
+    db_path = running.settings.db_path
     desk = Desk.make(emulator)
     awa, mariam = emulator.user(1001, "Awa"), emulator.user(1002, "Mariam")
     waiting, taken = await open_cases(desk, awa, mariam)
     await desk.claim(desk.kadi, taken)
-    await settle(0.6)  # a look or two: not yet a minute
+    assert await looks.next() == [0]  # a look: not yet a minute
+    await idle(emulator, db_path)
     assert fr(service.STAFF_REMINDER) not in desk.notices(waiting)
-    execute(running.settings.db_path, "UPDATE cases SET opened_at = opened_at - 120")
+    execute(db_path, "UPDATE cases SET opened_at = opened_at - 120")
     await desk.wait_text(waiting, fr(service.STAFF_REMINDER))
     await wait_until(lambda: fr(service.STILL_WAITING) in texts(from_bot(emulator, awa)))
-    await settle(1.5)  # three more looks: still one reminder
+    assert await looks.next(3) == [0, 0, 0]  # three more looks: nobody reminded again
+    await idle(emulator, db_path)
     assert desk.notices(waiting).count(fr(service.STAFF_REMINDER)) == 1
     assert texts(from_bot(emulator, awa)).count(fr(service.STILL_WAITING)) == 1
     assert fr(service.STAFF_REMINDER) not in desk.notices(taken)  # claimed in time
@@ -385,7 +391,7 @@ async def test_when_she_blocked_the_bot_the_case_closes_as_unreachable(
     assert query(running.settings.db_path, "SELECT outcome, chat_sealed FROM cases") == [
         ("unreachable", None)
     ]
-    await settle(1.0)
+    await idle(emulator, running.settings.db_path)  # a retry would keep the outbox waiting
     assert query(running.settings.db_path, "SELECT COUNT(*) FROM outbox") == [(0,)]
     assert len(calls_to(emulator, "copyMessage", awa.id, ok=False)) == 1  # not retried
 
@@ -408,8 +414,7 @@ async def test_staff_are_told_when_she_blocked_the_bot(
     await awa.block()
     await desk.fatou.send("Êtes-vous toujours là ?", thread_id=case.thread_id)
     await wait_until(lambda: desk.group.topics[case.thread_id].closed, what="the topic closed")
-    await settle(0.5)
-    assert fr(service.STAFF_UNREACHABLE) in desk.notices(case)
+    await desk.wait_text(case, fr(service.STAFF_UNREACHABLE))
 
 
 async def test_a_message_to_her_that_fails_for_good_is_marked_in_the_topic(
@@ -425,20 +430,20 @@ async def test_a_message_to_her_that_fails_for_good_is_marked_in_the_topic(
                   chat_id=awa.id)  # fmt: skip
     lost = await desk.fatou.send("Ce message se perd", thread_id=case.thread_id)
     await wait_until(lambda: calls_to(emulator, "copyMessage", awa.id, ok=False), what="the try")
-    await settle(1.0)
+    await desk.wait_text(case, fr(service.STAFF_NOT_DELIVERED))
+    await idle(emulator, running.settings.db_path)  # given up: no later try is waiting
     assert count_of(from_bot(emulator, awa), lost) == 0
-    assert fr(service.STAFF_NOT_DELIVERED) in desk.notices(case)
 
 
 async def test_a_429_burst_on_the_staff_group_drains_without_loss_and_does_not_hold_her_up(
     emulator: BotApiEmulator, start_bot: StartBot
 ) -> None:
-    await start_bot(**HOTLINE)
+    running = await start_bot(**HOTLINE)
     desk = Desk.make(emulator)
     awa = emulator.user(1001, "Awa")
     case = await open_case(desk, awa)
     await desk.claim(desk.fatou, case)
-    await settle(0.3)
+    await idle(emulator, running.settings.db_path)  # the burst starts from a quiet bot
     emulator.fail("copyMessage", status=429, description="Too Many Requests: retry after 2",
                   retry_after=2, times=2, chat_id=STAFF)  # fmt: skip
     burst_start = monotonic()
@@ -451,7 +456,7 @@ async def test_a_429_burst_on_the_staff_group_drains_without_loss_and_does_not_h
         await wait_for_content(emulator, awa.id, message)
     for message in hers:
         await wait_for_content(emulator, STAFF, message, case.thread_id, timeout=30)
-    await settle(1.0)
+    await idle(emulator, running.settings.db_path)
 
     got, topic = from_bot(emulator, awa), desk.in_topic(case)
     assert [count_of(got, m) for m in staff_side] == [1, 1, 1]
@@ -500,10 +505,10 @@ async def test_cases_go_to_the_staff_group_of_their_language(
 async def test_the_bot_stays_in_a_language_staff_group_it_is_added_to(
     emulator: BotApiEmulator, start_bot: StartBot
 ) -> None:
-    await start_bot(**HOTLINE, HOTLINE_CHAT_IDS=f"bm:{BM_STAFF}")
+    running = await start_bot(**HOTLINE, HOTLINE_CHAT_IDS=f"bm:{BM_STAFF}")
     bm_group = emulator.forum(BM_STAFF, "Ligne d'écoute bm")
     await bm_group.my_chat_member("administrator", by=emulator.user(3003, "Fatou"))
-    await settle(1.0)
+    await idle(emulator, running.settings.db_path)  # the update is handled
     assert not [c for c in emulator.calls if c.method == "leaveChat"]
 
 
@@ -518,15 +523,20 @@ async def test_a_403_from_the_staff_group_neither_closes_her_case_nor_loses_her_
                   description="Forbidden: bot is not a member of the supergroup chat")  # fmt: skip
     message = await awa.send("Aidez-moi s'il vous plaît")
     await wait_until(lambda: calls_to(emulator, "copyMessage", STAFF, ok=False), what="the try")
-    await settle(0.5)
+    await wait_until(
+        lambda: query(running.settings.db_path, "SELECT id FROM outbox WHERE attempts > 0"),
+        what="the 403 taken in: the job waits for its next try",
+    )
     assert query(running.settings.db_path, "SELECT status FROM cases") == [("open",)]
-    await wait_for_content(emulator, STAFF, message, case.thread_id)
+    await wait_for_content(emulator, STAFF, message, case.thread_id)  # the try after a second
+    assert query(running.settings.db_path, "SELECT status FROM cases") == [("open",)]
 
 
 async def test_after_the_quick_exit_no_staff_reply_in_flight_stays_in_her_chat(
-    emulator: BotApiEmulator, start_bot: StartBot
+    emulator: BotApiEmulator, start_bot: StartBot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    await start_bot(**HOTLINE)
+    call_offs = CallOffs.watch(monkeypatch)
+    running = await start_bot(**HOTLINE)
     desk = Desk.make(emulator)
     awa = emulator.user(1001, "Awa")
     case = await open_case(desk, awa)
@@ -537,14 +547,20 @@ async def test_after_the_quick_exit_no_staff_reply_in_flight_stays_in_her_chat(
     await wait_until(lambda: calls_to(emulator, "copyMessage", awa.id, ok=False), what="the try")
     await awa.send("/exit")
     await desk.wait_text(case, fr(service.STAFF_PERSON_LEFT))
-    await settle(2.0)
+    # The reply waits out the 429's pause in the rate limiter (her exit dropped its outbox row
+    # meanwhile); then it meets her exit's gate, or (were it let through) reaches Telegram.
+    await wait_until(
+        lambda: call_offs.count or len(calls_to(emulator, "copyMessage", awa.id, ok=False)) > 1,
+        what="the reply's next try",
+    )
+    await idle(emulator, running.settings.db_path)
     assert [m.get("text") for m in awa.messages] == ["Bonne journée."]
 
 
 async def test_a_quick_exit_after_her_case_closed_stops_what_still_waits_for_her(
     emulator: BotApiEmulator, start_bot: StartBot
 ) -> None:
-    await start_bot(**HOTLINE)
+    running = await start_bot(**HOTLINE)
     desk = Desk.make(emulator)
     awa = emulator.user(1001, "Awa")
     case = await open_case(desk, awa)
@@ -560,7 +576,8 @@ async def test_a_quick_exit_after_her_case_closed_stops_what_still_waits_for_her
         what="the note's three tries",
     )
     await awa.send("/exit")  # her case is closed: only her quick exit knows of the note now
-    await settle(2.5)  # past the outbox's next try
+    # Idle once the note is dropped; had it been kept, once its next try had sent it.
+    await idle(emulator, running.settings.db_path)
     assert [m.get("text") for m in awa.messages] == ["Bonne journée."]
 
 
@@ -707,7 +724,7 @@ async def test_sigkill_in_the_middle_of_a_relay_then_restart_delivers_everything
         await wait_for_content(emulator, STAFF, message, case.thread_id, timeout=20)
     for message in replies:
         await wait_for_content(emulator, awa.id, message, timeout=20)
-    await settle(1.0)
+    await idle(emulator, db_path)  # no second copy still to come
     topic, got = desk.in_topic(case), from_bot(emulator, awa)
     assert [count_of(topic, m) for m in hers] == [1, 1, 1]
     assert [count_of(got, m) for m in replies] == [1, 1, 1]
@@ -739,5 +756,5 @@ async def test_sigkill_while_the_case_card_is_sent_makes_no_second_topic(
     await wait_until(
         lambda: any(desk.group.topic_messages(t) for t in desk.group.topics), what="a card"
     )
-    await settle(1.5)
+    await idle(emulator, db_path)  # the resumed topic job is done
     assert len(desk.group.topics) == 1
