@@ -19,11 +19,11 @@ from tests.hotline_helpers import (
     STAFF,
     Desk,
     fr,
+    idle,
     open_case,
     posted,
     query,
     screen_with,
-    settle,
     texts,
     to_consent,
     wait_for_content,
@@ -135,7 +135,7 @@ async def test_a_handled_update_leaves_the_disk_within_the_purge_interval(
 async def test_the_location_keyboard_goes_when_a_case_opens_and_what_shows_where_she_is_waits_for_her_yes(  # noqa: E501
     emulator: BotApiEmulator, start_bot: StartBot
 ) -> None:
-    await start_bot(**HOTLINE)
+    running = await start_bot(**HOTLINE)
     desk = Desk.make(emulator)
     awa = emulator.user(2002, "Awa", language_code="fr")
     await awa.press((await start_in(awa)).screen, "nav:centre")
@@ -155,7 +155,7 @@ async def test_the_location_keyboard_goes_when_a_case_opens_and_what_shows_where
     document = await awa.send_document("certificat.pdf")
     ask_file = await screen_with(awa, f"share:{document['message_id']}")
     assert ask_file["text"] == fr(private.SHARE_FILE)
-    await settle(0.5)
+    await idle(emulator, running.settings.db_path)  # anything relayed would be in the topic now
     in_topic = desk.in_topic(case)
     assert not [m for m in in_topic if {"location", "contact", "document"} & m.keys()]
 
@@ -171,7 +171,7 @@ async def test_the_location_keyboard_goes_when_a_case_opens_and_what_shows_where
     assert "user_id" not in card
     assert "vcard" not in card
     assert contact["contact"]["first_name"] not in str(card)
-    await settle(0.5)
+    await idle(emulator, running.settings.db_path)
     assert not [m for m in desk.in_topic(case) if "document" in m]  # she said no
 
 
@@ -199,7 +199,7 @@ async def flood(person: FakeUser, count: int) -> None:
 async def test_a_flood_from_one_chat_holds_nobody_up_and_her_quick_exit_leaves_silence(
     emulator: BotApiEmulator, start_bot: StartBot
 ) -> None:
-    await start_bot()
+    running = await start_bot()
     flooder = emulator.user(2004, "Awa", language_code="fr")
     other = emulator.user(2005, "Binta", language_code="fr")
     await flooder.send("/start")
@@ -217,7 +217,7 @@ async def test_a_flood_from_one_chat_holds_nobody_up_and_her_quick_exit_leaves_s
     await wait_until(lambda: GOODBYE in texts(posted(emulator, flooder.id)), what="goodbye")
     chat = emulator.world.chats[flooder.id]
     at_goodbye = len(chat.events)
-    await settle(1.5)
+    await idle(emulator, running.settings.db_path)  # the flood and her exit are all handled
     after = [e for e in list(chat.events)[at_goodbye:] if e.kind != "delete"]
     assert after == []  # after the goodbye, silence
     assert [m.get("text") for m in flooder.messages] == [GOODBYE]
@@ -230,7 +230,7 @@ async def test_a_flood_from_one_chat_holds_nobody_up_and_her_quick_exit_leaves_s
 async def test_an_answer_on_its_way_when_she_leaves_is_deleted_as_it_lands(
     emulator: BotApiEmulator, start_bot: StartBot
 ) -> None:
-    await start_bot()
+    running = await start_bot()
     awa = emulator.user(2006, "Awa", language_code="fr")
     menu = (await start_in(awa)).screen
     # Every answer now takes a while to come back: longer than the exit waits for an answer
@@ -245,30 +245,30 @@ async def test_an_answer_on_its_way_when_she_leaves_is_deleted_as_it_lands(
     await wait_until(lambda: [m.get("text") for m in awa.messages] == [GOODBYE], timeout=8,
                      what="the late answer deleted as it landed")  # fmt: skip
     emulator.set_return_latency(0)
-    await settle(1.0)
+    await idle(emulator, running.settings.db_path)  # every request of hers answered
     assert [m.get("text") for m in awa.messages] == [GOODBYE]
 
 
 async def test_a_double_tap_on_the_quick_exit_leaves_one_goodbye(
     emulator: BotApiEmulator, start_bot: StartBot
 ) -> None:
-    await start_bot()
+    running = await start_bot()
     awa = emulator.user(2007, "Awa", language_code="fr")
     menu = (await start_in(awa)).screen
     await awa.press(menu, EXIT)
     await awa.press(menu, EXIT, check=False)  # the same button, tapped twice
     await wait_until(lambda: texts(posted(emulator, awa.id)).count(GOODBYE) == 2, what="goodbyes")
-    await settle(1.0)
+    await idle(emulator, running.settings.db_path)  # both exits handled to their end
     assert [m.get("text") for m in awa.messages] == [GOODBYE]  # the second took the first away
 
 
 async def test_a_first_contact_that_is_a_burst_is_deleted_whole_by_her_exit(
     emulator: BotApiEmulator, start_bot: StartBot
 ) -> None:
-    await start_bot()
+    running = await start_bot()
     awa = emulator.user(2008, "Awa", language_code="fr")
     await flood(awa, 60)  # before any answer: no row of hers exists yet
     await awa.send("/exit")
     await wait_until(lambda: GOODBYE in texts(posted(emulator, awa.id)), what="goodbye")
-    await settle(1.0)
+    await idle(emulator, running.settings.db_path)
     assert [m.get("text") for m in awa.messages] == [GOODBYE]
