@@ -122,6 +122,8 @@ class EditorFlow(Flow):
             return ("typed", (event.text,))
         if model.state == VALUE and event.location is not None:
             return ("located", event.location)
+        if model.state != IDLE:
+            return None  # in the middle of a check: "please use the buttons", and the screen again
         return HAND_BACK  # anything else: the survivor side answers
 
     def _route_button(self, data: str) -> Route | None:
