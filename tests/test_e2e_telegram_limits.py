@@ -27,11 +27,6 @@ def errors(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bot fix pending: the quick exit drops a whole deleteMessages batch on one "
-    "BadRequest (a message over 48 h old fails the batch); it must still delete the rest",
-)
 async def test_her_quick_exit_deletes_what_it_can_when_part_of_her_chat_is_too_old(
     emulator: BotApiEmulator, start_bot: StartBot
 ) -> None:
@@ -69,12 +64,6 @@ async def test_her_button_answered_too_late_still_gets_its_screen(
     assert errors(caplog) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bot fix pending: bot/handlers/staff.py answers a case button after database work "
-    'and lets Telegram\'s "query is too old" escape to the error handler; it must be caught '
-    "as stop_spinner does for her buttons",
-)
 async def test_a_case_button_answered_too_late_still_claims_the_case_without_an_error(
     emulator: BotApiEmulator, start_bot: StartBot, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -17,11 +17,13 @@ from bot.telegram.context import CHATS, JigiyaContext
 log = logging.getLogger(__name__)
 
 
-async def stop_spinner(query: CallbackQuery, text: str | None = None) -> None:
+async def stop_spinner(
+    query: CallbackQuery, text: str | None = None, *, show_alert: bool = False
+) -> None:
     """Answer a button press, whatever it turns out to mean. Telegram may refuse (a press
-    answered late, after an outage or a restart): the press still gets its screen."""
+    answered late, after an outage, a restart or slow work): what the press does still happens."""
     try:
-        await query.answer(text)
+        await query.answer(text, show_alert=show_alert)
     except TelegramError as exc:
         log.info("A button press could not be acknowledged (%s)", type(exc).__name__)
 

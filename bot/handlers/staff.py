@@ -20,6 +20,7 @@ from telegram import Message, Update
 
 from bot.flows.screens import t
 from bot.handlers.events import split_command
+from bot.handlers.private import stop_spinner
 from bot.hotline.service import Hotline
 from bot.i18n import Translator
 from bot.telegram.context import JigiyaContext
@@ -154,23 +155,23 @@ async def on_case_button(update: Update, context: JigiyaContext) -> None:
     case = await services.hotline.case(int(match.group(2))) if match else None
     where = query.message.chat.id if query.message is not None else None
     if match is None or case is None or case.staff_chat_id != where:
-        await query.answer()  # forged, stale or under an inline message: nothing happens
+        await stop_spinner(query)  # forged, stale or under an inline message: nothing happens
         return
     action = match.group(1)
     if action == "claim":
         if await services.hotline.claim(case, user.id, user.first_name):
-            await query.answer(translator.render(CLAIMED))
+            await stop_spinner(query, translator.render(CLAIMED))
             return
         # Read again: a double tap's first press may have won since `case` was read.
         fresh = await services.hotline.case(case.id)
         mine = fresh is not None and fresh.claimed_by == user.id
-        await query.answer(translator.render(ALREADY_YOURS if mine else ALREADY_TAKEN),
+        await stop_spinner(query, translator.render(ALREADY_YOURS if mine else ALREADY_TAKEN),
                            show_alert=not mine)  # fmt: skip
     elif action == "release":
         released = await services.hotline.release(case, user.id)
-        await query.answer(None if released else translator.render(NOT_YOURS))
+        await stop_spinner(query, None if released else translator.render(NOT_YOURS))
     elif _may_act(case, user.id):
         await services.hotline.close(case, "closed_by_staff")
-        await query.answer()
+        await stop_spinner(query)
     else:
-        await query.answer(translator.render(NOT_YOURS), show_alert=True)
+        await stop_spinner(query, translator.render(NOT_YOURS), show_alert=True)

@@ -139,11 +139,26 @@ class TelegramChannel:
             try:
                 # A 5xx or a 429 is retried by the rate limiter (bot/telegram/ratelimit.py).
                 await self.bot.delete_messages(int(chat), batch)
-            except (BadRequest, Forbidden):
-                pass  # too old to delete, already gone, or she blocked the bot: nothing to retry
+            except BadRequest:
+                # One message Telegram may not delete (over 48 hours old) fails the whole
+                # batch: the others go one by one.
+                undeleted.extend(await self._one_by_one(int(chat), batch))
+            except Forbidden:
+                pass  # she blocked the bot: nothing can be deleted, nothing to retry
             except TelegramError as exc:
                 log.warning("A batch of deletions failed (%s)", type(exc).__name__)
                 undeleted.extend(batch)
+        return undeleted
+
+    async def _one_by_one(self, chat_id: int, message_ids: list[int]) -> list[int]:
+        undeleted: list[int] = []
+        for message_id in message_ids:
+            try:
+                await self.bot.delete_message(chat_id, message_id)
+            except (BadRequest, Forbidden):
+                pass  # too old, already gone, or she blocked the bot
+            except TelegramError:
+                undeleted.append(message_id)
         return undeleted
 
     async def relay(
