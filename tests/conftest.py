@@ -9,15 +9,18 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from telegram.ext import Application, ApplicationBuilder
 
+import bot.app as wiring
 from bot.app import run
 from bot.config import Settings, load_settings
-from bot.emulator import BotApiEmulator
+from bot.emulator import BotApiEmulator, FloodLimits
 from bot.logs import setup_logging
 from bot.telegram.processor import ChatOrderedProcessor
+from bot.telegram.ratelimit import OutgoingRateLimiter
 from state.store import Store
 
 TOKEN = "123456789:" + "T" * 35
@@ -49,8 +52,25 @@ class RunningBot:
 
 @pytest.fixture
 async def emulator() -> AsyncIterator[BotApiEmulator]:
-    async with BotApiEmulator(TOKEN) as emu:
+    """Telegram's flood limits on (429 with retry_after past them): the bot's own pacing is
+    checked against a limit in every end-to-end test that keeps it."""
+    async with BotApiEmulator(TOKEN, flood_limits=FloodLimits()) as emu:
         yield emu
+
+
+def _unpaced(**wiring: Any) -> OutgoingRateLimiter:
+    return OutgoingRateLimiter(
+        private_max_rate=1000, private_time_period=1.0, overall_max_rate=1000, **wiring
+    )
+
+
+@pytest.fixture
+def unpaced(monkeypatch: pytest.MonkeyPatch, emulator: BotApiEmulator) -> None:
+    """The bot's answers at once, for tests that check what is said rather than its pace (about
+    a message a second per chat after a burst of three: tested in test_ratelimit.py and
+    test_e2e_telegram_limits.py); Telegram's limits are lifted with it."""
+    monkeypatch.setattr(wiring, "OutgoingRateLimiter", _unpaced)
+    emulator.set_flood_limits(None)
 
 
 @pytest.fixture

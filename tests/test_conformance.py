@@ -4,16 +4,12 @@ most of what the bot asks of Telegram, every answer, every update the people's a
 
 from __future__ import annotations
 
-import functools
-
 import pytest
 
-import bot.app
 from bot.emulator import ApiCall, ApiError, BotApiEmulator
 from bot.emulator.context import BUTTON_ACTIONS, KEYBOARD_BUTTON_FIELDS
 from bot.emulator.server import METHODS
 from bot.emulator.wire import STRING_PARAMS
-from bot.telegram.ratelimit import OutgoingRateLimiter
 from tests.botapi_schema import Schema
 from tests.conftest import StartBot
 from tests.hotline_helpers import (
@@ -32,12 +28,8 @@ MOPTI = (14.4931, -4.1872)
 ADMIN = 500
 
 
-@pytest.fixture(autouse=True)
-def unpaced(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The bot's answers at once: its pacing (a second a message after a burst of three) would
-    make these journeys slow, and it is not what they check."""
-    limiter = functools.partial(OutgoingRateLimiter, private_max_rate=1000, private_time_period=1)
-    monkeypatch.setattr(bot.app, "OutgoingRateLimiter", limiter)
+# The bot's answers at once (see `unpaced`): its pace is not what these journeys check.
+pytestmark = pytest.mark.usefixtures("unpaced")
 
 
 def traffic_problems(emulator: BotApiEmulator) -> list[str]:

@@ -32,7 +32,6 @@ from bot.content import CONTENT_DIR, load_directory
 from bot.emulator import ApiCall, BotApiEmulator, FakeUser
 from bot.flows.screens import t
 from bot.i18n import Catalogs
-from bot.telegram.ratelimit import OutgoingRateLimiter
 from tests.conftest import RunningBot, StartBot
 from tests.journey import (
     EMERGENCY,
@@ -148,18 +147,6 @@ def _languages() -> dict[str, dict[str, str]]:
 
 
 # --- the bot and the store ------------------------------------------------------------------------
-
-
-def _unpaced(**wiring: Any) -> OutgoingRateLimiter:
-    return OutgoingRateLimiter(
-        private_max_rate=1000, private_time_period=1.0, overall_max_rate=1000, **wiring
-    )
-
-
-@pytest.fixture
-def unpaced(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Build the application with Telegram's pace lifted (see the module docstring)."""
-    monkeypatch.setattr(app, "OutgoingRateLimiter", _unpaced)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from babel.dates import format_date
 
 from bot.content import CONTENT_DIR, Number, load_directory
@@ -22,6 +23,8 @@ from state.store import Store
 from tests.conftest import StartBot
 from tests.test_officer_e2e import ADMIN, ADMINS, data_of, invite, press, shown
 
+# What editors and survivors are told, not its pace, is checked here (see `unpaced`).
+pytestmark = pytest.mark.usefixtures("unpaced")
 Json = dict[str, Any]
 NUMBERS = {n.id: n for n in load_directory().numbers}
 TODAY = format_date(datetime.now(UTC).date(), "long", locale="en")

@@ -66,6 +66,7 @@ from typing import Any, Literal, cast
 import pytest
 import pytest_asyncio
 from hypothesis import Phase, given, settings
+from hypothesis.internal.conjecture import providers
 
 from bot.app import run
 from bot.config import Settings
@@ -155,6 +156,10 @@ ANSWERS = frozenset(
 # Buttons answered with six messages (a screen, four contact cards, the menu): three seconds of
 # a chat's pace each. Reached by own-button and forged presses, not by people heading elsewhere.
 HEAVY = frozenset({"nav:emergency", "nav:numbers", "off:numbers"})
+# Hypothesis (6.131 and later) also draws string literals from the project's own modules, so any
+# edit anywhere would change these derandomized scripts: here they come from the strategies alone.
+setattr(providers, "is_local_module_file", lambda path: False)  # noqa: B010 (not exported)
+
 PROTECTED = frozenset({"sendMessage", "sendContact", "sendVenue", "sendLocation", "copyMessage"})
 OUTGOING = re.compile(r"^(send|copy|forward|edit)", re.IGNORECASE)
 
@@ -1124,7 +1129,7 @@ async def test_hostile_updates_are_handled_answered_and_leave_the_store_consiste
 @pytest.mark.xdist_group("fuzz")
 @pytest.mark.asyncio(loop_scope="module")
 async def test_the_fuzz_was_thousands_of_updates_deep_into_every_part(harness: Harness) -> None:
-    """After the property (file order): the run was well over 100 updates an example (thousands at
+    """After the property (file order): the run was about 150 updates an example (thousands at
     length), the bot came through it, and the scripts reached deep into both flows and the
     hotline rather than bouncing off the first screen (a guard against strategies that silently
     stop exploring)."""
@@ -1132,9 +1137,7 @@ async def test_the_fuzz_was_thousands_of_updates_deep_into_every_part(harness: H
         pytest.skip("the property test did not run")
     print(f"\nfuzz: {harness.updates} updates, {len(harness.emulator.calls)} Bot API calls")
     assert not harness.bot.task.done(), stopped(harness.bot.task)
-    # Hypothesis also draws on string literals of the project's own source, so the scripts (and
-    # this count, 145 to 195 an example so far) move with unrelated edits: a floor, not a pin.
-    assert harness.updates >= 120 * EXAMPLES, harness.updates
+    assert harness.updates >= 150 * EXAMPLES, harness.updates
     with contextlib.closing(harness.read()) as db:
         states = set(db.execute("SELECT flow, state FROM conversations").fetchall())
         cases = db.execute("SELECT COUNT(*) FROM cases").fetchone()[0]
