@@ -18,6 +18,7 @@ import bot.app as wiring
 from bot.app import run
 from bot.config import Settings, load_settings
 from bot.emulator import BotApiEmulator, FloodLimits
+from bot.emulator.inprocess import EmulatorRequest
 from bot.logs import setup_logging
 from bot.telegram.processor import ChatOrderedProcessor
 from bot.telegram.ratelimit import OutgoingRateLimiter
@@ -62,6 +63,17 @@ def _unpaced(**wiring: Any) -> OutgoingRateLimiter:
     return OutgoingRateLimiter(
         private_max_rate=1000, private_time_period=1.0, overall_max_rate=1000, **wiring
     )
+
+
+@pytest.fixture
+def in_process(monkeypatch: pytest.MonkeyPatch, emulator: BotApiEmulator) -> None:
+    """The in-process tier: the real application, its requests handed to the emulator without
+    HTTP (bot/emulator/inprocess.py). Tests of what needs the wire leave it out."""
+
+    def request(**_: Any) -> EmulatorRequest:
+        return EmulatorRequest(emulator)
+
+    monkeypatch.setattr(wiring, "AiohttpRequest", request)
 
 
 @pytest.fixture

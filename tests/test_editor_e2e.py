@@ -23,8 +23,8 @@ from state.store import Store
 from tests.conftest import StartBot
 from tests.test_officer_e2e import ADMIN, ADMINS, data_of, invite, press, shown
 
-# What editors and survivors are told, not its pace, is checked here (see `unpaced`).
-pytestmark = pytest.mark.usefixtures("unpaced")
+# What editors and survivors are told, not its pace nor the wire, is checked here.
+pytestmark = pytest.mark.usefixtures("unpaced", "in_process")
 Json = dict[str, Any]
 NUMBERS = {n.id: n for n in load_directory().numbers}
 TODAY = format_date(datetime.now(UTC).date(), "long", locale="en")

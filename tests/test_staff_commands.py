@@ -41,6 +41,8 @@ from tests.hotline_helpers import (
     wait_until,
 )
 
+# In process: what staff commands do, at Telegram's pace but without the wire.
+pytestmark = pytest.mark.usefixtures("in_process")
 DAY = 86400
 
 

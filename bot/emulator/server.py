@@ -39,7 +39,7 @@ from bot.emulator.people import FakeGroup, FakeUser
 from bot.emulator.records import ApiCall, Notifier, Reader, WebhookAttempt
 from bot.emulator.updates import UpdateQueue, WebhookSender
 from bot.emulator.wire import ApiError, Params, read_params
-from bot.emulator.world import Json, World
+from bot.emulator.world import Json, StoredFile, World
 
 logger = logging.getLogger(__name__)
 
@@ -293,15 +293,15 @@ class BotApiEmulator:
         self.notifier.notify()
         return call
 
-    def _answer(self, call: ApiCall, result: Any) -> web.Response:
+    def _answer(self, call: ApiCall, result: Any) -> tuple[int, Json]:
         call.result, call.finished = result, time.monotonic()
         self.notifier.notify()
-        return web.json_response({"ok": True, "result": result})
+        return 200, {"ok": True, "result": result}
 
-    def _refuse(self, call: ApiCall, error: ApiError) -> web.Response:
+    def _refuse(self, call: ApiCall, error: ApiError) -> tuple[int, Json]:
         call.error, call.finished = error, time.monotonic()
         self.notifier.notify()
-        return web.json_response(error.body(), status=error.status)
+        return error.status, error.body()
 
     # --- HTTP ---------------------------------------------------------------------------
 
@@ -314,19 +314,39 @@ class BotApiEmulator:
             if request.transport is not None:
                 request.transport.close()
             return web.Response(status=503)
-        if request.match_info["token"] != self.token:
+        try:
+            params = await read_params(request)
+        except ApiError as error:
+            status, body = self._refuse(self._record(name, {}, arrived), error)
+            return web.json_response(body, status=status)
+
+        def alive() -> bool:
+            return request.transport is not None and not request.transport.is_closing()
+
+        status, body = await self.call(request.match_info["token"], name, params, alive, arrived)
+        return web.json_response(body, status=status)
+
+    async def call(
+        self,
+        token: str,
+        name: str,
+        params: dict[str, Any],
+        alive: Callable[[], bool] = lambda: True,
+        arrived: float | None = None,
+    ) -> tuple[int, Json]:
+        """One Bot API call, served as over HTTP: the status and the JSON body. The in-process
+        transport (bot/emulator/inprocess.py) calls this directly; `alive` says whether the
+        client still waits."""
+        arrived = time.monotonic() if arrived is None else arrived
+        if token != self.token:
             return self._refuse(self._record(name, {}, arrived), UNAUTHORIZED)
         entry = METHODS.get(name.lower())
         if entry is None:
             return self._refuse(self._record(name, {}, arrived), NOT_FOUND)
         method, handler = entry
-        try:
-            params = await read_params(request)
-        except ApiError as error:
-            return self._refuse(self._record(method, {}, arrived), error)
         call = self._record(method, params, arrived)
         try:
-            if not await self._delay(method, request):
+            if not await self._delay(method, alive):
                 # The client hung up (or was killed) while the answer was held back: like a
                 # request that never reached Telegram, it has no effect.
                 raise ApiError(499, "client closed the connection before the request was handled")
@@ -343,12 +363,16 @@ class BotApiEmulator:
             )
         return self._answer(call, result)
 
-    async def _delay(self, method: str, request: web.Request) -> bool:
+    @property
+    def unreachable(self) -> bool:
+        return self._unreachable
+
+    async def _delay(self, method: str, alive: Callable[[], bool]) -> bool:
         """Hold the answer back; False if the client went away meanwhile."""
         seconds = self._latency.get(method.lower(), self._latency.get(None, 0.0))
         deadline = time.monotonic() + seconds
         while (left := deadline - time.monotonic()) > 0:
-            if request.transport is None or request.transport.is_closing():
+            if not alive():
                 return False
             await asyncio.sleep(min(left, 0.05))
         return True
@@ -366,8 +390,16 @@ class BotApiEmulator:
             if request.transport is not None:
                 request.transport.close()
             return web.Response(status=503)
-        path = request.match_info["path"]
-        stored = next((f for f in self.world.files.values() if f.file_path == path), None)
-        if request.match_info["token"] != self.token or stored is None:
+        stored = self._stored(request.match_info["token"], request.match_info["path"])
+        if stored is None:
             return web.json_response(NOT_FOUND.body(), status=404)
         return web.Response(body=stored.data, content_type=stored.mime_type)
+
+    def file(self, token: str, path: str) -> bytes | None:
+        """A stored file's bytes, as a download returns them (None: not found)."""
+        stored = self._stored(token, path)
+        return None if stored is None else stored.data
+
+    def _stored(self, token: str, path: str) -> StoredFile | None:
+        stored = next((f for f in self.world.files.values() if f.file_path == path), None)
+        return stored if token == self.token else None

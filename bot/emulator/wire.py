@@ -155,9 +155,14 @@ async def read_params(request: web.Request) -> dict[str, Any]:
             )
         elif isinstance(value, str):
             params[name] = typed(name, value)
+    return with_uploads(params, uploads)
+
+
+def with_uploads(params: dict[str, Any], uploads: dict[str, Upload]) -> dict[str, Any]:
+    """Uploaded files among the parameters: by their field's name, and where a value such as
+    "attach://file0" points at another multipart field."""
     for name, upload in uploads.items():
         params.setdefault(name, upload)
-    # Values such as "attach://file0" point at another multipart field.
     for name, value in list(params.items()):
         if isinstance(value, str) and value.startswith("attach://"):
             params[name] = uploads.get(value.removeprefix("attach://"), value)
