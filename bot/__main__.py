@@ -1,4 +1,4 @@
-"""Command line: `python -m bot run | demo`."""
+"""Command line: `python -m bot run | demo | content check | content export DIR`."""
 
 from __future__ import annotations
 
