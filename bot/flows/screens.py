@@ -63,6 +63,8 @@ class Screen:
     a phone others may read). `ask_location` adds a way to share a location (on Telegram, a reply
     keyboard button); `drop_location_button` takes that way away again. `shareable` lets the
     person forward or save it (an invitation code to pass on): never a survivor's screen.
+    `silent` sends it without a notification sound (a message that may reach her while she is
+    not in the app, on a phone someone near her may hear).
     """
 
     body: tuple[Text, ...]
@@ -71,6 +73,7 @@ class Screen:
     ask_location: bool = False
     drop_location_button: bool = False
     shareable: bool = False
+    silent: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

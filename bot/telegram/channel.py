@@ -114,6 +114,7 @@ class TelegramChannel:
         return await self.bot.send_message(
             chat_id, text_of(screen, translator), reply_markup=markup,
             protect_content=not screen.shareable,
+            disable_notification=True if screen.silent else None,
         )  # fmt: skip
 
     async def _edit(
@@ -162,11 +163,19 @@ class TelegramChannel:
         return undeleted
 
     async def relay(
-        self, to_chat: str, from_chat: str, message_id: int, *, thread: int | None = None
+        self,
+        to_chat: str,
+        from_chat: str,
+        message_id: int,
+        *,
+        thread: int | None = None,
+        silent: bool = False,
     ) -> int:
+        """`silent`: without a notification sound (a staff reply may reach her out of the app)."""
         copied = await self.bot.copy_message(
             int(to_chat), int(from_chat), message_id, message_thread_id=thread,
             # To her chat, protected like every other message; to staff, as she sent it.
             protect_content=True if thread is None else None,
+            disable_notification=True if silent else None,
         )  # fmt: skip
         return copied.message_id
