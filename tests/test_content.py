@@ -146,7 +146,7 @@ def test_a_broken_cell_is_reported_by_file_row_and_column(
     tmp_path: Path, file: str, record: str, column: str, value: str, expected: str
 ) -> None:
     _edit(tmp_path, file, record, column, value)
-    errors = check(tmp_path, date(2026, 11, 29)).errors
+    errors = check(tmp_path, date(2026, 12, 7)).errors
     shown_id = value if column == "id" else record
     where = re.compile(rf"^{file} row \d+ \({shown_id}\), column {column}: ")
     assert any(where.match(error) for error in errors if expected in error), errors
@@ -172,7 +172,7 @@ def test_missing_file_and_missing_column_are_reported(tmp_path: Path) -> None:
     (tmp_path / "numbers.csv").unlink()
     text = (tmp_path / "places.csv").read_text(encoding="utf-8")
     (tmp_path / "places.csv").write_text(text.replace(",population,", ",people,", 1), "utf-8")
-    errors = check(tmp_path, date(2026, 11, 29)).errors
+    errors = check(tmp_path, date(2026, 12, 7)).errors
     assert any(e.startswith("numbers.csv: file not found") for e in errors)
     assert "places.csv: missing column(s): population" in errors
 
@@ -188,7 +188,7 @@ def test_a_language_is_a_column_added_and_french_fills_its_gaps(tmp_path: Path) 
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
-    report = check(tmp_path, date(2026, 11, 29))
+    report = check(tmp_path, date(2026, 12, 7))
     assert report.errors == []
     assert not [w for w in report.warnings if "purpose_bm" in w]  # a known language
     numbers = {n.id: n for n in load_directory(tmp_path).numbers}
@@ -200,7 +200,7 @@ def test_a_spreadsheet_byte_order_mark_and_empty_rows_are_accepted(tmp_path: Pat
     _copy(tmp_path)
     path = tmp_path / "numbers.csv"
     path.write_text("\ufeff" + path.read_text(encoding="utf-8") + ",,,,,,,,,,,,,,\n", "utf-8")
-    assert check(tmp_path, date(2026, 11, 29)).errors == []
+    assert check(tmp_path, date(2026, 12, 7)).errors == []
 
 
 def test_old_entries_are_warned_about_and_future_dates_are_errors() -> None:
@@ -220,7 +220,7 @@ def test_old_entries_are_warned_about_and_future_dates_are_errors() -> None:
 
 
 def test_every_unverified_entry_is_warned_about(directory: Directory) -> None:
-    warnings = check(CONTENT_DIR, date(2026, 11, 29)).warnings
+    warnings = check(CONTENT_DIR, date(2026, 12, 7)).warnings
     unverified = [c.id for c in directory.centres if c.status == "unverified"]
     unverified += [n.id for n in directory.numbers if n.status == "unverified"]
     for entry in unverified:
@@ -230,10 +230,10 @@ def test_every_unverified_entry_is_warned_about(directory: Directory) -> None:
 def test_main_check_prints_the_report_and_returns_the_exit_code(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main_check(today=date(2026, 11, 29)) == 0
+    assert main_check(today=date(2026, 12, 7)) == 0
     assert "OK: 0 error(s)" in capsys.readouterr().out
     _edit(tmp_path, "centres.csv", "kayes", "status", "active")
-    assert main_check(tmp_path, date(2026, 11, 29)) == 1
+    assert main_check(tmp_path, date(2026, 12, 7)) == 1
     out = capsys.readouterr().out
     assert "Errors (1):" in out
     assert "FAILED: 1 error(s)" in out

@@ -18,7 +18,7 @@ from bot.content.protocols import (
     read_protocols,
 )
 
-TODAY = date(2026, 11, 30)
+TODAY = date(2026, 12, 7)
 
 
 @pytest.fixture(scope="module")
@@ -109,8 +109,8 @@ def edit(path: Path, old: str, new: str) -> None:
     ("old", "new", "fault"),
     [
         ('id = "medical"', 'id = "medicine"', "must match the file name"),
-        ("last_reviewed = 2026-11-29", "last_reviewed = 2027-01-01", "in the future"),
-        ("last_reviewed = 2026-11-29", 'last_reviewed = "2026-11-29"', "last_reviewed is required"),
+        ("last_reviewed = 2026-12-06", "last_reviewed = 2027-01-01", "in the future"),
+        ("last_reviewed = 2026-12-06", 'last_reviewed = "2026-12-06"', "last_reviewed is required"),
         ('review_status = "draft"', 'review_status = "ok"', "review_status 'ok'"),
         ('text.fr = "Contraception', 'text.de = "Contraception', "unknown key 'de'"),
         ('id = "follow-up"', 'id = "hiv-72h"', "duplicate item id 'hiv-72h'"),
@@ -141,10 +141,10 @@ def test_the_bot_refuses_to_load_protocols_with_an_error(folder: Path) -> None:
 def test_a_missing_french_text_is_an_error_and_a_missing_english_one_a_warning(
     folder: Path,
 ) -> None:
-    edit(folder / "evidence.toml", 'text.fr = "Mettez', 'text.bm = "Mettez')
+    edit(folder / "evidence.toml", 'text.fr = "Écrivez', 'text.bm = "Écrivez')
     edit(folder / "child.toml", 'text.en = "Coordinate with', 'comment = "Coordinate with')
     report = read_protocols(folder, TODAY)
-    assert any("evidence.toml item paper-bags text: French (fr) is required" in e
+    assert any("evidence.toml item chain-of-custody text: French (fr) is required" in e
                for e in report.errors)  # fmt: skip
     assert any("child.toml item coordinate: unknown key 'comment'" in e for e in report.errors)
 
@@ -174,8 +174,9 @@ def test_old_reviews_are_flagged_and_required_protocols_checked(folder: Path) ->
 def test_the_content_check_also_checks_the_protocols(tmp_path: Path) -> None:
     report = check(CONTENT_DIR, TODAY)
     assert report.ok
-    assert "protocols/child.toml: 2 point(s) to confirm locally: refer-bcpem, child-code" in (
-        report.warnings
+    assert (
+        "protocols/child.toml: 3 point(s) to confirm locally: marriage, refer-bcpem, child-code"
+        in report.warnings
     )
     shutil.copytree(CONTENT_DIR, tmp_path / "content")
     edit(tmp_path / "content" / "protocols" / "vslc.toml", "order = 6", 'order = "six"')

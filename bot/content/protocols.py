@@ -2,7 +2,8 @@
 
 Each item is a short imperative line with an optional reason ("why"), per language: French is
 required, English and Bambara fall back to it. Each protocol names its sources and the day it was
-last reviewed; points specific to Mali that no source confirms carry `confirm_locally`.
+last reviewed; points specific to Mali that no source confirms carry `confirm_locally`. Some
+steps are mandatory (`MANDATORY`): a protocol without one of them does not load.
 Channel-free: nothing here knows about Telegram.
 """
 
@@ -26,6 +27,53 @@ PROTOCOLS_DIR = CONTENT_DIR / "protocols"
 LANGUAGE_NAMES = {lang.code: lang.english for lang in LANGUAGES if lang.code != DEFAULT}
 REVIEW_STATUSES = ("draft", "validated")
 REQUIRED = ("first-contact", "vslc")  # the VBG/VSLC decision aid leads to these two
+# Steps a protocol may not lose (issue 17, points 8 to 10), by item id: what each one is for is
+# said in the check's error. A protocol not shipped is not checked, except those REQUIRED.
+MANDATORY: dict[str, dict[str, str]] = {
+    "first-contact": {
+        "danger-first": "urgent care before the statement",
+        "no-confrontation": "never confront the survivor with the suspect",
+        "trained-officer": "a woman officer if the survivor asks",
+        "need-to-know": "nobody told (husband, family, village chief) without consent",
+        "must-report": "what the officer must report, said first",
+    },
+    "medical": {
+        "no-complaint-needed": "care without a complaint",
+        "no-virginity-test": "no virginity test",
+        "certificate": "no complaint refused for lack of a certificate or fees",
+    },
+    "statement": {
+        "care-first": "urgent care before the statement",
+        "no-confrontation": "never confront the survivor with the suspect",
+        "private-trained": "a woman officer if the survivor asks",
+        "no-orientation": "no question on sexual orientation",
+        "no-refusal": "no complaint refused for lack of a certificate or fees",
+        "no-mediation": "no penal mediation for sexual offences",
+        "confidential": "nobody told (husband, family, village chief) without consent",
+    },
+    "evidence": {
+        "no-washing": "washing does not prevent a complaint",
+        "paper-bags": "one item per paper bag, air-dried, sealed, labelled",
+        "chain-of-custody": "the chain of custody written",
+        "health-staff": "body samples by health staff only",
+        "no-virginity-test": "no virginity test",
+        "certificate": "no complaint refused for lack of a certificate or fees",
+    },
+    "child": {
+        "under-18": "a child is anyone under 18",
+        "no-secret": "never promise secrecy",
+        "apart": "one interview, away from any suspect",
+        "caregiver": "a caregiver who is not pushing for a settlement",
+        "marriage": "forced and child marriage",
+        "refer-bcpem": "the juge des enfants and the child-protection service",
+    },
+    "vslc": {
+        "services-first": "services before any interview",
+        "no-repeat": "no repeated interviews",
+        "security-forces": "a suspect in the security forces: not through the chain of command",
+        "procureur": "the procureur informed",
+    },
+}
 MAX_ITEMS = 20  # two buttons per item, in one message
 MAX_CHECKLIST_CHARS = 3500  # a checklist is one Telegram message: 4096 characters at most
 
@@ -121,6 +169,13 @@ def read_protocols(directory: Path = PROTOCOLS_DIR, today: date | None = None) -
         protocol = reader.read()
         if protocol is not None and reader.ok:
             report.protocols.append(protocol)
+    for protocol in report.protocols:
+        have = {item.id for item in protocol.items}
+        for item_id, what in MANDATORY.get(protocol.id, {}).items():
+            if item_id not in have:
+                report.errors.append(
+                    f"protocols/{protocol.id}.toml: mandatory step {item_id!r} is missing ({what})"
+                )
     ids = {p.id for p in report.protocols}
     for required in REQUIRED:
         if required not in ids:
