@@ -99,10 +99,10 @@ async def test_invite_redeem_tick_restart_resume_and_summary_document(
     await start_bot(**ADMINS)
     await awa.send("/checklists")
     listing = await shown(awa)
-    assert "▶️ Receiving a GBV survivor at the station (first contact) (2/11)" in labels(listing)
+    assert "▶️ Receiving a GBV survivor at the station (first contact) (2/13)" in labels(listing)
     checklist = await press(awa, listing, "off:open:first-contact")
     assert "✅ 1. Respond promptly" in checklist["text"]
-    assert "⬜ 2. Deal with danger" in checklist["text"]
+    assert "⬜ 2. Care first, the statement after" in checklist["text"]
 
     await awa.press(checklist, "off:finish:first-contact")
     document = await shown(awa)
@@ -111,10 +111,10 @@ async def test_invite_redeem_tick_restart_resume_and_summary_document(
     assert "has_protected_content" not in document  # to print or attach to the case file
     assert summary["message_id"] == checklist["message_id"]
     assert "Done (2 steps):" in summary["text"]
-    assert "Not done (9 steps):" in summary["text"]
+    assert "Not done (11 steps):" in summary["text"]
     content = emulator.world.files[document["document"]["file_id"]].data.decode()
     assert "[x] 1. Respond promptly" in content
-    assert "[ ] 2. Deal with danger" in content
+    assert "[ ] 2. Care first, the statement after" in content
     assert "no information about the person helped" in content
     for secret in ("Awa", "Traoré", "2001"):
         assert secret not in content
@@ -174,12 +174,13 @@ async def test_never_invited_and_revoked_people_reach_no_officer_screen(
 
 PATHS = {
     2005: (
-        ["no"] * 5,
-        "🟢 Likely gender-based violence not linked to the conflict",
+        ["yes"] + ["no"] * 5,
+        "🟢 No known link to the conflict (VBG)",
         "first-contact",
     ),
-    2015: (["no", "yes", "no", "no", "no"], "⚖️ Likely conflict-related sexual violence", "vslc"),
-    2025: (["unsure", "no", "no", "no", "unsure"], "❔ Not clear yet", "vslc"),
+    2015: (["yes", "no", "yes", "no", "no", "no"], "⚖️ Possible link to the conflict", "vslc"),
+    2025: (["unsure", "no", "no", "no", "no", "unsure"], "❔ Not clear yet", "vslc"),
+    2035: (["no", "yes"], "🟢 Not sexual violence", "first-contact"),
 }
 
 
@@ -190,7 +191,7 @@ async def test_each_decision_aid_path(emulator: BotApiEmulator, bot: RunningBot)
         answers, heading, first_button = PATHS[officer]
         awa = emulator.user(officer, language_code="en")
         screen = await press(awa, await become_officer(emulator, awa, code), "off:decide")
-        assert "Question 1 of 5" in screen["text"]
+        assert "Question 1 of 6" in screen["text"]
         for index, answer in enumerate(answers):
             screen = await press(awa, screen, f"off:ans:{index}:{answer}")
         assert screen["text"].startswith(heading)
@@ -237,7 +238,7 @@ async def test_officer_mode_hands_the_rest_back_to_the_survivor_side(
     printable = await press(awa, checklist, "off:print:child")
     assert printable["document"]["file_name"] == "jigiya-child.txt"
     assert (
-        "[ ] 1. Put the child's best interests first"
+        "[ ] 1. A child is anyone under eighteen."
         in emulator.world.files[printable["document"]["file_id"]].data.decode()
     )
     await awa.send("/start")

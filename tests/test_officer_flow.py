@@ -28,7 +28,7 @@ from bot.i18n import Catalogs
 from bot.keys import Keys
 from state.store import Store
 
-TODAY = date(2026, 11, 30)
+TODAY = date(2026, 12, 7)
 FLOW = OfficerFlow(load_protocols(), load_directory(), today=lambda: TODAY)
 FIRST = FLOW.protocols.all[0]
 ENGLISH = Catalogs().translator("en")
@@ -145,7 +145,7 @@ async def test_checklists_list_every_protocol_and_those_in_progress() -> None:
     await model.press("off:tick:medical:hiv-72h")
     screen = screen_of(await model.press("off:list"))
     labels = [label(b) for row in screen.buttons for b in row]
-    assert "▶️ Urgent medical referral (1/8)" in labels
+    assert "▶️ Urgent medical referral (1/10)" in labels
     assert "1 checklist in progress." in text(screen)
 
 
@@ -161,9 +161,9 @@ async def test_a_checklist_is_one_message_with_a_tick_and_a_why_per_item() -> No
     assert label(rows[0][0]).startswith("⬜ 1. Respond promptly")
     assert len(label(rows[0][0])) < 45
     shown = text(screen)
-    assert "0 of 11 done." in shown
-    assert "⚠️" in shown  # one point to confirm locally, and the legend
-    assert "Last reviewed: November 29, 2026." in shown
+    assert "0 of 13 done." in shown
+    assert "⚠️" in shown  # points to confirm locally, and the legend
+    assert "Last reviewed: December 6, 2026." in shown
 
 
 async def test_ticking_toggles_and_is_kept_per_protocol() -> None:
@@ -222,7 +222,7 @@ async def test_printable_version_is_a_document_with_every_item_reason_and_source
     assert "    Why: Post-exposure prophylaxis only works" in content
     assert "⚠️ To confirm locally." in content
     assert "Sources:\n1. WHO and UNHCR" in content
-    assert "Last reviewed: November 29, 2026." in content
+    assert "Last reviewed: December 6, 2026." in content
 
 
 async def test_finishing_sums_up_done_and_not_done_and_starts_afresh() -> None:
@@ -234,17 +234,17 @@ async def test_finishing_sums_up_done_and_not_done_and_starts_afresh() -> None:
     assert model.state == SUMMARY
     assert "evidence" not in model.data.get("progress", {})
     assert isinstance(document, Document)
-    assert document.filename == "jigiya-summary-evidence-2026-11-30.txt"
+    assert document.filename == "jigiya-summary-evidence-2026-12-07.txt"
     assert isinstance(summary, Screen)
     assert not isinstance(summary, Document)
     shown = text(summary)
     assert "Done (2 steps):" in shown
-    assert "Not done (4 steps):" in shown
+    assert "Not done (7 steps):" in shown
     content = "\n".join(text(line) for line in document.body)
     assert "[x] 1. Care first" in content
     assert "[x] 2. If they may file a complaint" in content
-    assert "[ ] 3. Put clothes kept as evidence" in content
-    assert "November 30, 2026" in content
+    assert "[ ] 3. One item per paper bag" in content
+    assert "December 7, 2026" in content
     assert "no information about the person" in content
 
 
@@ -261,32 +261,77 @@ async def answer_all(model: Officer, answers: list[str]) -> Screen:
     return screen
 
 
-async def test_no_link_to_the_conflict_is_likely_vbg() -> None:
-    screen = await answer_all(await officer(), ["no"] * 5)
+async def test_the_first_question_is_whether_the_violence_was_sexual() -> None:
+    model = await officer()
+    shown = text(screen_of(await model.press("off:decide")))
+    assert "Question 1 of 6" in shown
+    assert "Was the violence sexual" in shown
+    assert "never press the survivor" in shown
+
+
+async def test_no_link_to_the_conflict_is_vbg() -> None:
+    screen = await answer_all(await officer(), ["yes"] + ["no"] * 5)
     shown = text(screen)
-    assert "not linked to the conflict (VBG)" in shown
+    assert "No known link to the conflict (VBG)" in shown
     assert "not a legal qualification" in shown
     assert "off:open:first-contact" in data_of(screen)
     assert "off:open:vslc" not in data_of(screen)
 
 
-async def test_a_link_to_the_conflict_is_likely_vslc_and_says_why() -> None:
-    screen = await answer_all(await officer(), ["yes", "no", "no", "yes", "no"])
+async def test_not_sexual_violence_asks_only_about_the_security_forces() -> None:
+    model = await officer()
+    await model.press("off:decide")
+    screen = screen_of(await model.press("off:ans:0:no"))
+    assert model.state == QUESTION
+    assert "Question 2 of 2" in text(screen)
+    assert "security or defence force" in text(screen)
+    screen = screen_of(await model.press("off:ans:1:yes"))
+    assert model.state == RESULT
     shown = text(screen)
-    assert "conflict-related sexual violence (VSLC)" in shown
+    assert shown.startswith("🟢 Not sexual violence: the VSLC protocol does not apply")
+    assert "do not route the case through the suspect's chain of command" in shown
+    assert "off:open:vslc" not in data_of(screen)
+
+
+async def test_a_link_is_only_possible_and_says_why() -> None:
+    screen = await answer_all(await officer(), ["yes", "no", "yes", "no", "yes", "no"])
+    shown = text(screen)
+    assert shown.startswith("⚖️ Possible link to the conflict")
+    assert "likely" not in shown.lower()
+    assert "probably" not in shown.lower()
     why = next(line for line in shown.split("\n\n") if line.startswith("Why:"))
-    assert "armed group, a militia" in why
+    assert "armed group or a militia" in why
     assert "punish, terrorise" in why
     assert "displacement" not in why
+    assert "chain of command" not in shown  # not the security forces
     assert data_of(screen)[:2] == ["off:open:vslc", "off:open:first-contact"]
 
 
+async def test_a_suspect_in_the_security_forces_is_not_reported_to_his_chain_of_command() -> None:
+    screen = await answer_all(await officer(), ["yes", "yes", "no", "no", "no", "no"])
+    shown = text(screen)
+    assert shown.startswith("⚖️ Possible link to the conflict")
+    assert "inform the procureur directly" in shown
+    assert "protect the survivor, the witnesses and yourself" in shown
+
+
+async def test_clues_alone_or_unknown_sexual_violence_are_not_a_verdict() -> None:
+    clues = text(await answer_all(await officer(), ["yes", "no", "no", "no", "no", "yes"]))
+    assert clues.startswith("❔ Not clear yet")
+    assert "Clues only: displacement" in clues
+    unknown = text(await answer_all(await officer(), ["unsure", "no", "yes", "no", "no", "no"]))
+    assert unknown.startswith("❔ Not clear yet")
+    assert "Whether the violence was sexual is not known" in unknown
+    assert "point to the conflict: the alleged perpetrator is linked" in unknown
+
+
 async def test_unknown_answers_without_a_link_stay_open() -> None:
-    screen = await answer_all(await officer(), ["no", "unsure", "no", "no", "unsure"])
+    screen = await answer_all(await officer(), ["yes", "unsure", "no", "no", "unsure", "no"])
     shown = text(screen)
     assert "Not clear yet" in shown
     assert "questions 2, 5" in shown
     assert "off:open:vslc" in data_of(screen)
+    assert "chain of command" in shown  # the security forces are not ruled out
 
 
 async def test_back_goes_one_question_back_and_old_buttons_do_nothing() -> None:

@@ -187,11 +187,14 @@ class OfficerFlow(Flow):
         """The answer is to the question on screen: an old question's button does nothing."""
         index, answer = _args(event)
         answers = model_of(event).data.get("answers", [])
-        return bool(index == len(answers) < len(decision.QUESTIONS) and answer in decision.ANSWERS)
+        asked = decision.asked(answers)
+        return bool(index == len(answers) < len(asked) and answer in decision.ANSWERS)
 
     def _answers_last(self, event: AsyncEventData) -> bool:
-        index = _args(event)[0]
-        return self._answers_current(event) and index == len(decision.QUESTIONS) - 1
+        """The answer ends the aid: the last question, or "not sexual violence" answered."""
+        index, answer = _args(event)
+        answers = [*model_of(event).data.get("answers", []), answer]
+        return self._answers_current(event) and index == len(decision.asked(answers)) - 1
 
     # --- callbacks ----------------------------------------------------------------------------
 
@@ -251,7 +254,9 @@ class OfficerFlow(Flow):
                 far_note=(
                     t(
                         "No centre is near: refer to the nearest health centre (CSRef) or "
-                        "hospital. After rape, within 72 hours; care does not need a complaint."
+                        "hospital. After rape, as soon as possible (HIV prevention within 72 "
+                        "hours, emergency contraception up to 120 hours), and still later; care "
+                        "never depends on a complaint."
                     ),
                 ),
                 below=numbers(self.directory),

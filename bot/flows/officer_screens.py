@@ -192,10 +192,11 @@ class OfficerScreens:
         return Screen(body=tuple(body), buttons=((LIST_BUTTON, MENU_BUTTON),))
 
     def question(self, model: FlowModel) -> Screen:
-        index = len(model.data.get("answers", []))
+        answers = model.data.get("answers", [])
+        index = len(answers)
         labels = {"yes": t("Yes"), "no": t("No"), "unsure": t("Not sure")}
         return Screen(
-            body=decision.question_body(index),
+            body=decision.question_body(answers),
             buttons=(
                 tuple(Button(labels[a], f"off:ans:{index}:{a}") for a in decision.ANSWERS),
                 (Button(t("↩️ Back"), "off:qback"), MENU_BUTTON),
@@ -205,7 +206,7 @@ class OfficerScreens:
     def result(self, model: FlowModel) -> Screen:
         answers = model.data.get("answers", [])
         opens = [Button(t("📋 First contact checklist"), "off:open:first-contact")]
-        if decision.verdict(answers) != "vbg":
+        if decision.verdict(answers) in ("link", "unsure"):
             opens.insert(0, Button(t("📋 VSLC checklist"), "off:open:vslc"))
         return Screen(
             body=decision.result_body(answers),
