@@ -1,6 +1,9 @@
 """A person's private chat, on any channel: her events go to the survivor or officer flow or to
 her open hotline case, every answer takes the one delivery path (translate, show on the channel,
 remember what reached her chat for the quick exit), and her quick exit empties the chat.
+
+Her quick exit is recognised first, in every state; then her help words ("au secours", "sos"…),
+which the survivor flow answers with the danger screen, and which during a case also reach staff.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from bot.exits import CalledOff
 from bot.flows.base import Event
 from bot.flows.editor import ALREADY_DECIDED
 from bot.flows.screens import Button, Handover, Msg, Output, Record, Screen, t
-from bot.flows.survivor import EXIT, wants_quick_exit
+from bot.flows.survivor import EXIT, wants_help, wants_quick_exit
 from bot.hotline.outbox import END as END_CASE
 from bot.i18n import supported_language
 from bot.languages import DEFAULT
@@ -37,11 +40,12 @@ GOODBYE = t("Have a good day.")
 SLOW_DOWN = t("Many messages arrived at once: some were not read. Please wait a moment.")
 
 # During a hotline case, what could reveal where she is or who she is goes to staff only once
-# she has said yes to words that say what staff will see.
-SHARE_LOCATION = t("Staff will see exactly where you are. Send it?")
-SHARE_PLACE = t("Staff will see this place on a map. Send it?")
-SHARE_CONTACT = t("Staff will see this phone number. Send it?")
-SHARE_FILE = t("Staff will see this file and its name. Send it?")
+# she has said yes to words that say what staff will see, and that it stays in their group (a
+# copy kept until the case's history is deleted, as the consent screen says).
+SHARE_LOCATION = t("Staff will see exactly where you are, and it stays in their group. Send it?")
+SHARE_PLACE = t("Staff will see this place on a map, and it stays in their group. Send it?")
+SHARE_CONTACT = t("Staff will see this phone number, and it stays in their group. Send it?")
+SHARE_FILE = t("Staff will see this file and its name, and they stay in their group. Send it?")
 SEND_IT = t("✅ Yes, send it")
 KEEP_IT = t("✖️ No, do not send")
 SHARED = t("Sent to the hotline staff.")
@@ -219,6 +223,11 @@ class PrivateChats:
         await self.services.runner.remember_sent(key, [incoming.message_id])
         if incoming.shares is None:
             await hotline.relay_in(case, event.update_id, incoming.message_id)
+            if wants_help(event):
+                # A help word goes to staff like any message, and the numbers come at once: a
+                # person may not be reading yet.
+                danger = self.services.survivor.danger_outputs(buttons=CASE_BUTTONS)
+                await self.deliver(key, danger)
             return
         if incoming.shares == "contact":
             data = f"share:c:{incoming.phone or ''}"

@@ -62,9 +62,9 @@ async def test_consent_first_then_one_case_and_one_topic_per_person_even_under_d
     text = consent["text"]
     assert fr(t("Someone is reading now.")) in text
     assert "formées" in text  # trained staff read
-    assert "copiés dans le groupe de l'équipe" in text  # the truth: staff keep a copy a while
+    assert "copiés dans ce groupe et y restent" in text  # the truth: staff keep a copy a while
     assert "lundi–dimanche 00:00–24:00" in text  # the hours
-    assert fr(t("The quick exit works at any time.")) in text
+    assert "« Terminer la conversation », ou la sortie rapide" in text  # she can stop any time
     assert button_data(consent)[:2] == ["talk:agree", "nav:menu"]
     assert "exit" in button_data(consent)
     # Going back opens nothing.

@@ -30,6 +30,7 @@ import pytest
 from bot import app
 from bot.content import CONTENT_DIR, load_directory
 from bot.emulator import ApiCall, BotApiEmulator, FakeUser
+from bot.flows import referral, survivor
 from bot.flows.screens import t
 from bot.i18n import Catalogs
 from tests.conftest import RunningBot, StartBot
@@ -105,7 +106,9 @@ def freshness_word(language: str, entry: dict[str, str]) -> str:
     """Only a call or a visit by an editor confirms an entry for survivors (bot/editing.py)."""
     if entry.get("verified_by"):
         raise AssertionError("the shipped files hold no entry checked by phone or visit yet")
-    return say(language, "not yet confirmed")
+    if "number" in entry:
+        return say(language, "not yet confirmed by phone")
+    return say(language, "not yet confirmed by a call or a visit")
 
 
 @functools.cache
@@ -115,31 +118,24 @@ def _languages() -> dict[str, dict[str, str]]:
         "fr": {
             "menu": FR_MENU,
             "goodbye": FR_GOODBYE,
-            "no_answer": "Si personne ne répond, allez au commissariat de police",
-            "not_emergency": "Jigiya n'est pas un service d'urgence",
+            "no_answer": "Si personne ne répond, allez dans un lieu sûr",
+            "not_emergency": "Jigiya n'est pas un service d'urgence : il ne peut pas envoyer",
             "shared": "📍 Centres les plus proches du lieu partagé :",
             "purpose": "purpose_fr",
         },
         "en": {
             "menu": "What would you like to do?",
             "goodbye": "Have a good day.",
-            "no_answer": "If nobody answers, go to the nearest police station",
-            "not_emergency": "Jigiya is not an emergency service",
+            "no_answer": "If nobody answers, go to a safe place",
+            "not_emergency": "Jigiya is not an emergency service: it cannot send help",
             "shared": "📍 Nearest centres to the place you shared:",
             "purpose": "purpose_en",
         },
         "bm": {
             "menu": "I b'a fɛ ka mun kɛ?",  # reviewed in Bambara
             "goodbye": say("bm", "Have a good day."),
-            "no_answer": say(
-                "bm",
-                "If nobody answers, go to the nearest police station, gendarmerie brigade or "
-                "health centre (CSRef).",
-            ),
-            "not_emergency": say(
-                "bm",
-                "Jigiya is not an emergency service: nobody reads these messages straight away.",
-            ),
+            "no_answer": say("bm", survivor.IF_NOBODY_ANSWERS.msgid),
+            "not_emergency": say("bm", survivor.NOT_AN_EMERGENCY_SERVICE.msgid),
             "shared": say("bm", "📍 Nearest centres to the place you shared:"),
             "purpose": "purpose_fr",  # content in Bambara comes later: French
         },
@@ -213,9 +209,31 @@ def kilometres(entry: str) -> int:
     return int(head.rsplit(" km", 1)[0].rsplit(" ", 1)[1])
 
 
+def distance_km(entry: str) -> float:
+    """The distance an entry gives, or 0 for a centre "in <town> (exact place not yet known)"."""
+    return kilometres(entry) if " km" in entry.split("\n", 1)[0] else 0
+
+
+# The centres whose newest source was over eight years old when the sources were read, and that
+# nobody has called or visited: listed after the others, with their uncertainty (issue 17).
+OLD_SOURCES = {"konna", "bamako-police"}
+
+
+def reported(language: str, centre: dict[str, str]) -> str:
+    """What the source says of a centre and when: "Signalé ouvert en juillet 2021"."""
+    year, _, rest = centre["source_date"].partition("-")
+    when = say(language, referral.MONTHS[int(rest[:2]) - 1].msgid, year=year) if rest else year
+    if centre["id"] in OLD_SOURCES:
+        return say(
+            language, "Reported open in %(when)s, an old source: the centre may have closed since",
+            when=when,
+        )  # fmt: skip
+    return say(language, "Reported open in %(when)s", when=when)
+
+
 def check_entry(entry: str, rank: int, centre_id: str, language: str) -> None:
     """One centre of a result list: name, distance, where, services, hours and phone unknown,
-    the date it was last verified and its status."""
+    the date of its source and that nobody has confirmed it yet."""
     centre = CENTRES[centre_id]
     assert entry.startswith(f"{rank}. {centre['name']}, "), entry
     assert centre["town"] in entry
@@ -223,16 +241,27 @@ def check_entry(entry: str, rank: int, centre_id: str, language: str) -> None:
     if language == "fr":
         for service in centre["services"].split(";"):
             assert FR_SERVICES[service] in entry
-    assert entry.count(say(language, "not known")) == 2  # hours and phone: none shipped
-    # Every shipped position is the town's: said so, and the distance is "about".
-    assert say(language, "about %(km)s km away", km=kilometres(entry)) in entry
-    approximate = say(language, "Approximate position (town centre)")
-    assert entry.endswith(f"{approximate} · {freshness_word(language, centre)}")
+    assert say(language, "not known yet") in entry  # hours: none shipped
+    assert say(language, "not known") in entry  # phone: none shipped
+    # Every shipped position is the town's: near it, the exact place is said to be unknown;
+    # farther, the distance is "about", measured from the town centre.
+    if distance_km(entry):
+        km = kilometres(entry)
+        assert km >= referral.TOWN_KM
+        assert say(language, "about %(km)s km away (measured from the town centre)", km=km) in entry
+    else:
+        town = say(language, "in %(town)s (exact place not yet known)", town=centre["town"])
+        assert entry.split("\n", 1)[0].endswith(town), entry
+    # A research date is never shown as a check; the source's date is.
+    assert "2026" not in entry
+    assert entry.endswith(f"{reported(language, centre)} · {freshness_word(language, centre)}")
 
 
 def check_emergency(got: Answer, language: str = "fr") -> None:
-    """One text with a line per number and what to do if nobody answers, every number as a
-    contact card (police, gendarmerie, then the green lines), and the menu to go on."""
+    """One text with a line per number and its real status, a safe place if nobody answers and
+    what Jigiya cannot do, a plan to stay safer one tap away; every number as a contact card
+    under a name that gives nothing away (police, gendarmerie, then the green lines), and the
+    menu to go on."""
     expected = _languages()[language]
     text = got.sent[0]["text"]
     assert first_line(got.sent[0]) == say(language, "☎️ Useful numbers")
@@ -244,11 +273,18 @@ def check_emergency(got: Answer, language: str = "fr") -> None:
         assert freshness_word(language, number) in line
     assert expected["no_answer"] in text
     assert expected["not_emergency"] in text
+    assert button_data(got.sent[0]) == ["nav:plan"]
     assert got.contacts == [
-        {"phone_number": n["number"], "first_name": n["name_fr"]} for n in NUMBERS_FOR_EMERGENCY
+        {"phone_number": n["number"], "first_name": card_name(language, n)}
+        for n in NUMBERS_FOR_EMERGENCY
     ]
+    assert not [c for c in got.contacts if "VBG" in c["first_name"].upper()]
     assert got.sent[-1]["text"] == expected["menu"]
     assert button_data(got.sent[-1]) == MENU_DATA
+
+
+def card_name(language: str, number: dict[str, str]) -> str:
+    return say(language, referral.CARD_NAMES[number["kind"]].msgid, number=number["display"])
 
 
 # --- journeys -------------------------------------------------------------------------------------
@@ -293,6 +329,7 @@ async def tour(
     screen = await step("greeting", person.send("/start"))
     screen = await step("menu", person.press(screen, "lang:fr"))
     screen = await step("emergency", person.press(screen, EMERGENCY))
+    screen = await step("plan", person.press(got["emergency"].sent[0], "nav:plan"))
     screen = await step("numbers", person.press(screen, "nav:numbers"))
     screen = await step("talk", person.press(screen, "nav:talk"))
     screen = await step("about", person.press(screen, "nav:about"))
@@ -473,7 +510,7 @@ async def test_free_numbers_give_purpose_hours_and_status_and_a_card_each(
         assert number["hours"] in block  # every shipped line has hours from its source
         assert block.endswith(freshness_word(language, number))
     assert got.contacts == [
-        {"phone_number": n["number"], "first_name": n["name_fr"]} for n in NUMBERS
+        {"phone_number": n["number"], "first_name": card_name(language, n)} for n in NUMBERS
     ]
     assert got.sent[-1]["text"] == _languages()[language]["menu"]
 
@@ -498,12 +535,16 @@ async def test_talk_to_a_person_explains_and_gives_the_numbers(
 @pytest.mark.parametrize(
     ("language", "musts"),
     [
-        ("fr", ["gratuits et confidentiels", "C'est vous qui décidez", "porter plainte ou non",
-                "VIH doit commencer dans les 72 heures", "contraception d'urgence",
-                "jusqu'à 120 heures", "jamais besoin de porter plainte pour recevoir des soins"]),
-        ("en", ["free and confidential", "You decide what you want to do",
-                "prevent HIV must start within 72 hours", "emergency contraception",
-                "up to 120 hours", "never need a police complaint to receive medical care"]),
+        ("fr", ["Ce qui vous est arrivé n'est pas de votre faute.",
+                "En principe, la prise en charge y est gratuite : demandez d'abord",
+                "C'est vous qui décidez", "porter plainte ou non", "si possible dans les 3 jours",
+                "éviter le VIH et une grossesse", "jusqu'à 5 jours", "Même plus tard, allez-y.",
+                "Vous avez le droit de recevoir des soins sans porter plainte."]),
+        ("en", ["What happened to you is not your fault.",
+                "In principle, care there is free: ask first", "You decide what you want to do",
+                "if possible within 3 days", "prevent HIV and pregnancy", "up to 5 days",
+                "Even later, go.",
+                "You have the right to receive care without filing a complaint."]),
     ],
 )  # fmt: skip
 async def test_what_happens_at_a_centre(
@@ -516,6 +557,8 @@ async def test_what_happens_at_a_centre(
     assert len(got.sent) == 2  # the explanation, then the menu
     for must in musts:
         assert must in got.sent[0]["text"]
+    for promise in ("confidenti", "72", "never need", "jamais besoin", "écoutée", "soutenue"):
+        assert promise not in got.sent[0]["text"]
     assert first_line(got.sent[0]) == say(language, "ℹ️ At a One Stop Center")
 
 
@@ -525,7 +568,7 @@ async def test_what_happens_at_a_centre(
 @pytest.mark.parametrize(
     ("where", "expected", "far"),
     [
-        (MOPTI, ["sevare", "konna", "san"], False),
+        (MOPTI, ["sevare", "san", "konna"], False),  # Konna: a source of 2015, listed last
         (BAMAKO, ["bamako-commune-1", "bamako-commune-4", "bamako-commune-5"], False),
         (GAO, ["gao", "tombouctou", "konna"], False),
         (DESERT, ["tombouctou", "gao", "konna"], True),
@@ -559,7 +602,8 @@ async def test_a_shared_location_lists_the_three_nearest_centres(
     assert len(results) == 4
     for rank, (entry, centre_id) in enumerate(zip(results[1:], expected, strict=True), 1):
         check_entry(entry, rank, centre_id, "fr")
-    distances = [kilometres(entry) for entry in results[1:]]
+    distances = [distance_km(e) for e, c in zip(results[1:], expected, strict=True)
+                 if c not in OLD_SOURCES]  # fmt: skip
     assert distances == sorted(distances)
     assert (distances[0] > 100) is far
     assert got.keyboards[0] == {"remove_keyboard": True}  # the location button goes away
@@ -568,7 +612,7 @@ async def test_a_shared_location_lists_the_three_nearest_centres(
         advice = got.sent[1]["text"]
         assert advice.startswith("Le centre le plus proche est loin de vous.")
         assert "centre de santé (CSRef) ou à l'hôpital le plus proche" in advice
-        assert "72 heures" in advice
+        assert "Après un viol, allez-y vite, si possible dans les 3 jours" in advice
         assert all(f"• {n['display']}" in advice for n in NUMBERS)
     assert len(got.sent) == (3 if far else 2)
     assert got.venues == []  # every shipped centre has town coordinates only: no map pin
@@ -624,7 +668,9 @@ async def test_region_then_town_buttons_lead_to_the_nearest_centres(
     results = paragraphs(got.sent[0]["text"])
     assert results[0] == "📍 Centres les plus proches de Sévaré :"
     check_entry(results[1], 1, "sevare", "fr")
-    assert kilometres(results[1]) == 1
+    assert (
+        paragraphs(results[1])[0].split("\n")[0].endswith("à Sévaré (lieu exact pas encore connu)")
+    )
     assert got.sent[-1]["text"] == FR_MENU
 
 
@@ -994,8 +1040,13 @@ async def test_every_message_is_protected_and_no_first_line_says_what_the_chat_i
     for message in shown:
         line = first_line(message).lower()
         assert not [word for word in REVEALING if word in line], line
-        if buttons(message):  # every screen: one tap to the numbers, one tap out
+        # Every screen: one tap to the numbers, one tap out (the danger screen's one button
+        # leads to the plan, and the menu follows it).
+        if buttons(message) and button_data(message) != ["nav:plan"]:
             assert {EMERGENCY, EXIT} <= set(button_data(message)), message["text"]
+        if "contact" in message:  # a card she may save: a name that gives nothing away
+            name = message["contact"]["first_name"].lower()
+            assert not [word for word in REVEALING if word in name], name
 
 
 USER_ID = 7_731_406_229

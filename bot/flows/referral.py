@@ -4,6 +4,12 @@ What is the same for a survivor looking for help and an officer referring someon
 how a centre, a number and a number's card are written, the map pin, when a centre is "far",
 and where to look from. What differs (the words addressed to each, which numbers, what follows
 the list) is given by the flow. Like every flow, nothing here knows about a channel.
+
+What a reader is told about an entry is only what is known (issue 17, point 12): the date of
+the source that reported it, never a research date dressed up as a check; "not yet confirmed"
+until an editor called or went there (bot/editing.py); "in Bamako (exact place not yet known)"
+where the position is only the town's; and a centre known only from an old source is listed
+after those with recent ones, with its uncertainty.
 """
 
 from __future__ import annotations
@@ -18,6 +24,12 @@ from bot.flows.screens import Contact, Localized, Msg, Output, Pin, Screen, Text
 
 NEAREST = 3  # centres listed
 FAR_KM = 100  # beyond this, the nearest centre is said to be far and other help is given
+# Closer than this to a centre known only by its town's centre, she is in that town: a distance
+# measured from the town centre ("about 1 km") would pretend to know where the centre is.
+TOWN_KM = 10
+# A centre whose newest source is this much older than the day its sources were last read (and
+# that nobody has called or visited since) may have closed: it is listed after the others.
+OLD_SOURCE_YEARS = 8
 
 SERVICE_NAMES = {
     "medical": t("medical care"),
@@ -29,11 +41,31 @@ SERVICE_NAMES = {
 }
 
 NOT_KNOWN = t("not known")
+HOURS_NOT_KNOWN = t("not known yet")  # hours: a plural in French ("pas encore connus")
 FREE_NUMBERS = t("Free numbers:")
+# A police post is not a safe place when the perpetrator is in the security forces: it is
+# offered "if you feel safe there", never as the only place (issue 17, point 5).
 BEING_CHECKED = t(
     "These numbers come from public sources and are being checked. If a line does not answer, "
-    "go to the nearest police station, gendarmerie brigade or health centre (CSRef)."
+    "go to a health centre (CSRef), or to the police or gendarmerie if you feel safe there."
 )
+
+# A source's month, as a reader says it ("juillet 2021"): words of the catalogs, so that a
+# language nobody has reviewed falls back to French rather than to machine-made names.
+MONTHS = (
+    t("January %(year)s"), t("February %(year)s"), t("March %(year)s"), t("April %(year)s"),
+    t("May %(year)s"), t("June %(year)s"), t("July %(year)s"), t("August %(year)s"),
+    t("September %(year)s"), t("October %(year)s"), t("November %(year)s"),
+    t("December %(year)s"),
+)  # fmt: skip
+
+# A number as a card she may save in her phone: named by what anyone may have in a contact
+# list, never "VBG" or anything else that says why she has it (issue 17, point 3).
+CARD_NAMES = {
+    "gbv": t("Free line %(number)s"),
+    "police": t("Police %(number)s"),
+    "gendarmerie": t("Gendarmerie %(number)s"),
+}
 
 Entry = Callable[[int, Centre, float], Msg]  # a centre's rank, the centre, its distance in km
 
@@ -45,21 +77,55 @@ def freshness(entry: Centre | Number) -> Msg:
         return t("checked by phone on %(date)s", date=entry.last_verified)
     if entry.verified_by == "visit":
         return t("checked on site on %(date)s", date=entry.last_verified)
-    return t("not yet confirmed")
+    if isinstance(entry, Number):
+        return t("not yet confirmed by phone")
+    return t("not yet confirmed by a call or a visit")
+
+
+def source_month(partial: str) -> Text | None:
+    """A source's date as a reader says it: its month and year, or its year; None if undated."""
+    if not partial:
+        return None
+    year, _, rest = partial.partition("-")
+    if not rest:
+        return year
+    return t(MONTHS[int(rest[:2]) - 1].msgid, year=int(year))
+
+
+def old_source(centre: Centre) -> bool:
+    """Nobody has called or visited, and its newest source was already over OLD_SOURCE_YEARS
+    old when the sources were last read (an undated source counts as old)."""
+    if centre.verified_by is not None:
+        return False
+    if not centre.source_date:
+        return True
+    year, _, rest = centre.source_date.partition("-")
+    month = int(rest[:2]) if rest else 1
+    checked = centre.last_verified
+    return (checked.year - int(year)) * 12 + checked.month - month > OLD_SOURCE_YEARS * 12
+
+
+def reported(centre: Centre) -> Msg:
+    """What the sources say of a centre and when: "Reported open in July 2021"."""
+    when = source_month(centre.source_date)
+    if when is None:
+        return t("Source undated: the centre may have closed")
+    if old_source(centre):
+        return t(
+            "Reported open in %(when)s, an old source: the centre may have closed since", when=when
+        )
+    return t("Reported open in %(when)s", when=when)
 
 
 def distance(centre: Centre, km: float) -> Msg:
-    """Worded to match the position: a town centre's is only about right."""
+    """Worded to match the position: a town centre's is only about right, and close to it she
+    is in that town, where the centre's own place is not known yet."""
     rounded = max(1, round(km))
     if centre.coordinates == "facility":
         return t("%(km)s km away", km=rounded)
-    return t("about %(km)s km away", km=rounded)
-
-
-def position(centre: Centre) -> Msg:
-    if centre.coordinates == "facility":
-        return t("Exact position")
-    return t("Approximate position (town centre)")
+    if km <= TOWN_KM:
+        return t("in %(town)s (exact place not yet known)", town=centre.town)
+    return t("about %(km)s km away (measured from the town centre)", km=rounded)
 
 
 # --- centres ----------------------------------------------------------------------------------
@@ -77,15 +143,16 @@ def centre_entry(rank: int, centre: Centre, km: float) -> Msg:
 
 
 def centre_details(centre: Centre) -> Msg:
-    """Where a centre is, what it offers, its hours and phone, how exact and fresh that is."""
+    """Where a centre is, what it offers, its hours and phone, what its source says and when,
+    and whether anyone has checked it."""
     return t(
         "%(where)s\nServices: %(services)s\nHours: %(hours)s · Phone: %(phone)s\n"
-        "%(position)s · %(freshness)s",
+        "%(reported)s · %(freshness)s",
         where=_where(centre),
         services=_services(centre),
-        hours=Localized.of(fr=centre.hours) if centre.hours else NOT_KNOWN,
+        hours=Localized.of(fr=centre.hours) if centre.hours else HOURS_NOT_KNOWN,
         phone=centre.phone or NOT_KNOWN,
-        position=position(centre),
+        reported=reported(centre),
         freshness=freshness(centre),
     )
 
@@ -94,13 +161,13 @@ def referral_entry(rank: int, centre: Centre, km: float) -> Msg:
     """A centre to refer someone to, in fewer lines: where and what it offers."""
     return t(
         "%(rank)s. %(name)s (%(where)s), %(distance)s\nServices: %(services)s\n"
-        "%(position)s · %(freshness)s",
+        "%(reported)s · %(freshness)s",
         rank=rank,
         name=centre.name,
         where=_where(centre),
         distance=distance(centre, km),
         services=_services(centre),
-        position=position(centre),
+        reported=reported(centre),
         freshness=freshness(centre),
     )
 
@@ -136,13 +203,15 @@ def nearest_outputs(
     """The nearest centres to a point: one message with a heading (the place's name, else
     `shared`, the flow's words for a shared location) and an `entry` per centre (`none_listed`
     when there is none), then a map pin for the first centre when its coordinates are its own.
+    Centres known only from an old source come after the others (`old_source`).
 
     When the nearest centre is farther than FAR_KM, or there is none, `far_note` is added under
     the entries and `far_message` is sent as a message of its own at the end. `below` always
     ends the list.
     """
-    nearest = directory.nearest(latitude, longitude, k=NEAREST)
-    far = not nearest or nearest[0][1] > FAR_KM
+    found = directory.nearest(latitude, longitude, k=NEAREST)
+    far = not found or min(km for _, km in found) > FAR_KM
+    nearest = sorted(found, key=lambda pair: old_source(pair[0]))  # stable: nearest first
     heading = t("📍 Nearest centres to %(place)s:", place=place.name) if place else shared
     entries: list[Text] = [entry(i, c, km) for i, (c, km) in enumerate(nearest, 1)]
     if not entries and none_listed is not None:
@@ -186,16 +255,24 @@ def number_line(number: Number) -> Msg:
 
 
 def number_details(number: Number) -> Msg:
+    """A number with what it is for, its hours as its source gives them, the source's date, and
+    whether anyone has called it."""
+    when = source_month(number.source_date)
     return t(
-        "%(number)s: %(name)s\n%(purpose)s\nHours: %(hours)s · %(status)s",
+        "%(number)s: %(name)s\n%(purpose)s\nHours: %(hours)s · %(source)s · %(status)s",
         number=number.display,
         name=number.name,
         purpose=number.purpose,
-        hours=Localized.of(fr=number.hours) if number.hours else NOT_KNOWN,
+        hours=Localized.of(fr=number.hours) if number.hours else HOURS_NOT_KNOWN,
+        source=t("undated source") if when is None else t("source dated %(when)s", when=when),
         status=freshness(number),
     )
 
 
+def card_name(number: Number) -> Msg:
+    return t(CARD_NAMES[number.kind].msgid, number=number.display)
+
+
 def card(number: Number) -> Contact:
-    """A number as a contact card to tap and call."""
-    return Contact(phone=number.number, name=number.name)
+    """A number as a contact card to tap and call, under a name that gives nothing away."""
+    return Contact(phone=number.number, name=card_name(number))

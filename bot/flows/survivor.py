@@ -8,6 +8,8 @@ arguments and are never put in the model's data, which is what gets stored.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -25,11 +27,14 @@ from bot.languages import CODES, NATIVE_NAMES
 
 NEW, LANGUAGE, MENU, CONSENT, HANDOVER = "new", "language", "menu", "consent", "handover"
 
-# Plain words that mean "hello" or "help" in French, Bambara or English lead to the greeting.
+Rows = tuple[tuple[Button, ...], ...]
+
+# Plain words that mean "hello" or "help" (with the bot) in French, Bambara or English lead to
+# the greeting; words that call for help in danger are HELP_WORDS.
 GREETINGS = frozenset(
     {
-        "bonjour", "bonsoir", "salut", "aide", "aidez-moi", "au secours", "menu",
-        "i ni ce", "i ni sogoma", "i ni wula", "i ni su", "dɛmɛ", "deme", "n dɛmɛ", "n deme",
+        "bonjour", "bonsoir", "salut", "aide", "menu",
+        "i ni ce", "i ni sogoma", "i ni wula", "i ni su", "dɛmɛ", "deme",
         "hello", "hi", "help", "start",
     }
 )  # fmt: skip
@@ -37,15 +42,16 @@ GREETINGS = frozenset(
 EXIT_WORDS = frozenset({"exit", "quitter", "sortir", "bɔ", "bo"})
 EXIT_COMMANDS = frozenset({"exit", "quitter", "sortir"})
 EXIT_DATA = "exit"
-
-GO_IN_PERSON = t(
-    "If you are in danger now, go to the nearest police station, gendarmerie brigade or health "
-    "centre (CSRef)."
-)
-DANGER = Button(t("🆘 I am in danger now"), "nav:emergency")
-MENU_BUTTON = Button(t("☰ Menu"), "nav:menu")
-EXIT = Button(t("🚪 Quick exit"), EXIT_DATA)
-NAV_ROWS: tuple[tuple[Button, ...], ...] = ((DANGER,), (MENU_BUTTON, EXIT))
+# Sent alone, these words open the danger screen from any state, as the exit words leave (issue
+# 17, point 4): French, Bambara ("n dɛmɛ": help me, "an dɛmɛ": help us; to be confirmed by a
+# native speaker, see content/README.md) and English. They are compared folded (`_folded`), and
+# the longer ones with one typo allowed.
+HELP_WORDS = (
+    "au secours", "o secours", "aidez-moi", "aide-moi", "aidé moi", "sos", "urgence", "urgent",
+    "n dɛmɛ", "an dɛmɛ", "help me", "emergency",
+)  # fmt: skip
+_POLITE = ("silvousplait", "silteplait", "svp", "stp", "please")  # may follow a help word
+_TYPO_FROM = 6  # folded help words this long or longer match with one letter wrong
 
 PLACE_WORDS = place.Words(
     where=(
@@ -61,6 +67,82 @@ PLACE_WORDS = place.Words(
     not_found=t("I could not find that place. Check the spelling, or choose your region."),
 )
 
+# A safe place is never only the police: a police post is not safe when the perpetrator is in
+# the security forces (issue 17, point 5; WHO 2007 ethical and safety recommendations).
+GO_TO_SAFETY = t(
+    "If you are in danger now, go to a safe place: a person you trust, a health centre (CSRef), "
+    "or the police or gendarmerie if you feel safe there."
+)
+IF_NOBODY_ANSWERS = t(
+    "If nobody answers, go to a safe place: a person you trust, a health centre (CSRef), or the "
+    "police or gendarmerie if you feel safe there."
+)
+# What "not an emergency service" means, without contradicting "someone is reading now".
+NOT_AN_EMERGENCY_SERVICE = t(
+    "Jigiya is not an emergency service: it cannot send help to your home."
+)
+DANGER = Button(t("🆘 I am in danger now"), "nav:emergency")
+MENU_BUTTON = Button(t("☰ Menu"), "nav:menu")
+EXIT = Button(t("🚪 Quick exit"), EXIT_DATA)
+PLAN = Button(t("🛡️ A plan to stay safer"), "nav:plan")
+NAV_ROWS: Rows = ((DANGER,), (MENU_BUTTON, EXIT))
+
+# What the quick exit does and does not do (issue 17, point 2): Telegram lets a bot delete
+# messages of the last 48 hours only, and the chat stays in her list of chats.
+QUICK_EXIT_TRUTH = t(
+    "🚪 The quick exit deletes the messages of this chat from the last two days (Telegram "
+    "allows no more) and the bot forgets you. The chat stays in your list of chats: to delete "
+    "it, press and hold “Jigiya”, then choose Delete."
+)
+# How to keep replies off the lock screen (issue 17, point 3). Telegram's own settings: the
+# names of the menus may differ a little between phones.
+HIDE_PREVIEWS = t(
+    "Messages may show on your lock screen. To hide what they say: in Telegram, open Settings, "
+    "then Notifications and Sounds, and turn off message previews."
+)
+
+
+_BAMBARA_LETTERS = str.maketrans({"ɛ": "e", "ɔ": "o", "ɲ": "ny", "ŋ": "ng"})
+
+
+def _folded(text: str) -> str:
+    """Letters only, without accents, with Bambara's ɛ and ɔ as e and o, and no letter twice in
+    a row: "Au SECOURS !!", "ausecour" and "o secours" come close to one another."""
+    text = normalised(text).translate(_BAMBARA_LETTERS)
+    text = "".join(c for c in unicodedata.normalize("NFKD", text) if c.isascii() and c.isalpha())
+    return _single(text)
+
+
+def _single(text: str) -> str:
+    return re.sub(r"(.)\1+", r"\1", text)
+
+
+_HELP = frozenset(_folded(word) for word in HELP_WORDS)
+# Said twice or three times: "sos sos", "au secours au secours".
+_HELP_REPEATED = frozenset(_single(word * n) for word in _HELP for n in (1, 2, 3))
+
+
+def _one_typo_apart(a: str, b: str) -> bool:
+    """One letter changed, added or left out."""
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b, strict=True)) <= 1
+    short, long = sorted((a, b), key=len)
+    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
+
+
+def is_help_word(text: str) -> bool:
+    """A call for help sent alone ("au secours", "SOS", "aidez moi svp", "n dɛmɛ", "urgance")."""
+    folded = _folded(text)
+    for polite in _POLITE:
+        if folded.endswith(polite) and len(folded) > len(polite):
+            folded = folded[: -len(polite)]
+            break
+    if folded in _HELP_REPEATED:
+        return True
+    return any(len(word) >= _TYPO_FROM and _one_typo_apart(folded, word) for word in _HELP)
+
 
 def wants_quick_exit(event: Event) -> bool:
     """The quick exit works from every state, so it is recognised before any flow runs."""
@@ -69,6 +151,12 @@ def wants_quick_exit(event: Event) -> bool:
     if event.kind == "command":
         return event.name in EXIT_COMMANDS
     return event.kind == "text" and normalised(event.text) in EXIT_WORDS
+
+
+def wants_help(event: Event) -> bool:
+    """Help words lead to the danger screen from every state (after the quick exit, which is
+    recognised first): in the flow, and during a hotline case (bot/private_chat.py)."""
+    return event.kind == "text" and not wants_quick_exit(event) and is_help_word(event.text)
 
 
 class SurvivorFlow(Flow):
@@ -105,7 +193,9 @@ class SurvivorFlow(Flow):
                 {"trigger": "show_menu", "source": [MENU, *place.STATES, CONSENT, HANDOVER],
                  "dest": MENU},
                 {"trigger": "emergency", "source": every_state, "dest": MENU,
-                 "after": [self._show_emergency]},
+                 "after": [lambda e: model_of(e).outputs.extend(self.danger_outputs())]},
+                {"trigger": "plan", "source": every_state, "dest": MENU,
+                 "after": [self._show_plan]},
                 {"trigger": "numbers", "source": every_state, "dest": MENU,
                  "after": [self._show_numbers]},
                 {"trigger": "about", "source": every_state, "dest": MENU,
@@ -131,6 +221,8 @@ class SurvivorFlow(Flow):
     def route(self, model: FlowModel, event: Event) -> Route | None:
         if event.kind == "location" and event.location is not None:
             return ("located", event.location)  # at any moment, even as a first message
+        if wants_help(event):
+            return ("emergency", ())  # at any moment too: "au secours" is never a place name
         if model.state == NEW:
             return ("greet", ())
         if model.state == HANDOVER and event.kind in ("text", "other"):
@@ -160,6 +252,7 @@ class SurvivorFlow(Flow):
             nav = {
                 "menu": "show_menu",
                 "emergency": "emergency",
+                "plan": "plan",
                 "numbers": "numbers",
                 "about": "about",
                 "talk": "talk",
@@ -211,6 +304,10 @@ class SurvivorFlow(Flow):
         return self._language_screen(model)
 
     def _consent_screen(self) -> Screen:
+        """Consent in plain words before anyone reads her (issue 17, point 1; WHO 2007 ethical
+        and safety recommendations, GBV AoR/UNFPA guidance on remote GBV services, 2021): can
+        she write safely now, who reads and where, what is kept and until when, the limits of
+        confidentiality, what staff cannot do, that she can stop at any time."""
         assert self.hours is not None
         now = self._clock()
         open_now = self.hours.is_open(now)
@@ -223,7 +320,7 @@ class SurvivorFlow(Flow):
                 opening=self.hours.next_opening(now).strftime("%d/%m %H:%M"),
             )
         )
-        meanwhile: tuple[tuple[Button, ...], ...] = (
+        meanwhile: Rows = (
             ()
             if open_now
             else (
@@ -235,19 +332,38 @@ class SurvivorFlow(Flow):
             body=(
                 t("💬 Talking to a person"),
                 t(
-                    "Trained hotline staff will read what you write here and answer you. They "
-                    "do not see your name, your phone number or your account."
+                    "First: can you write safely now? If someone could see your screen, come "
+                    "back later."
                 ),
                 t(
-                    "Your messages are copied into the staff's group, and deleted from it some "
-                    "time after the conversation ends. The bot itself keeps none of them."
+                    "Who reads: trained hotline staff, in a group on Telegram. They do not see "
+                    "your name, your phone number or your account. They cannot send help to "
+                    "your home."
+                ),
+                t(
+                    "What is kept: your messages are copied into that group and stay there "
+                    "until the history of the conversation is deleted, some time after it ends."
+                ),
+                # TRANSLATORS: wording to be confirmed against the operator's policy and Malian
+                # law (content/README.md, "What a Malian partner must confirm").
+                t(
+                    "What stays between you and the staff: everything, except if a life is in "
+                    "danger, or a child under 18 is in danger. Then staff may have to alert a "
+                    "protection service, and they will tell you first."
+                ),
+                t(
+                    "Their replies arrive without sound. %(previews)s",
+                    previews=HIDE_PREVIEWS,
+                ),
+                t(
+                    "You can stop at any time: “End the conversation”, or the quick exit, which "
+                    "also deletes the messages of the last two days."
                 ),
                 t(
                     "Hours: %(hours)s (Bamako time).",
                     hours=Localized.of(**{lang: self.hours.describe(lang) for lang in CODES}),
                 ),
                 when,
-                t("The quick exit works at any time."),
             ),
             buttons=(
                 (Button(t("✅ I agree, connect me"), "talk:agree"),),
@@ -275,36 +391,59 @@ class SurvivorFlow(Flow):
             ),
         )  # fmt: skip
 
+    # --- what some steps add ------------------------------------------------------------
+
+    def danger_outputs(self, buttons: Rows = ((PLAN,),)) -> list[Output]:
+        """The danger screen (issue 17, point 5): the free numbers with their real status, then
+        a safe place, and what Jigiya cannot do; a plan to stay safer one tap away (`buttons`);
+        every number as a card. Also shown during a hotline case when she writes a help word."""
+        numbers = self._numbers_for_emergency()
+        what_to_do = (
+            (t("If you are in danger now, call one of these free numbers:"),
+             *(number_line(n) for n in numbers),
+             IF_NOBODY_ANSWERS)
+            if numbers
+            # Every number found not working (bot/editing.py): the screen is never empty.
+            else (GO_TO_SAFETY,)
+        )  # fmt: skip
+        return [
+            Screen(
+                body=(t("☎️ Useful numbers"), *what_to_do, NOT_AN_EMERGENCY_SERVICE),
+                buttons=buttons,
+                edit=False,
+            ),
+            *(card(n) for n in numbers),
+        ]
+
     # --- transition callbacks -----------------------------------------------------------
 
     def _remember_language(self, event: AsyncEventData) -> None:
         model_of(event).language = argument(event)
 
-    def _show_emergency(self, event: AsyncEventData) -> None:
-        numbers = self._numbers_for_emergency()
-        what_to_do = (
-            (t("If you are in danger now, call one of these free numbers:"),
-             *(number_line(n) for n in numbers),
-             t("If nobody answers, go to the nearest police station, gendarmerie brigade or "
-               "health centre (CSRef)."))
-            if numbers
-            # Every number found not working (bot/editing.py): the screen is never empty.
-            else (GO_IN_PERSON,)
-        )  # fmt: skip
-        model_of(event).outputs.extend(
-            [
-                Screen(
-                    body=(
-                        t("☎️ Useful numbers"),
-                        *what_to_do,
-                        t("Jigiya is not an emergency service: nobody reads these messages "
-                          "straight away."),
+    def _show_plan(self, event: AsyncEventData) -> None:
+        """A short safety plan (issue 17, point 5; safety planning in the GBV AoR/UNFPA
+        guidance on remote GBV services, 2021, and the IASC GBV guidelines), and how to keep
+        this chat from being seen. The papers named are to be confirmed for Mali."""
+        model_of(event).outputs.append(
+            Screen(
+                body=(
+                    t("🛡️ A plan to stay safer"),
+                    t(
+                        "• Choose a person you trust, whom you can go to or call at any hour.\n"
+                        "• Agree with that person on a code word that means “come” or “call "
+                        "for help”.\n"
+                        "• Keep your phone charged, with some credit if you can.\n"
+                        "• Keep your important papers (identity card, birth certificates, "
+                        "health booklet) and a little money together, or with that person.\n"
+                        "• Think of where you could go quickly: that person's home, a health "
+                        "centre, or the police or gendarmerie if you feel safe there."
                     ),
-                    edit=False,
+                    HIDE_PREVIEWS,
+                    QUICK_EXIT_TRUTH,
                 ),
-                *(card(n) for n in numbers),
-            ]
-        )  # fmt: skip
+                edit=False,
+            )
+        )
 
     def _show_numbers(self, event: AsyncEventData) -> None:
         numbers = self.directory.numbers
@@ -314,7 +453,7 @@ class SurvivorFlow(Flow):
                     body=(
                         t("☎️ Free numbers"),
                         *(number_details(n) for n in numbers),
-                        BEING_CHECKED if numbers else GO_IN_PERSON,
+                        BEING_CHECKED if numbers else GO_TO_SAFETY,
                     ),
                     edit=False,
                 ),
@@ -323,21 +462,26 @@ class SurvivorFlow(Flow):
         )
 
     def _show_about(self, event: AsyncEventData) -> None:
+        """What a centre offers, without promising what a centre may not deliver (issue 17,
+        point 6): care in principle free, the right to care without a complaint, the medical
+        delays of WHO's clinical management of rape (HIV prevention within 72 hours, emergency
+        contraception up to 120 hours), and that it is not her fault."""
         model_of(event).outputs.append(
             Screen(
                 body=(
                     t("ℹ️ At a One Stop Center"),
+                    t("What happened to you is not your fault."),
                     t(
-                        "Care is free and confidential. In one place you can get medical care, "
-                        "someone to listen and support you, legal help and protection."
+                        "In one place, the centres offer medical care, someone to listen to you "
+                        "and support you, legal help and protection."
                     ),
+                    t("In principle, care there is free: ask first, to be sure."),
                     t("You decide what you want to do, including whether to file a complaint."),
                     t(
-                        "After rape, medical care is urgent: treatment to prevent HIV must start "
-                        "within 72 hours (3 days), and emergency contraception works up to "
-                        "120 hours (5 days)."
+                        "After rape, go quickly, if possible within 3 days: medicines can "
+                        "prevent HIV and pregnancy (pregnancy up to 5 days). Even later, go."
                     ),
-                    t("You never need a police complaint to receive medical care."),
+                    t("You have the right to receive care without filing a complaint."),
                 ),
                 edit=False,
             )
@@ -371,8 +515,8 @@ class SurvivorFlow(Flow):
                     t("The nearest centre is far from you."),
                     t(
                         "You can also go to the nearest health centre (CSRef) or hospital. "
-                        "After rape, go within 72 hours: care is urgent, and it does not "
-                        "need a police complaint."
+                        "After rape, go quickly, if possible within 3 days; even later, go. You "
+                        "have the right to receive care without filing a complaint."
                     ),
                     FREE_NUMBERS,
                     *(number_line(n) for n in self._numbers_for_emergency()),

@@ -42,8 +42,17 @@ CLOSE = t("✅ Close")
 END = t("End the conversation")
 MENU = t("☰ Menu")
 SHARED_NUMBER = t("Number shared by the person")
-CARD_OPEN = t("Case %(code)s · %(language)s\nOpened %(opened)s. Not claimed yet.")
-CARD_TAKEN = t("Case %(code)s · %(language)s\nOpened %(opened)s. Taken by %(name)s.")
+# What staff write first may show on her lock screen: the card says so while the case is open.
+CARD_OPEN = t(
+    "Case %(code)s · %(language)s\nOpened %(opened)s. Not claimed yet.\n"
+    "Begin each reply with a neutral line (such as “Bonjour”): the first words may show on the "
+    "person's lock screen."
+)
+CARD_TAKEN = t(
+    "Case %(code)s · %(language)s\nOpened %(opened)s. Taken by %(name)s.\n"
+    "Begin each reply with a neutral line (such as “Bonjour”): the first words may show on the "
+    "person's lock screen."
+)
 CARD_CLOSED = t("Case %(code)s · %(language)s\nClosed.")
 
 
@@ -165,6 +174,7 @@ class OutboxWorker:
                 if action.get("remove_keyboard")
                 else self._person_buttons(menu=bool(action.get("menu"))),
                 drop_location_button=bool(action.get("remove_keyboard")),
+                silent=bool(action.get("silent")),
             )
             shown: list[int] = []
             try:
@@ -174,8 +184,9 @@ class OutboxWorker:
             finally:
                 await self._remember(job, case, shown)
         elif kind == "copy_out":
+            # A staff reply may reach her out of the app: without a sound (issue 17, point 3).
             copied = await self._channel.relay(
-                str(action["chat"]), str(action["from_chat"]), action["message_id"]
+                str(action["chat"]), str(action["from_chat"]), action["message_id"], silent=True
             )
             await self._remember(job, case, [copied])
         elif kind == "topic":

@@ -28,24 +28,32 @@ MAX_CASES_PER_HOUR = 3
 
 Outcome = Literal["closed_by_staff", "ended_by_person", "person_left", "unreachable"]
 
-# Messages the person receives about her case (rendered in her language when sent).
+# Messages the person receives about her case (rendered in her language when sent). Those that
+# may reach her while she is not in the app (a reminder, a closing note) start with a neutral
+# line, say nothing that would give her away on a lock screen, and go without a sound (issue 17,
+# point 3); staff replies go without a sound too (bot/hotline/outbox.py).
 RECEIVED = t(
-    "Your message will be read by trained hotline staff. You are number %(position)s in the "
-    "queue. Write here whenever you want; the quick exit still works at any time."
+    "Thank you. You are number %(position)s in the queue: trained staff will read your "
+    "messages. Write here whenever you want; the quick exit still works at any time."
 )
 READ_FROM = t(
     "Nobody is reading right now. Someone will read your messages from %(opening)s (Bamako "
     "time). Meanwhile, you can call the free numbers from the menu."
 )
 STILL_WAITING = t(
-    "We are sorry: nobody has been able to answer you yet. Your messages are kept in the queue. "
-    "If you are in danger, press 🆘 in the menu for the free numbers."
+    "Hello. Nobody has been able to answer you yet: we are sorry. Your messages are still "
+    "waiting, and the free numbers are in the menu."
 )
-CLOSED_BY_STAFF = t("The conversation with the hotline has ended. You are back at the menu.")
-ENDED_BY_YOU = t("You have ended the conversation with the hotline.")
+CLOSED_BY_STAFF = t("The conversation has ended. You are back at the menu.")
+ENDED_BY_YOU = t("You have ended the conversation.")
 TOO_MANY = t(
     "You have asked for a person several times in the last hour. Please try again later, or "
     "call the free numbers from the menu."
+)
+# A block set by staff (/block), told as it is, in neutral words (issue 17, point 7).
+PAUSED = t(
+    "The hotline team has paused conversations from this account for a while. You can still "
+    "call the free numbers or find a centre from the menu."
 )
 NOT_AVAILABLE = t("Talking to a person is not available right now. Please call the free numbers.")
 
@@ -118,10 +126,10 @@ class Hotline:
             existing = await cases.open_case_of(db, person_key)
             if existing is not None:
                 return Opened(existing)
-            if await cases.is_blocked(db, person_key) or (
-                await cases.opened_since(db, person_key, now() - cases.OPEN_WINDOW_SECONDS)
-                >= MAX_CASES_PER_HOUR
-            ):
+            if await cases.is_blocked(db, person_key):
+                return Opened(None, PAUSED)
+            since = now() - cases.OPEN_WINDOW_SECONDS
+            if await cases.opened_since(db, person_key, since) >= MAX_CASES_PER_HOUR:
                 return Opened(None, TOO_MANY)
             case, _ = await cases.open_case(
                 db,
@@ -207,8 +215,11 @@ class Hotline:
                 # After a quick exit nothing more may appear in her chat.
                 await outbox.drop_lane(db, self.person_lane(case))
             if chat is not None and outcome in ("closed_by_staff", "ended_by_person"):
-                note = CLOSED_BY_STAFF if outcome == "closed_by_staff" else ENDED_BY_YOU
-                await self._person(db, case, "closed", _say(chat, note, menu=True))
+                if outcome == "closed_by_staff":  # she may not be in the app
+                    closing = _say(chat, CLOSED_BY_STAFF, menu=True, silent=True)
+                else:
+                    closing = _say(chat, ENDED_BY_YOU, menu=True)
+                await self._person(db, case, "closed", closing)
             await self._staff(db, case, "closed-note", {"kind": "say", **message(staff_note)})
             await self._staff(db, case, "closed-card", {"kind": "card"})
             await self._staff(db, case, "close-topic", {"kind": "close_topic"})
@@ -235,8 +246,8 @@ class Hotline:
             for case in waiting:
                 await cases.mark_reminded(db, case.id)
                 await self._staff(db, case, "reminder", {"kind": "say", **message(STAFF_REMINDER)})
-                await self._person(db, case, "still-waiting",
-                                   _say(self.chat_of(case), STILL_WAITING))  # fmt: skip
+                waiting_note = _say(self.chat_of(case), STILL_WAITING, silent=True)
+                await self._person(db, case, "still-waiting", waiting_note)
         if waiting:
             self.on_enqueue()
         return len(waiting)
@@ -269,8 +280,11 @@ class Hotline:
         )  # fmt: skip
 
 
-def _say(chat: str, msg: Msg, *, menu: bool = False, **params: Any) -> dict[str, Any]:
-    return {"kind": "say", "chat": chat, "menu": menu, "msgid": msg.msgid,
+def _say(
+    chat: str, msg: Msg, *, menu: bool = False, silent: bool = False, **params: Any
+) -> dict[str, Any]:
+    """A message to her, as outbox data; `silent`: without a notification sound."""
+    return {"kind": "say", "chat": chat, "menu": menu, "silent": silent, "msgid": msg.msgid,
             "params": {**dict(msg.params), **params}}  # fmt: skip
 
 
