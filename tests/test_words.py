@@ -153,7 +153,7 @@ async def test_consent_says_who_reads_what_is_kept_and_the_limits_of_confidentia
         "vos messages sont copiés dans ce groupe et y restent jusqu'à ce que l'historique",
         "sauf si une vie est en danger, ou si un enfant de moins de 18 ans est en danger",
         "alerter un service de protection, et elle vous le dira avant",
-        "Leurs réponses arrivent sans son.",
+        "Les réponses de l'équipe arrivent sans son.",
         "Vous pouvez arrêter à tout moment",
         "Quelqu'un lit les messages en ce moment.",
     ):

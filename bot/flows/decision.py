@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.flows.screens import Msg, Text, t
+from bot.flows.screens import Msg, Text, t, tn
 
 ANSWERS = ("yes", "no", "unsure")
 Verdict = Literal["link", "unsure", "vbg", "not-sexual"]
@@ -163,7 +163,7 @@ def result_body(answers: Sequence[str]) -> tuple[Text, ...]:
         )
     if found == "unsure":
         clues = tuple(q.link for q, a in given if a == "yes" and q.kind == "clue")
-        unknown = ", ".join(str(n) for n, (_, a) in enumerate(given, 1) if a == "unsure")
+        unknown = [str(n) for n, (_, a) in enumerate(given, 1) if a == "unsure"]
         why: list[Text] = []
         if list(answers[:1]) == ["unsure"]:
             why.append(
@@ -180,7 +180,11 @@ def result_body(answers: Sequence[str]) -> tuple[Text, ...]:
                   clues=clues)
             )  # fmt: skip
         if unknown:
-            why.append(t("Some answers are not known (questions %(numbers)s).", numbers=unknown))
+            why.append(
+                tn("An answer is not known (question %(numbers)s).",
+                   "Some answers are not known (questions %(numbers)s).",
+                   len(unknown), numbers=", ".join(unknown))
+            )  # fmt: skip
         return (
             t("❔ Not clear yet"),
             *why,

@@ -352,7 +352,7 @@ class SurvivorFlow(Flow):
                     "protection service, and they will tell you first."
                 ),
                 t(
-                    "Their replies arrive without sound. %(previews)s",
+                    "Staff replies arrive without sound. %(previews)s",
                     previews=HIDE_PREVIEWS,
                 ),
                 t(
