@@ -21,8 +21,9 @@ monkeypatching, never in the product code:
   serves, so per update we know the wall time of its handlers and the part of it spent waiting
   for the Bot API (overlapping requests are counted once); the names of the HTTP client classes
   that served requests are recorded too;
-* the durable intake (`Inbox.take_in` per received batch, `Inbox.done` per update) and every
-  store transaction (the wait for the store's one lock, then the time it is held) are timed.
+* the durable intake (`Inbox.take_in` per received batch), every wait for the store's one lock
+  (a transaction's, or a write's until a group commit took it) and every write transaction
+  (BEGIN to COMMIT, `Store._begun`) are timed, and reads on the reading connection counted.
 
 On SIGTERM the bot stops as in production; the figures are then written to the --stats file.
 """
@@ -95,9 +96,11 @@ class Recorder(logging.Handler):
         self.intake: list[float] = []  # Inbox.take_in per batch, s
         self.intake_ends: list[float] = []  # time.monotonic() at the end of each
         self.intake_sizes: list[int] = []
-        self.done: list[float] = []  # Inbox.done per update, s
-        # The store's lock, per holder: (s waiting for it; s holding it; time.monotonic() at end)
-        self.store: list[tuple[float, float, float]] = []
+        # Waits for the store's lock: (s waiting; time.monotonic() when it was granted)
+        self.store_waits: list[tuple[float, float]] = []
+        # Write transactions, BEGIN to COMMIT: (s; time.monotonic() at the end)
+        self.transactions: list[tuple[float, float]] = []
+        self.reads: list[float] = []  # time.monotonic() of each read on the reading connection
         self.warnings = 0
         self.errors = 0
         self.first_errors: list[str] = []
@@ -118,8 +121,9 @@ class Recorder(logging.Handler):
             "intake": self.intake,
             "intake_ends": self.intake_ends,
             "intake_sizes": self.intake_sizes,
-            "done": self.done,
-            "store": self.store,
+            "store_waits": self.store_waits,
+            "transactions": self.transactions,
+            "reads": self.reads,
             "warnings": self.warnings,
             "errors": self.errors,
             "first_errors": self.first_errors,
@@ -190,13 +194,14 @@ def _time_do_request(client: type[BaseRequest], recorder: Recorder) -> None:
 
 
 def instrument_store(recorder: Recorder) -> None:
-    """Time the durable intake (one transaction per received batch, one per handled update)
-    and every store transaction: waiting for the store's one lock, then holding it."""
+    """Time the durable intake (one transaction per received batch), every wait for the store's
+    one lock and every write transaction; count reads on the reading connection."""
+    from contextlib import asynccontextmanager
+
     from state.inbox import Inbox
     from state.store import Store
 
     take_in: Wrapped = Inbox.take_in
-    done: Wrapped = Inbox.done
 
     async def timed_take_in(self: Inbox, updates: Any) -> list[int]:
         started = time.perf_counter()
@@ -208,33 +213,16 @@ def instrument_store(recorder: Recorder) -> None:
             recorder.intake_ends.append(time.monotonic())
             recorder.intake_sizes.append(len(updates))
 
-    async def timed_done(self: Inbox, update_id: int) -> None:
-        started = time.perf_counter()
-        try:
-            await done(self, update_id)
-        finally:
-            recorder.done.append(time.perf_counter() - started)
-
     setattr(Inbox, "take_in", timed_take_in)  # noqa: B010
-    setattr(Inbox, "done", timed_done)  # noqa: B010
 
     class TimedLock(asyncio.Lock):
-        """The store's one lock, timed: how long each holder waited for it, and held it."""
-
-        _since = 0.0
-        _waited = 0.0
+        """The store's one lock: how long each caller waited for it."""
 
         async def acquire(self) -> Literal[True]:
             asked = time.perf_counter()
             await super().acquire()
-            self._since = now = time.perf_counter()
-            self._waited = now - asked
+            recorder.store_waits.append((time.perf_counter() - asked, time.monotonic()))
             return True
-
-        def release(self) -> None:
-            held = time.perf_counter() - self._since
-            recorder.store.append((self._waited, held, time.monotonic()))
-            super().release()
 
     store_init = Store.__init__
 
@@ -242,7 +230,28 @@ def instrument_store(recorder: Recorder) -> None:
         store_init(self, *args, **kwargs)
         self._lock = TimedLock()
 
+    begun = Store._begun
+
+    @asynccontextmanager
+    async def timed_begun(self: Store, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            async with begun(self, **kwargs) as db:
+                yield db
+        finally:
+            recorder.transactions.append((time.perf_counter() - started, time.monotonic()))
+
+    reading = Store.reading
+
+    @asynccontextmanager
+    async def counted_reading(self: Store) -> Any:
+        async with reading(self) as db:
+            recorder.reads.append(time.monotonic())
+            yield db
+
     setattr(Store, "__init__", timed_init)  # noqa: B010
+    setattr(Store, "_begun", timed_begun)  # noqa: B010
+    setattr(Store, "reading", counted_reading)  # noqa: B010
 
 
 def lift_pacing() -> None:

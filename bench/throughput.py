@@ -141,7 +141,13 @@ async def measure(config: RunConfig, *, first_user: int = 100_000) -> dict[str, 
         )
         if in_window(ended)
     ]
-    store = [s for s in stats.get("store", []) if in_window(s[2])]
+    waits = [s[0] for s in stats.get("store_waits", []) if in_window(s[1])]
+    transactions = [s[0] for s in stats.get("transactions", []) if in_window(s[1])]
+    reads = [at for at in stats.get("reads", []) if in_window(at)]
+
+    def per_update(events: list[float]) -> float | None:
+        return len(events) / len(samples) if samples and config.bot == "jigiya" else None
+
     answers = result.answers
     seconds = max(result.elapsed, 1e-9)
     cpu_wall = max(cpu_to - cpu_from, 1e-9)
@@ -167,9 +173,10 @@ async def measure(config: RunConfig, *, first_user: int = 100_000) -> dict[str, 
         "pacing_wait_ms": summary_ms([max(s[2] - s[3], 0.0) for s in samples]),
         "handled_in_window": len(samples),
         "intake_ms": summary_ms(intake),
-        "store_wait_ms": summary_ms([s[0] for s in store]),
-        "store_hold_ms": summary_ms([s[1] for s in store]),
-        "transactions_per_update": len(store) / len(samples) if samples and store else None,
+        "store_wait_ms": summary_ms(waits),
+        "store_hold_ms": summary_ms(transactions),
+        "transactions_per_update": per_update(transactions),
+        "reads_per_update": per_update(reads),
         "bot_cpu_s": bot_cpu,
         "bot_cpu_ms_per_update": bot_cpu / during_cpu * 1000,
         "bot_cpu_util": bot_cpu / cpu_wall,

@@ -1,11 +1,18 @@
-"""Runs one flow step for one update: load the row, trigger the shared machine, save, in one
-transaction. Callers hold the chat's lock (see bot/telegram/processor.py), so steps of a chat
-never overlap.
+"""Runs one flow step for one update: read the row, trigger the shared machine, save. Callers hold
+the chat's lock (see bot/telegram/processor.py), so steps of a chat never overlap.
+
+The row is read on the store's reading connection, which never waits behind a write. The save
+(version-checked) is on disk before the step returns, so before any answer is sent; it shares
+its transaction with other people's writes made at the same time. The ids of messages sent, for
+the quick exit, may wait: in the intake's unit of work for the update they are committed with
+the update's removal from the inbox (state/store.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+import aiosqlite
 
 from bot.flows.base import Event, Flow, FlowModel
 from bot.flows.screens import Output
@@ -50,27 +57,31 @@ class ConversationRunner:
         self, flow: Flow, key: StorageKey, event: Event, *, message_id: int | None = None
     ) -> StepResult:
         """One flow step; `message_id`, the person's own message, is remembered for the quick
-        exit in the same transaction."""
+        exit with the step."""
         storage_key = key.digest(self._keys)
         person_key = self.person_key(key)
-        async with self._store.transaction() as db:
-            row = await conversations.load(db, flow.name, storage_key)
-            row = row or ConversationRow(state=flow.initial)
-            model = FlowModel(row.data, await conversations.language(db, person_key))
-            flow.machine.add_model(model, initial=row.state)
-            try:
-                if row.last_update_id is not None and event.update_id <= row.last_update_id:
-                    # Replayed after a crash that fell after this step was saved: show where
-                    # the person is rather than applying the same event twice.
-                    return StepResult([flow.with_notices(model)], model.language)
-                outputs = await flow.step(model, event)
-                row.state, row.data, row.last_update_id = model.state, model.data, event.update_id
-                await conversations.ensure_person(db, person_key, model.language)
-                await conversations.save(db, flow.name, storage_key, person_key, row)
-                if message_id is not None:
-                    await messages.remember(db, person_key, [message_id])
-            finally:
-                flow.machine.remove_model(model)
+        async with self._store.reading() as db:
+            row, language = await conversations.load(db, flow.name, storage_key, person_key)
+        row = row or ConversationRow(state=flow.initial)
+        model = FlowModel(row.data, language)
+        flow.machine.add_model(model, initial=row.state)
+        try:
+            if row.last_update_id is not None and event.update_id <= row.last_update_id:
+                # Replayed after a crash that fell after this step was saved: show where the
+                # person is rather than applying the same event twice.
+                return StepResult([flow.with_notices(model)], model.language)
+            outputs = await flow.step(model, event)
+        finally:
+            flow.machine.remove_model(model)
+        row.state, row.data, row.last_update_id = model.state, model.data, event.update_id
+
+        async def save(db: aiosqlite.Connection) -> None:
+            await conversations.ensure_person(db, person_key, model.language)
+            await conversations.save(db, flow.name, storage_key, person_key, row)
+            if message_id is not None:
+                await messages.remember(db, person_key, [message_id])
+
+        await self._store.write(save)
         return StepResult(outputs, model.language)
 
     async def remember_sent(
@@ -83,17 +94,21 @@ class ConversationRunner:
         if not message_ids:
             return
         person_key = self.person_key(key)
-        async with self._store.transaction() as db:
+        ids = list(message_ids)
+
+        async def remember(db: aiosqlite.Connection) -> None:
             if ensure:
                 await conversations.ensure_person(db, person_key, None)
-            await messages.remember(db, person_key, message_ids)
+            await messages.remember(db, person_key, ids)
+
+        await self._store.defer(remember)
 
     async def language(self, key: StorageKey) -> str | None:
-        async with self._store.transaction() as db:
+        async with self._store.reading() as db:
             return await conversations.language(db, self.person_key(key))
 
     async def deletable_messages(self, key: StorageKey) -> list[int]:
-        async with self._store.transaction() as db:
+        async with self._store.reading() as db:
             return await messages.deletable(db, self.person_key(key))
 
     async def forget(self, key: StorageKey, *, undeleted: list[int] | None = None) -> None:

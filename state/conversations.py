@@ -8,7 +8,7 @@ from typing import Any
 
 import aiosqlite
 
-from state.store import DAY, day_of, first_row, now
+from state.store import DAY, Reads, day_of, first_row, now
 
 
 @dataclass
@@ -23,16 +23,21 @@ class StaleWrite(RuntimeError):
     """The row changed since it was read: two writers raced, which per-chat order should prevent."""
 
 
-async def load(db: aiosqlite.Connection, flow: str, storage_key: str) -> ConversationRow | None:
+async def load(
+    db: Reads, flow: str, storage_key: str, person_key: str
+) -> tuple[ConversationRow | None, str | None]:
+    """The conversation row and the person's language, in one trip: what a step reads."""
     row = await first_row(
         db,
-        "SELECT state, data, last_update_id, version FROM conversations "
-        "WHERE flow = ? AND storage_key = ?",
-        (flow, storage_key),
+        "SELECT (SELECT language FROM people WHERE person_key = ?), "
+        "c.state, c.data, c.last_update_id, c.version "
+        "FROM (SELECT 1) LEFT JOIN conversations AS c ON c.flow = ? AND c.storage_key = ?",
+        (person_key, flow, storage_key),
     )
-    if row is None:
-        return None
-    return ConversationRow(str(row[0]), json.loads(row[1]), row[2], int(row[3]))
+    language = None if row is None else row[0]  # the outer SELECT 1 gives one row, always
+    if row is None or row[1] is None:
+        return None, language
+    return ConversationRow(str(row[1]), json.loads(row[2]), row[3], int(row[4])), language
 
 
 async def save(
@@ -58,7 +63,7 @@ async def save(
     row.version += 1
 
 
-async def language(db: aiosqlite.Connection, person_key: str) -> str | None:
+async def language(db: Reads, person_key: str) -> str | None:
     row = await first_row(db, "SELECT language FROM people WHERE person_key = ?", (person_key,))
     return None if row is None else row[0]
 

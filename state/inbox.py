@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Protocol
+
+import aiosqlite
 
 from state.store import Store, now
 
@@ -25,28 +28,54 @@ class Inbox:
 
         An id taken in before, even long handled, is skipped: each update is handled once.
         """
-        fresh: list[int] = []
+        batch = {update_id: (raw, chat) for update_id, raw, chat in updates}
+        if not batch:
+            return []
+        received = now()
+        marks = ",".join("?" * len(batch))
         async with self._store.transaction(durable=True) as db:
-            for update_id, raw, chat in updates:
-                cur = await db.execute(
-                    "INSERT OR IGNORE INTO seen_updates (update_id, seen_at) VALUES (?, ?)",
-                    (update_id, now()),
-                )
-                if cur.rowcount != 1:
-                    continue
-                sealed = self._sealer.seal(raw, context=_context(update_id))
-                await db.execute(
-                    "INSERT INTO inbox (update_id, payload, received_at, chat_key) "
-                    "VALUES (?, ?, ?, ?)",
-                    (update_id, sealed, now(), None if chat is None else self._chat_key(chat)),
-                )
-                fresh.append(update_id)
+            seen = await db.execute_fetchall(
+                # Only placeholders are formatted in.
+                f"SELECT update_id FROM seen_updates WHERE update_id IN ({marks})",  # noqa: S608
+                tuple(batch),
+            )
+            known = {int(row[0]) for row in seen}
+            fresh = [update_id for update_id in batch if update_id not in known]
+            await db.executemany(
+                "INSERT INTO seen_updates (update_id, seen_at) VALUES (?, ?)",
+                [(update_id, received) for update_id in fresh],
+            )
+            await db.executemany(
+                "INSERT INTO inbox (update_id, payload, received_at, chat_key) VALUES (?, ?, ?, ?)",
+                [self._row(update_id, *batch[update_id], received) for update_id in fresh],
+            )
         return fresh
 
+    def _row(
+        self, update_id: int, raw: bytes, chat: int | None, received: int
+    ) -> tuple[int, bytes, int, str | None]:
+        sealed = self._sealer.seal(raw, context=_context(update_id))
+        return update_id, sealed, received, None if chat is None else self._chat_key(chat)
+
     async def done(self, update_id: int) -> None:
-        """Drop a handled update; the scheduled purge folds the WAL shortly after."""
-        async with self._store.transaction() as db:
+        """Drop a handled update: with the writes of its handling, in the same transaction,
+        when it was handled in a unit of work (see `Store.unit`). The scheduled purge folds the
+        WAL shortly after."""
+
+        async def drop(db: aiosqlite.Connection) -> None:
             await db.execute("DELETE FROM inbox WHERE update_id = ?", (update_id,))
+
+        await self._store.defer(drop)
+
+    @asynccontextmanager
+    async def handling(self, update_id: int) -> AsyncIterator[None]:
+        """The handling of one update as one unit of work (`Store.unit`): what it writes that may
+        wait, and, if the block ends without an error, the update's removal from the inbox, go
+        to disk in one transaction at its end. After an error or a cancellation the update stays,
+        to be handled again on the next start."""
+        async with self._store.unit():
+            yield
+            await self.done(update_id)
 
     async def left(self, chat: int, exit_update_id: int, *, also: Sequence[int] = ()) -> None:
         """Her quick exit is handled: it and every update of her chat before it (`also`: those
@@ -65,9 +94,10 @@ class Inbox:
 
     async def pending(self) -> list[tuple[int, bytes]]:
         """Updates taken in but not handled (after a crash), oldest first."""
-        query = "SELECT update_id, payload FROM inbox ORDER BY update_id"
-        async with self._store.transaction() as db, db.execute(query) as cur:
-            rows = await cur.fetchall()
+        async with self._store.reading() as db:
+            rows = await db.execute_fetchall(
+                "SELECT update_id, payload FROM inbox ORDER BY update_id"
+            )
         return [(uid, self._sealer.open(bytes(blob), context=_context(uid))) for uid, blob in rows]
 
 

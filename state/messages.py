@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 import aiosqlite
 
-from state.store import now
+from state.store import Reads, now
 
 DELETABLE_SECONDS = 48 * 3600  # Telegram lets a bot delete messages this long
 
@@ -22,13 +22,13 @@ async def remember(db: aiosqlite.Connection, person_key: str, message_ids: Itera
     )
 
 
-async def deletable(db: aiosqlite.Connection, person_key: str) -> list[int]:
-    async with db.execute(
+async def deletable(db: Reads, person_key: str) -> list[int]:
+    rows = await db.execute_fetchall(
         "SELECT message_id FROM chat_messages WHERE person_key = ? AND sent_at >= ? "
         "ORDER BY message_id",
         (person_key, now() - DELETABLE_SECONDS),
-    ) as cur:
-        return [int(row[0]) for row in await cur.fetchall()]
+    )
+    return [int(row[0]) for row in rows]
 
 
 async def purge(db: aiosqlite.Connection, *, at: int | None = None) -> int:

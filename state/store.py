@@ -1,8 +1,20 @@
-"""The SQLite store: one connection, one writer at a time, numbered migrations applied at start.
+"""The SQLite store: one connection that writes, one that only reads, numbered migrations applied
+at start.
 
 SQLite allows one writer; tasks sharing one aiosqlite connection also share its transaction, so
-every read and write goes through `transaction()`, which holds an asyncio lock for its duration.
-Flow steps are pure computation, so holding the lock across one step costs microseconds.
+every write holds an asyncio lock for the duration of its transaction. Reads go to a second,
+read-only connection (`reading()`): WAL lets it read while a write is under way, so a read never
+waits behind the lock. Each read there is one statement, read to its end in one trip, so it
+always sees every commit made before it.
+
+Three ways to write:
+- `transaction()`: a block of statements, committed when it ends (durable if asked).
+- `write(fn)`: committed when it returns, in one transaction with every other `write` waiting
+  for the lock meanwhile (a group commit: under load one transaction carries many).
+- `defer(fn)`: within a unit of work (`unit()`: the intake handles each update in one),
+  gathered and committed as one `write` when the unit ends, such as the ids of the messages
+  sent and the update's own removal from the inbox. Any write, transaction or read of the same
+  unit commits what it gathered first, so a unit always reads what it wrote.
 
 A write refused because the connection is read-only (the file was read-only when it was opened)
 makes the next transaction reopen the connection: SQLite never lets an open connection write
@@ -16,10 +28,13 @@ import logging
 import re
 import sqlite3
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from importlib import resources
+from itertools import takewhile
 from pathlib import Path
+from typing import Any, Protocol
 
 import aiosqlite
 
@@ -37,6 +52,8 @@ _PRAGMAS = (
     "PRAGMA foreign_keys=ON",
     "PRAGMA busy_timeout=5000",
 )
+# The reading connection: opened read-only, and refusing writes even so.
+_READ_PRAGMAS = ("PRAGMA query_only=ON", "PRAGMA busy_timeout=5000")
 
 
 DAY = 86400
@@ -53,9 +70,64 @@ def day_of(timestamp: int) -> int:
     return timestamp - timestamp % DAY
 
 
-async def first_row(
-    db: aiosqlite.Connection, sql: str, params: tuple[object, ...] = ()
-) -> sqlite3.Row | None:
+class Reads(Protocol):
+    """What a read needs: one statement, read whole in one trip (both connections have it)."""
+
+    async def execute_fetchall(
+        self, sql: str, parameters: Iterable[Any] | None = None
+    ) -> Iterable[sqlite3.Row]: ...
+
+
+# Statements run inside a write transaction (see `Store.write` and `Store.defer`).
+Write = Callable[[aiosqlite.Connection], Awaitable[object]]
+
+
+class Unit:
+    """The deferred writes of one unit of work, not committed yet."""
+
+    __slots__ = ("open", "writes")
+
+    def __init__(self) -> None:
+        self.writes: list[Write] = []
+        self.open = True
+
+    def take(self) -> list[Write]:
+        writes, self.writes = self.writes, []
+        return writes
+
+
+_UNIT: ContextVar[Unit | None] = ContextVar("store_unit", default=None)
+
+
+class _Waiting:
+    """One caller's writes, waiting for a transaction."""
+
+    __slots__ = ("alone", "done", "error", "writes")
+
+    def __init__(self, writes: list[Write]) -> None:
+        self.writes = writes
+        self.alone = False  # they failed a shared transaction: tried again on their own
+        self.done = False
+        self.error: Exception | None = None
+
+
+class _ReadOnly:
+    """The reading connection as the rest of the code sees it: `execute_fetchall` only, so that
+    no cursor is ever left open across an await (another read would then share its snapshot,
+    and miss a commit made since)."""
+
+    __slots__ = ("_conn",)
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    async def execute_fetchall(
+        self, sql: str, parameters: Iterable[Any] | None = None
+    ) -> Iterable[sqlite3.Row]:
+        return await self._conn.execute_fetchall(sql, parameters)
+
+
+async def first_row(db: Reads, sql: str, params: tuple[object, ...] = ()) -> sqlite3.Row | None:
     """The first row of a query, or None, in one trip to aiosqlite's thread: a cursor costs
     three (execute, fetch, close), each a wake-up of the busy event loop."""
     rows = list(await db.execute_fetchall(sql, params))
@@ -68,10 +140,17 @@ def _read_only(error: BaseException) -> bool:
     return isinstance(code, int) and code & 0xFF == sqlite3.SQLITE_READONLY
 
 
-async def _connect(path: Path) -> aiosqlite.Connection:
-    conn = await aiosqlite.connect(path, isolation_level=None)
+def _read_only_uri(path: Path) -> str:
+    return f"{path.absolute().as_uri()}?mode=ro"
+
+
+async def _connect(path: Path, *, reading: bool = False) -> aiosqlite.Connection:
+    if reading:
+        conn = await aiosqlite.connect(_read_only_uri(path), isolation_level=None, uri=True)
+    else:
+        conn = await aiosqlite.connect(path, isolation_level=None)
     try:
-        for pragma in _PRAGMAS:
+        for pragma in _READ_PRAGMAS if reading else _PRAGMAS:
             await conn.execute(pragma)
     except BaseException:
         await conn.close()
@@ -83,7 +162,9 @@ class Store:
     def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
         self._conn = conn
         self._path = path
+        self._reader: aiosqlite.Connection | None = None  # opened by `open`, after migrations
         self._lock = asyncio.Lock()
+        self._waiting: list[_Waiting] = []  # writes waiting for the lock: see `_commit`
         # The connection refused a write as read-only: only a new connection can write.
         self._stale = False
         # A transaction was cancelled mid-way: statements it queued may not have run yet.
@@ -95,6 +176,7 @@ class Store:
         store = cls(await _connect(path), path)
         try:
             await store._migrate()
+            store._reader = await _connect(path, reading=True)
         except BaseException:
             await store._conn.close()
             raise
@@ -103,6 +185,10 @@ class Store:
     async def close(self) -> None:
         async with self._lock:
             try:
+                if self._reader is not None:
+                    # First: the last connection to close removes the WAL.
+                    await self._reader.close()
+                    self._reader = None
                 # Fold the WAL back into the main file so no old page of it stays on disk.
                 await self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             except sqlite3.Error as exc:
@@ -112,39 +198,131 @@ class Store:
                 await self._conn.close()
 
     @asynccontextmanager
+    async def unit(self) -> AsyncIterator[Unit]:
+        """One unit of work: the writes deferred in it (and in tasks it starts) are committed
+        together when it ends, whether it ends well or not; an error committing them is raised
+        here. Writes deferred after it ended are committed at once."""
+        unit = Unit()
+        token = _UNIT.set(unit)
+        try:
+            yield unit
+        finally:
+            _UNIT.reset(token)
+            unit.open = False
+            if unit.writes:
+                await self._commit(unit.take())
+
+    async def defer(self, write: Write) -> None:
+        """Writes that need not be on disk before the caller goes on: in a unit of work they
+        wait for its end (or its next write, transaction or read); outside one they are
+        committed now. A crash before then loses them with the unit's own removal from the
+        inbox, so the update they came from is handled again on the next start."""
+        unit = _UNIT.get()
+        if unit is not None and unit.open:
+            unit.writes.append(write)
+            return
+        await self._commit([write])
+
+    async def write(self, write: Write) -> None:
+        """Committed when this returns (after the writes the current unit deferred), in one
+        transaction with the writes of others waiting meanwhile; an error in these writes is
+        raised here alone and undoes only them."""
+        unit = _UNIT.get()
+        await self._commit([*(unit.take() if unit is not None else ()), write])
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[Reads]:
+        """The read-only connection: reads that never wait behind a write. What the current unit
+        of work deferred is committed first."""
+        unit = _UNIT.get()
+        if unit is not None and unit.writes:
+            await self._commit(unit.take())
+        if self._reader is None:
+            raise RuntimeError("the store is closed")
+        yield _ReadOnly(self._reader)
+
+    @asynccontextmanager
     async def transaction(self, *, durable: bool = False) -> AsyncIterator[aiosqlite.Connection]:
         """One atomic unit of work: committed when the block ends, rolled back if it raises.
+        What the current unit of work deferred is committed first.
 
         `durable`: on disk, power cut included, when the block ends (an fsync, done under the
         store's one lock). For what must hold before anyone is told: an update taken in before
         Telegram is told, a person forgotten by her quick exit. The WAL is written in order, so
         a power cut can lose only the last commits that were not durable, never one before a
         durable one: a lost step comes back from the inbox, whose row it had not yet deleted."""
-        async with self._lock:
-            if self._stale:
-                await self._reopen()
+        unit = _UNIT.get()
+        if unit is not None and unit.writes:
+            await self._commit(unit.take())
+        async with self._lock, self._begun(durable=durable) as db:
+            yield db
+
+    async def _commit(self, writes: list[Write]) -> None:
+        """Commit `writes`, with those of everyone waiting for the lock meanwhile."""
+        waiting = _Waiting(writes)
+        self._waiting.append(waiting)
+        try:
+            async with self._lock:
+                while not waiting.done:
+                    await self._commit_next()
+        finally:
+            if not waiting.done:  # cancelled: what it waited for is not done
+                self._waiting.remove(waiting)
+        if waiting.error is not None:
+            raise waiting.error
+
+    async def _commit_next(self) -> None:
+        """One transaction for every write waiting, oldest first; the caller holds the lock.
+        If it fails, each is tried again on its own, so that an error reaches only the writes
+        that made it (the first of them is then tried now)."""
+        first = self._waiting[0]
+        group = [first] if first.alone else list(takewhile(lambda w: not w.alone, self._waiting))
+        del self._waiting[: len(group)]
+        try:
+            async with self._begun() as db:
+                for waiting in group:
+                    for write in waiting.writes:
+                        await write(db)
+        except Exception as exc:
+            if len(group) > 1:
+                for waiting in group:
+                    waiting.alone = True
+                self._waiting[:0] = group
+                return
+            first.error = exc
+        except BaseException:
+            self._waiting[:0] = group  # cancelled: they wait for their own callers' turn
+            raise
+        for waiting in group:
+            waiting.done = True
+
+    @asynccontextmanager
+    async def _begun(self, *, durable: bool = False) -> AsyncIterator[aiosqlite.Connection]:
+        """BEGIN .. COMMIT, or ROLLBACK if the block raises; the caller holds the lock."""
+        if self._stale:
+            await self._reopen()
+        try:
+            await self._settle()
+            if durable:
+                await self._conn.execute("PRAGMA synchronous=FULL")
+            await self._conn.execute("BEGIN IMMEDIATE")
             try:
+                yield self._conn
+                await self._conn.execute("COMMIT")
+            finally:
+                # Still open after a failure in the block or a failed COMMIT (SQLite itself
+                # rolls back on a full disk): end it, or every later BEGIN would fail.
                 await self._settle()
                 if durable:
-                    await self._conn.execute("PRAGMA synchronous=FULL")
-                await self._conn.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self._conn
-                    await self._conn.execute("COMMIT")
-                finally:
-                    # Still open after a failure in the block or a failed COMMIT (SQLite itself
-                    # rolls back on a full disk): end it, or every later BEGIN would fail.
-                    await self._settle()
-                    if durable:
-                        await self._conn.execute("PRAGMA synchronous=NORMAL")
-            except asyncio.CancelledError:
-                self._unsettled = True
-                raise
-            except sqlite3.OperationalError as exc:
-                if _read_only(exc):
-                    # Reopened by the next transaction, when the file may be writable again.
-                    self._stale = True
-                raise
+                    await self._conn.execute("PRAGMA synchronous=NORMAL")
+        except asyncio.CancelledError:
+            self._unsettled = True
+            raise
+        except sqlite3.OperationalError as exc:
+            if _read_only(exc):
+                # Reopened by the next transaction, when the file may be writable again.
+                self._stale = True
+            raise
 
     async def _settle(self) -> None:
         """Roll back a transaction still open. A task cancelled while awaiting BEGIN or COMMIT

@@ -161,6 +161,30 @@ async def test_one_chat_flooding_is_capped_told_once_and_holds_nobody_up(
     assert sorted(desk.finished) == [*range(1, PER_CHAT_PENDING + 1), 1000]
 
 
+async def test_a_burst_is_told_once_even_if_her_queue_empties_between_two_batches(
+    app: Application,  # type: ignore[type-arg]
+    store: Store,
+) -> None:
+    desk = Desk(app)
+    desk.release.set()  # each update handled as soon as it can be
+    notes: list[int] = []
+
+    async def note(update: Update) -> None:
+        notes.append(update.update_id)
+
+    intake = Intake(app, Inbox(store, Keys(SECRET)), ExitGate(), Remembered(), on_flood=note)
+    burst = PER_CHAT_PENDING + 8
+    for first in (1, 1 + burst):  # two batches of one burst, all handled in between
+        await intake.accept([text_update(n, HER) for n in range(first, first + burst)])
+        assert await intake.drain(5)
+    assert notes == [PER_CHAT_PENDING + 1]
+    await intake.accept([text_update(500, HER)])  # a batch with nothing too many: it is over
+    assert await intake.drain(5)
+    await intake.accept([text_update(n, HER) for n in range(600, 600 + burst)])
+    assert await intake.drain(5)
+    assert notes == [PER_CHAT_PENDING + 1, 600 + PER_CHAT_PENDING]  # a new burst, told again
+
+
 async def test_a_quick_exit_runs_ahead_of_her_queue_and_calls_it_off(
     app: Application,  # type: ignore[type-arg]
     store: Store,

@@ -72,7 +72,9 @@ class Intake:
         self._on_flood = on_flood
         self._in_flight: set[asyncio.Task[None]] = set()
         self._chats: dict[int, list[_Work]] = {}
-        # Private chats that were told to wait during their current burst: told once.
+        # Private chats that were told to wait during their current burst: told once. A burst
+        # ends with a batch that brings nothing too many from the chat while nothing of it waits
+        # (its queue may empty between two batches of one burst: that does not end it).
         self._flooded: set[int] = set()
         # Never more in flight than the processor admits without blocking, which keeps
         # per-chat order (see bot/telegram/processor.py); past that, intake waits.
@@ -106,6 +108,7 @@ class Intake:
         flooded: list[Json] = []
         dropped: dict[tuple[int, int], list[int]] = {}
         waiting: dict[int, int] = {}
+        overflowing: set[int] = set()
         for update in updates:
             slim = _minimal(update)
             chat = private_chat(slim)
@@ -113,6 +116,7 @@ class Intake:
                 waiting[chat] = waiting.get(chat, len(self._chats.get(chat, ()))) + 1
                 if waiting[chat] > PER_CHAT_PENDING:
                     # Read no further: in a flood, a dropped update must cost next to nothing.
+                    overflowing.add(chat)
                     if chat not in self._flooded:
                         self._flooded.add(chat)
                         flooded.append(slim)
@@ -123,6 +127,7 @@ class Intake:
                     continue
             rows.append((slim["update_id"], json.dumps(slim).encode("utf-8"), chat))
             kept.append((Update.de_json(slim, self._app.bot), slim))
+        self._flooded -= {c for c in self._flooded if c not in self._chats} - overflowing
         for (chat, user), ids in dropped.items():
             # Before any exit of this batch runs, so that it finds them to delete.
             await self._remember_unread(chat, user, ids)
@@ -215,7 +220,6 @@ class Intake:
                 queue.remove(work)
             if not queue:
                 self._chats.pop(chat, None)
-                self._flooded.discard(chat)
 
         task.add_done_callback(finished)
         return task
@@ -223,16 +227,18 @@ class Intake:
     async def _handle(self, update: Update, work: _Work, after: list[asyncio.Task[None]]) -> None:
         async def run() -> None:
             work.started = True
-            await self._app.process_update(update)
+            # Its writes and its removal from the inbox in one transaction, in its chat's turn:
+            # the next update of the chat reads what this one wrote. Handled, even if a handler
+            # failed (the error handler has logged it): an update that fails every time must not
+            # come back forever.
+            async with self._inbox.handling(update.update_id):
+                await self._app.process_update(update)
 
         handling = run()
         try:
             if after:
                 await asyncio.wait(after)
             await self._app.update_processor.process_update(update, handling)
-            # Handled, even if a handler failed (the error handler has logged it): an update
-            # that fails every time must not come back forever.
-            await self._inbox.done(update.update_id)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
