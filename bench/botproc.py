@@ -23,7 +23,8 @@ monkeypatching, never in the product code:
   that served requests are recorded too;
 * the durable intake (`Inbox.take_in` per received batch), every wait for the store's one lock
   (a transaction's, or a write's until a group commit took it) and every write transaction
-  (BEGIN to COMMIT, `Store._begun`) are timed, and reads on the reading connection counted.
+  (a `transaction()` block, `Store._begun`, or a group commit, `Store._commit_group`) are
+  timed, and reads on the reading connection counted.
 
 On SIGTERM the bot stops as in production; the figures are then written to the --stats file.
 """
@@ -100,6 +101,7 @@ class Recorder(logging.Handler):
         self.store_waits: list[tuple[float, float]] = []
         # Write transactions, BEGIN to COMMIT: (s; time.monotonic() at the end)
         self.transactions: list[tuple[float, float]] = []
+        self.group_sizes: list[int] = []  # callers whose writes each group commit carried
         self.reads: list[float] = []  # time.monotonic() of each read on the reading connection
         self.warnings = 0
         self.errors = 0
@@ -123,6 +125,7 @@ class Recorder(logging.Handler):
             "intake_sizes": self.intake_sizes,
             "store_waits": self.store_waits,
             "transactions": self.transactions,
+            "group_sizes": self.group_sizes,
             "reads": self.reads,
             "warnings": self.warnings,
             "errors": self.errors,
@@ -241,6 +244,16 @@ def instrument_store(recorder: Recorder) -> None:
         finally:
             recorder.transactions.append((time.perf_counter() - started, time.monotonic()))
 
+    commit_group: Wrapped = Store._commit_group
+
+    async def timed_commit_group(self: Store, group: Any) -> None:
+        started = time.perf_counter()
+        try:
+            await commit_group(self, group)
+        finally:
+            recorder.transactions.append((time.perf_counter() - started, time.monotonic()))
+            recorder.group_sizes.append(len(group))
+
     reading = Store.reading
 
     @asynccontextmanager
@@ -251,6 +264,7 @@ def instrument_store(recorder: Recorder) -> None:
 
     setattr(Store, "__init__", timed_init)  # noqa: B010
     setattr(Store, "_begun", timed_begun)  # noqa: B010
+    setattr(Store, "_commit_group", timed_commit_group)  # noqa: B010
     setattr(Store, "reading", counted_reading)  # noqa: B010
 
 

@@ -10,9 +10,8 @@ the update's removal from the inbox (state/store.py).
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
-
-import aiosqlite
 
 from bot.flows.base import Event, Flow, FlowModel
 from bot.flows.screens import Output
@@ -75,11 +74,11 @@ class ConversationRunner:
             flow.machine.remove_model(model)
         row.state, row.data, row.last_update_id = model.state, model.data, event.update_id
 
-        async def save(db: aiosqlite.Connection) -> None:
-            await conversations.ensure_person(db, person_key, model.language)
-            await conversations.save(db, flow.name, storage_key, person_key, row)
+        def save(conn: sqlite3.Connection) -> None:
+            conversations.ensure_person_sync(conn, person_key, model.language)
+            conversations.save(conn, flow.name, storage_key, person_key, row)
             if message_id is not None:
-                await messages.remember(db, person_key, [message_id])
+                messages.remember_sync(conn, person_key, [message_id])
 
         await self._store.write(save)
         return StepResult(outputs, model.language)
@@ -96,10 +95,10 @@ class ConversationRunner:
         person_key = self.person_key(key)
         ids = list(message_ids)
 
-        async def remember(db: aiosqlite.Connection) -> None:
+        def remember(conn: sqlite3.Connection) -> None:
             if ensure:
-                await conversations.ensure_person(db, person_key, None)
-            await messages.remember(db, person_key, ids)
+                conversations.ensure_person_sync(conn, person_key, None)
+            messages.remember_sync(conn, person_key, ids)
 
         await self._store.defer(remember)
 

@@ -1,8 +1,13 @@
-"""Conversation rows (where each person is in each flow) and the person rows they hang from."""
+"""Conversation rows (where each person is in each flow) and the person rows they hang from.
+
+Functions taking an aiosqlite connection run in a `Store.transaction()` block; those taking a
+`sqlite3.Connection` in a grouped write (`Store.write`, on the store's own thread).
+"""
 
 from __future__ import annotations
 
 import json
+import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,19 +45,20 @@ async def load(
     return ConversationRow(str(row[1]), json.loads(row[2]), row[3], int(row[4])), language
 
 
-async def save(
-    db: aiosqlite.Connection, flow: str, storage_key: str, person_key: str, row: ConversationRow
+def save(
+    conn: sqlite3.Connection, flow: str, storage_key: str, person_key: str, row: ConversationRow
 ) -> None:
-    """Write the row if nobody changed it since it was read (optimistic version check)."""
+    """Write the row if nobody changed it since it was read (optimistic version check). Runs in
+    a grouped write (`Store.write`)."""
     data = json.dumps(row.data, separators=(",", ":"), sort_keys=True)
     if row.version == 0:
-        await db.execute(
+        conn.execute(
             "INSERT INTO conversations (flow, storage_key, person_key, state, data, "
             "last_update_id, version, updated_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?)",
             (flow, storage_key, person_key, row.state, data, row.last_update_id, day_of(now())),
         )
     else:
-        cur = await db.execute(
+        cur = conn.execute(
             "UPDATE conversations SET state = ?, data = ?, last_update_id = ?, "
             "version = version + 1, updated_at = ? "
             "WHERE flow = ? AND storage_key = ? AND version = ?",
@@ -68,16 +74,28 @@ async def language(db: Reads, person_key: str) -> str | None:
     return None if row is None else row[0]
 
 
-async def ensure_person(db: aiosqlite.Connection, person_key: str, language: str | None) -> None:
-    """Create the person row, or update the language when one is given. Times are kept to the
-    day: enough to forget a person gone quiet, too coarse to match her to a case."""
+_ENSURE_PERSON = (
+    "INSERT INTO people (person_key, language, created_at, updated_at) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (person_key) DO UPDATE SET "
+    "language = COALESCE(excluded.language, people.language), updated_at = excluded.updated_at"
+)
+
+
+def _person(person_key: str, language: str | None) -> tuple[str, str | None, int, int]:
+    # Times are kept to the day: enough to forget a person gone quiet, too coarse to match her
+    # to a case.
     ts = day_of(now())
-    await db.execute(
-        "INSERT INTO people (person_key, language, created_at, updated_at) VALUES (?, ?, ?, ?) "
-        "ON CONFLICT (person_key) DO UPDATE SET "
-        "language = COALESCE(excluded.language, people.language), updated_at = excluded.updated_at",
-        (person_key, language, ts, ts),
-    )
+    return person_key, language, ts, ts
+
+
+async def ensure_person(db: aiosqlite.Connection, person_key: str, language: str | None) -> None:
+    """Create the person row, or update the language when one is given."""
+    await db.execute(_ENSURE_PERSON, _person(person_key, language))
+
+
+def ensure_person_sync(conn: sqlite3.Connection, person_key: str, language: str | None) -> None:
+    """`ensure_person` in a grouped write (`Store.write`)."""
+    conn.execute(_ENSURE_PERSON, _person(person_key, language))
 
 
 async def forget_person(db: aiosqlite.Connection, person_key: str) -> None:

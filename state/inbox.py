@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Protocol
-
-import aiosqlite
 
 from state.store import Store, now
 
@@ -29,26 +28,30 @@ class Inbox:
         An id taken in before, even long handled, is skipped: each update is handled once.
         """
         batch = {update_id: (raw, chat) for update_id, raw, chat in updates}
+        fresh: list[int] = []
         if not batch:
-            return []
+            return fresh
         received = now()
         marks = ",".join("?" * len(batch))
-        async with self._store.transaction(durable=True) as db:
-            seen = await db.execute_fetchall(
+
+        def store(conn: sqlite3.Connection) -> None:
+            seen = conn.execute(
                 # Only placeholders are formatted in.
                 f"SELECT update_id FROM seen_updates WHERE update_id IN ({marks})",  # noqa: S608
                 tuple(batch),
             )
             known = {int(row[0]) for row in seen}
-            fresh = [update_id for update_id in batch if update_id not in known]
-            await db.executemany(
+            fresh[:] = [update_id for update_id in batch if update_id not in known]
+            conn.executemany(
                 "INSERT INTO seen_updates (update_id, seen_at) VALUES (?, ?)",
                 [(update_id, received) for update_id in fresh],
             )
-            await db.executemany(
+            conn.executemany(
                 "INSERT INTO inbox (update_id, payload, received_at, chat_key) VALUES (?, ?, ?, ?)",
                 [self._row(update_id, *batch[update_id], received) for update_id in fresh],
             )
+
+        await self._store.write(store, durable=True)
         return fresh
 
     def _row(
@@ -62,8 +65,8 @@ class Inbox:
         when it was handled in a unit of work (see `Store.unit`). The scheduled purge folds the
         WAL shortly after."""
 
-        async def drop(db: aiosqlite.Connection) -> None:
-            await db.execute("DELETE FROM inbox WHERE update_id = ?", (update_id,))
+        def drop(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM inbox WHERE update_id = ?", (update_id,))
 
         await self._store.defer(drop)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable
 
 import aiosqlite
@@ -11,15 +12,26 @@ from state.store import Reads, now
 DELETABLE_SECONDS = 48 * 3600  # Telegram lets a bot delete messages this long
 
 
+_REMEMBER = (
+    "INSERT OR IGNORE INTO chat_messages (person_key, message_id, sent_at) "
+    "SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM people WHERE person_key = ?)"
+)
+
+
+def _rows(person_key: str, message_ids: Iterable[int]) -> list[tuple[str, int, int, str]]:
+    ts = now()
+    return [(person_key, message_id, ts, person_key) for message_id in message_ids]
+
+
 async def remember(db: aiosqlite.Connection, person_key: str, message_ids: Iterable[int]) -> None:
     """Remember ids for a person the store knows; for one it has forgotten (after her quick
     exit), nothing is written."""
-    ts = now()
-    await db.executemany(
-        "INSERT OR IGNORE INTO chat_messages (person_key, message_id, sent_at) "
-        "SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM people WHERE person_key = ?)",
-        [(person_key, message_id, ts, person_key) for message_id in message_ids],
-    )
+    await db.executemany(_REMEMBER, _rows(person_key, message_ids))
+
+
+def remember_sync(conn: sqlite3.Connection, person_key: str, message_ids: Iterable[int]) -> None:
+    """`remember` in a grouped write (`Store.write`, on the store's own thread)."""
+    conn.executemany(_REMEMBER, _rows(person_key, message_ids))
 
 
 async def deletable(db: Reads, person_key: str) -> list[int]:

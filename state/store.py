@@ -31,14 +31,16 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
+from functools import partial
 from importlib import resources
-from itertools import takewhile
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar, cast
 
 import aiosqlite
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 _MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 
@@ -78,8 +80,11 @@ class Reads(Protocol):
     ) -> Iterable[sqlite3.Row]: ...
 
 
-# Statements run inside a write transaction (see `Store.write` and `Store.defer`).
-Write = Callable[[aiosqlite.Connection], Awaitable[object]]
+# One caller's statements inside a write transaction (see `Store.write` and `Store.defer`). They
+# run on the writing connection's own thread, with its sqlite3 connection: a whole transaction,
+# however many writes it carries, is one trip there and back, so the event loop, busy with
+# everyone's updates, is waited for once per transaction rather than once per statement.
+Write = Callable[[sqlite3.Connection], object]
 
 
 class Unit:
@@ -100,15 +105,59 @@ _UNIT: ContextVar[Unit | None] = ContextVar("store_unit", default=None)
 
 
 class _Waiting:
-    """One caller's writes, waiting for a transaction."""
+    """One caller's writes, waiting for a transaction; `outcome` is set once it has run."""
 
-    __slots__ = ("alone", "done", "error", "writes")
+    __slots__ = ("durable", "outcome", "writes")
 
-    def __init__(self, writes: list[Write]) -> None:
+    def __init__(self, writes: list[Write], *, durable: bool) -> None:
         self.writes = writes
-        self.alone = False  # they failed a shared transaction: tried again on their own
-        self.done = False
-        self.error: Exception | None = None
+        self.durable = durable
+        self.outcome: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+
+def _write_group(
+    conn: sqlite3.Connection, groups: list[list[Write]], durable: bool
+) -> list[Exception | None]:
+    """One transaction for many callers' writes, each in a savepoint of its own: an error in
+    one caller's writes undoes only them, and is returned in its place. Runs on the writing
+    connection's thread; always ends the transaction (COMMIT, or ROLLBACK if that fails)."""
+    errors: list[Exception | None] = []
+    if durable:
+        conn.execute("PRAGMA synchronous=FULL")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for writes in groups:
+                conn.execute("SAVEPOINT write")
+                try:
+                    for write in writes:
+                        write(conn)
+                except Exception as exc:
+                    if not conn.in_transaction:
+                        raise  # SQLite ended the whole transaction (a full disk): all failed
+                    conn.execute("ROLLBACK TO write")
+                    errors.append(exc)
+                else:
+                    errors.append(None)
+                conn.execute("RELEASE write")
+            conn.execute("COMMIT")
+        except BaseException:
+            # SQLite may have rolled back already (a full disk): end whatever is left.
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+    finally:
+        if durable:
+            conn.execute("PRAGMA synchronous=NORMAL")
+    return errors
+
+
+async def _on_thread(conn: aiosqlite.Connection, call: Callable[[sqlite3.Connection], T]) -> T:
+    """Run `call` with the sqlite3 connection under `conn`, on its own thread. aiosqlite has no
+    public way to run several statements in one trip; `_execute` is what each of its methods
+    uses (aiosqlite is pinned in constraints.txt, and every store test goes through here)."""
+    execute = cast(Callable[..., Awaitable[T]], conn._execute)
+    return await execute(call, conn._conn)
 
 
 class _ReadOnly:
@@ -164,7 +213,7 @@ class Store:
         self._path = path
         self._reader: aiosqlite.Connection | None = None  # opened by `open`, after migrations
         self._lock = asyncio.Lock()
-        self._waiting: list[_Waiting] = []  # writes waiting for the lock: see `_commit`
+        self._waiting: list[_Waiting] = []  # writes waiting for a group commit: see `_commit`
         # The connection refused a write as read-only: only a new connection can write.
         self._stale = False
         # A transaction was cancelled mid-way: statements it queued may not have run yet.
@@ -223,12 +272,13 @@ class Store:
             return
         await self._commit([write])
 
-    async def write(self, write: Write) -> None:
+    async def write(self, write: Write, *, durable: bool = False) -> None:
         """Committed when this returns (after the writes the current unit deferred), in one
-        transaction with the writes of others waiting meanwhile; an error in these writes is
-        raised here alone and undoes only them."""
+        transaction with the writes of others waiting meanwhile (durable, see `transaction`, if
+        any of them asks). An error in these writes is raised here alone and undoes only them."""
         unit = _UNIT.get()
-        await self._commit([*(unit.take() if unit is not None else ()), write])
+        writes = [*(unit.take() if unit is not None else ()), write]
+        await self._commit(writes, durable=durable)
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[Reads]:
@@ -257,44 +307,52 @@ class Store:
         async with self._lock, self._begun(durable=durable) as db:
             yield db
 
-    async def _commit(self, writes: list[Write]) -> None:
-        """Commit `writes`, with those of everyone waiting for the lock meanwhile."""
-        waiting = _Waiting(writes)
+    async def _commit(self, writes: list[Write], *, durable: bool = False) -> None:
+        """Commit `writes` with those of everyone waiting for the lock meanwhile: the first to
+        get the lock commits every write waiting then, in one transaction (a group commit)."""
+        waiting = _Waiting(writes, durable=durable)
         self._waiting.append(waiting)
         try:
             async with self._lock:
-                while not waiting.done:
-                    await self._commit_next()
-        finally:
-            if not waiting.done:  # cancelled: what it waited for is not done
+                if self._waiting:  # its own among them, unless an earlier group took it
+                    group, self._waiting = self._waiting, []
+                    commit = asyncio.ensure_future(self._commit_group(group))
+                    try:
+                        await asyncio.shield(commit)
+                    except asyncio.CancelledError:
+                        # Its own caller is gone, the others wait for it: the lock is kept
+                        # until the group is done.
+                        await asyncio.wait([commit])
+                        raise
+        except asyncio.CancelledError:
+            if waiting in self._waiting:  # not taken by anyone: nothing of it is written
                 self._waiting.remove(waiting)
-        if waiting.error is not None:
-            raise waiting.error
-
-    async def _commit_next(self) -> None:
-        """One transaction for every write waiting, oldest first; the caller holds the lock.
-        If it fails, each is tried again on its own, so that an error reaches only the writes
-        that made it (the first of them is then tried now)."""
-        first = self._waiting[0]
-        group = [first] if first.alone else list(takewhile(lambda w: not w.alone, self._waiting))
-        del self._waiting[: len(group)]
-        try:
-            async with self._begun() as db:
-                for waiting in group:
-                    for write in waiting.writes:
-                        await write(db)
-        except Exception as exc:
-            if len(group) > 1:
-                for waiting in group:
-                    waiting.alone = True
-                self._waiting[:0] = group
-                return
-            first.error = exc
-        except BaseException:
-            self._waiting[:0] = group  # cancelled: they wait for their own callers' turn
+            waiting.outcome.cancel()  # nobody waits for it any more (it may be under way)
             raise
-        for waiting in group:
-            waiting.done = True
+        await waiting.outcome
+
+    async def _commit_group(self, group: list[_Waiting]) -> None:
+        """Run a group's writes in one transaction and tell each caller how its own went."""
+        try:
+            if self._stale:
+                await self._reopen()
+            await self._settle()
+            errors = await _on_thread(
+                self._conn,
+                partial(_write_group, groups=[w.writes for w in group],
+                        durable=any(w.durable for w in group)),
+            )  # fmt: skip
+        except Exception as exc:
+            errors = [exc] * len(group)
+        if any(error is not None and _read_only(error) for error in errors):
+            self._stale = True  # reopened by the next transaction
+        for waiting, error in zip(group, errors, strict=True):
+            if waiting.outcome.done():  # its caller was cancelled meanwhile
+                continue
+            if error is None:
+                waiting.outcome.set_result(None)
+            else:
+                waiting.outcome.set_exception(error)
 
     @asynccontextmanager
     async def _begun(self, *, durable: bool = False) -> AsyncIterator[aiosqlite.Connection]:
@@ -330,7 +388,7 @@ class Store:
         a cancellation, one trip through that queue lets it run first. Then a BEGIN left behind
         is rolled back, and a COMMIT that ran meanwhile leaves nothing to roll back."""
         if self._unsettled:
-            await self._conn.execute("SELECT 1")
+            await self._conn.execute_fetchall("SELECT 1")
             self._unsettled = False
         if not self._conn.in_transaction:
             return
@@ -357,7 +415,8 @@ class Store:
     async def checkpoint(self) -> None:
         """Truncate the WAL, which otherwise keeps copies of pages written since the last one."""
         async with self._lock:
-            await self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            # Read to its end: a statement left under way would stop the next group's SAVEPOINT.
+            await self._conn.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
 
     async def _migrate(self) -> None:
         async with self._conn.execute("PRAGMA user_version") as cur:

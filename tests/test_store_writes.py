@@ -14,6 +14,7 @@ from typing import Any
 import aiosqlite
 import pytest
 
+import state.store
 from bot.keys import Keys
 from state.inbox import Inbox
 from state.store import Store, Write
@@ -23,8 +24,8 @@ from tests.conftest import SECRET
 def seen(update_id: int) -> Write:
     """A write: one row of seen_updates."""
 
-    async def write(db: aiosqlite.Connection) -> None:
-        await db.execute("INSERT INTO seen_updates VALUES (?, 0)", (update_id,))
+    def write(conn: sqlite3.Connection) -> None:
+        conn.execute("INSERT INTO seen_updates VALUES (?, 0)", (update_id,))
 
     return write
 
@@ -42,16 +43,23 @@ async def read_ids(store: Store) -> list[int]:
 
 
 @pytest.fixture
-def transactions(store: Store, monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Counts the store's write transactions (BEGIN .. COMMIT): one entry each."""
-    counted: list[int] = []
+def transactions(store: Store, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The store's write transactions (BEGIN .. COMMIT), by kind: a `transaction()` block, or
+    a group of writes (`write`, `defer`)."""
+    counted: list[str] = []
     begun: Callable[..., AbstractAsyncContextManager[aiosqlite.Connection]] = store._begun
+    write_group = state.store._write_group
 
-    def counting(**kwargs: Any) -> AbstractAsyncContextManager[aiosqlite.Connection]:
-        counted.append(1)
+    def block(**kwargs: Any) -> AbstractAsyncContextManager[aiosqlite.Connection]:
+        counted.append("block")
         return begun(**kwargs)
 
-    monkeypatch.setattr(store, "_begun", counting)
+    def group(*args: Any, **kwargs: Any) -> Any:
+        counted.append("group")
+        return write_group(*args, **kwargs)
+
+    monkeypatch.setattr(store, "_begun", block)
+    monkeypatch.setattr(state.store, "_write_group", group)
     return counted
 
 
@@ -74,7 +82,7 @@ async def test_the_reading_connection_cannot_write(store: Store) -> None:
 
 
 async def test_writes_waiting_together_share_one_transaction(
-    store: Store, db_path: Path, transactions: list[int]
+    store: Store, db_path: Path, transactions: list[str]
 ) -> None:
     async with store.transaction():
         # While the lock is held, five writers line up behind it.
@@ -82,14 +90,14 @@ async def test_writes_waiting_together_share_one_transaction(
         await asyncio.sleep(0)  # they reach the lock
     await asyncio.gather(*writers)
     assert on_disk(db_path) == [0, 1, 2, 3, 4]
-    assert len(transactions) == 2  # the block's own, then one for all five
+    assert transactions == ["block", "group"]  # the block's own, then one for all five
 
 
 async def test_a_write_that_fails_in_a_shared_transaction_fails_alone(
     store: Store, db_path: Path
 ) -> None:
-    async def broken(db: aiosqlite.Connection) -> None:
-        await db.execute("INSERT INTO seen_updates VALUES (10, 0)")
+    def broken(conn: sqlite3.Connection) -> None:
+        conn.execute("INSERT INTO seen_updates VALUES (10, 0)")
         raise RuntimeError("boom")
 
     async with store.transaction():
@@ -119,18 +127,18 @@ async def test_a_writer_cancelled_while_waiting_writes_nothing_and_holds_no_one_
 
 
 async def test_a_unit_commits_what_it_deferred_in_one_transaction_at_its_end(
-    store: Store, db_path: Path, transactions: list[int]
+    store: Store, db_path: Path, transactions: list[str]
 ) -> None:
     async with store.unit():
         for update_id in (1, 2, 3):
             await store.defer(seen(update_id))
         assert on_disk(db_path) == []  # not yet
     assert on_disk(db_path) == [1, 2, 3]
-    assert len(transactions) == 1
+    assert transactions == ["group"]
 
 
 async def test_a_unit_reads_what_it_deferred_and_its_write_carries_it(
-    store: Store, db_path: Path, transactions: list[int]
+    store: Store, db_path: Path, transactions: list[str]
 ) -> None:
     async with store.unit():
         await store.defer(seen(1))
@@ -142,7 +150,8 @@ async def test_a_unit_reads_what_it_deferred_and_its_write_carries_it(
         async with store.transaction() as db:
             rows = await db.execute_fetchall("SELECT COUNT(*) FROM seen_updates")
         assert list(rows) == [(4,)]
-    assert len(transactions) == 4  # the read's, the write's, the one before the block, the block
+    # Before the read, the write (carrying 2), before the block (4), the block.
+    assert transactions == ["group", "group", "group", "block"]
 
 
 async def test_a_unit_that_fails_still_commits_what_it_deferred(
@@ -183,7 +192,7 @@ def inbox(store: Store) -> Inbox:
 
 
 async def test_handling_an_update_drops_it_with_its_writes_in_one_transaction(
-    store: Store, inbox: Inbox, db_path: Path, transactions: list[int]
+    store: Store, inbox: Inbox, db_path: Path, transactions: list[str]
 ) -> None:
     assert await inbox.take_in([(7, b"{}", 42), (8, b"{}", 42)]) == [7, 8]
     transactions.clear()
@@ -191,7 +200,7 @@ async def test_handling_an_update_drops_it_with_its_writes_in_one_transaction(
         await store.defer(seen(100))
     assert [uid for uid, _ in await inbox.pending()] == [8]
     assert 100 in on_disk(db_path)
-    assert len(transactions) == 1
+    assert transactions == ["group"]
 
 
 async def test_an_update_whose_handling_failed_stays_for_the_next_start(
