@@ -684,6 +684,8 @@ async def test_webhook_delivers_in_order_with_secret_and_retries(
         first, second = (u["update_id"] for u in emu.injected)
         assert [u["update_id"] for _, u in received] == [first, first, second]
         assert {secret for secret, _ in received} == {"s3cr3t"}
+        # An attempt is recorded once its answer is read, just after the hook has the update.
+        await eventually(lambda: len(emu.webhook_attempts) == 3)
         assert [a.status for a in emu.webhook_attempts] == [500, 200, 200]
         info = await bot.get_webhook_info()
         assert (info.url, info.pending_update_count) == (url, 0)
