@@ -116,8 +116,11 @@ class ConversationRunner:
         `undeleted` are ids of messages Telegram would not delete just now: only they are kept,
         so that the next quick exit can try again (they go with the 48-hour purge anyway)."""
         person_key = self.person_key(key)
-        async with self._store.transaction(durable=True) as db:
-            await conversations.forget_person(db, person_key)
+
+        def forget(conn: sqlite3.Connection) -> None:
+            conversations.forget_person(conn, person_key)
             if undeleted:
-                await conversations.ensure_person(db, person_key, None)
-                await messages.remember(db, person_key, undeleted)
+                conversations.ensure_person_sync(conn, person_key, None)
+                messages.remember_sync(conn, person_key, undeleted)
+
+        await self._store.write(forget, durable=True)

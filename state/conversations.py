@@ -98,9 +98,9 @@ def ensure_person_sync(conn: sqlite3.Connection, person_key: str, language: str 
     conn.execute(_ENSURE_PERSON, _person(person_key, language))
 
 
-async def forget_person(db: aiosqlite.Connection, person_key: str) -> None:
+def forget_person(conn: sqlite3.Connection, person_key: str) -> None:
     """Delete the person and, by cascade, every conversation row of theirs."""
-    await db.execute("DELETE FROM people WHERE person_key = ?", (person_key,))
+    conn.execute("DELETE FROM people WHERE person_key = ?", (person_key,))
 
 
 async def leave_state(

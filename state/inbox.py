@@ -84,12 +84,16 @@ class Inbox:
         """Her quick exit is handled: it and every update of her chat before it (`also`: those
         it called off, some of which carry no chat key) are dropped at once, durably, and no
         copy of them stays in the WAL."""
-        async with self._store.transaction(durable=True) as db:
-            await db.execute(
+        chat_key = self._chat_key(chat)
+
+        def drop(conn: sqlite3.Connection) -> None:
+            conn.execute(
                 "DELETE FROM inbox WHERE chat_key = ? AND update_id <= ?",
-                (self._chat_key(chat), exit_update_id),
+                (chat_key, exit_update_id),
             )
-            await db.executemany("DELETE FROM inbox WHERE update_id = ?", [(uid,) for uid in also])
+            conn.executemany("DELETE FROM inbox WHERE update_id = ?", [(uid,) for uid in also])
+
+        await self._store.write(drop, durable=True)
         await self._store.checkpoint()
 
     def _chat_key(self, chat: int) -> str:

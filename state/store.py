@@ -214,6 +214,7 @@ class Store:
         self._reader: aiosqlite.Connection | None = None  # opened by `open`, after migrations
         self._lock = asyncio.Lock()
         self._waiting: list[_Waiting] = []  # writes waiting for a group commit: see `_commit`
+        self._committer: asyncio.Task[None] | None = None
         # The connection refused a write as read-only: only a new connection can write.
         self._stale = False
         # A transaction was cancelled mid-way: statements it queued may not have run yet.
@@ -232,6 +233,8 @@ class Store:
         return store
 
     async def close(self) -> None:
+        if self._committer is not None:
+            await asyncio.wait([self._committer])  # writes still waiting are committed first
         async with self._lock:
             try:
                 if self._reader is not None:
@@ -308,31 +311,31 @@ class Store:
             yield db
 
     async def _commit(self, writes: list[Write], *, durable: bool = False) -> None:
-        """Commit `writes` with those of everyone waiting for the lock meanwhile: the first to
-        get the lock commits every write waiting then, in one transaction (a group commit)."""
+        """Commit `writes` with those of everyone else waiting meanwhile (a group commit): one
+        task, the committer, takes the lock and commits every write waiting, in one transaction,
+        then again for those that came meanwhile, until none waits. Each caller waits for its
+        own outcome only, never for the lock, so all of one group go on at once."""
         waiting = _Waiting(writes, durable=durable)
         self._waiting.append(waiting)
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.create_task(self._commit_waiting())
         try:
-            async with self._lock:
-                if self._waiting:  # its own among them, unless an earlier group took it
-                    group, self._waiting = self._waiting, []
-                    commit = asyncio.ensure_future(self._commit_group(group))
-                    try:
-                        await asyncio.shield(commit)
-                    except asyncio.CancelledError:
-                        # Its own caller is gone, the others wait for it: the lock is kept
-                        # until the group is done.
-                        await asyncio.wait([commit])
-                        raise
+            await waiting.outcome
         except asyncio.CancelledError:
-            if waiting in self._waiting:  # not taken by anyone: nothing of it is written
+            if waiting in self._waiting:  # not taken yet: nothing of it is written
                 self._waiting.remove(waiting)
-            waiting.outcome.cancel()  # nobody waits for it any more (it may be under way)
             raise
-        await waiting.outcome
+
+    async def _commit_waiting(self) -> None:
+        while self._waiting:
+            async with self._lock:
+                group, self._waiting = self._waiting, []
+                await self._commit_group(group)
 
     async def _commit_group(self, group: list[_Waiting]) -> None:
         """Run a group's writes in one transaction and tell each caller how its own went."""
+        errors: list[Exception | None] = [RuntimeError("the store's commit was cut short")]
+        errors *= len(group)
         try:
             if self._stale:
                 await self._reopen()
@@ -344,15 +347,16 @@ class Store:
             )  # fmt: skip
         except Exception as exc:
             errors = [exc] * len(group)
-        if any(error is not None and _read_only(error) for error in errors):
-            self._stale = True  # reopened by the next transaction
-        for waiting, error in zip(group, errors, strict=True):
-            if waiting.outcome.done():  # its caller was cancelled meanwhile
-                continue
-            if error is None:
-                waiting.outcome.set_result(None)
-            else:
-                waiting.outcome.set_exception(error)
+        finally:
+            if any(error is not None and _read_only(error) for error in errors):
+                self._stale = True  # reopened by the next transaction
+            for waiting, error in zip(group, errors, strict=True):
+                if waiting.outcome.done():  # its caller was cancelled meanwhile
+                    continue
+                if error is None:
+                    waiting.outcome.set_result(None)
+                else:
+                    waiting.outcome.set_exception(error)
 
     @asynccontextmanager
     async def _begun(self, *, durable: bool = False) -> AsyncIterator[aiosqlite.Connection]:
