@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from telegram import Bot
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import NetworkError, TimedOut
 
 from bot.emulator import BotApiEmulator
@@ -50,6 +50,18 @@ async def test_parameters_reach_telegram_as_sent(emulator: BotApiEmulator, bot: 
     sent = await bot.send_message(awa.id, text, protect_content=True)
     assert sent.text == text
     assert sent.has_protected_content
+
+
+async def test_a_keyboard_and_a_text_that_looks_like_a_number_arrive_as_sent(
+    emulator: BotApiEmulator, bot: Bot
+) -> None:
+    awa = emulator.user(3003)
+    await awa.send("/start")
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("Numéro vert", callback_data="n:1")]])
+    sent = await bot.send_message(awa.id, "80333", reply_markup=keyboard, protect_content=False)
+    assert sent.text == "80333"  # a string, as the Bot API types it, not a number
+    assert sent.reply_markup == keyboard
+    assert not sent.has_protected_content
 
 
 async def test_an_unreachable_api_is_a_network_error_that_does_not_quote_the_token(

@@ -103,6 +103,20 @@ async def persist(
     def retryable(error: BaseException) -> bool:
         return isinstance(error, faults) and not isinstance(error, BadRequest)
 
+    try:
+        return await call()
+    except Exception as exc:
+        if not retryable(exc):
+            raise
+        # Only now is tenacity set up (it costs a little on every getUpdates and every batch
+        # stored); its first attempt is the one that just failed.
+        failed: list[Exception] = [exc]
+
+    async def again() -> T:
+        if failed:
+            raise failed.pop()
+        return await call()
+
     retrying = AsyncRetrying(
         retry=retry_if_exception(retryable),
         wait=_wait,
@@ -112,9 +126,8 @@ async def persist(
     )
     async for attempt in retrying:
         with attempt:
-            result = await call()
-    if attempt.retry_state.attempt_number > 1:
-        log.info("%s works again", what)
+            result = await again()
+    log.info("%s works again", what)
     return result
 
 
