@@ -1,6 +1,9 @@
 """The survivor journey: a neutral greeting and the language, then the menu: the nearest centre
 (from a shared location, a region and town picked from buttons, or a typed place), the free
-numbers, what happens at a centre, and the emergency numbers one tap away on every screen.
+numbers, what happens at a centre, talking to a person (after consent), and the danger screen one
+tap away on every screen, or one help word away from any state, with a short safety plan behind
+it. Its words follow a GBV specialist's review (issue 17); what a Malian partner must still
+confirm is listed in content/README.md.
 
 Locations and typed text serve the one answer they are given for: they pass through as trigger
 arguments and are never put in the model's data, which is what gets stored.
