@@ -35,7 +35,14 @@ class Channel(Protocol):
         (a network fault), for her next quick exit to try again."""
 
     async def relay(
-        self, to_chat: str, from_chat: str, message_id: int, *, thread: int | None = None
+        self,
+        to_chat: str,
+        from_chat: str,
+        message_id: int,
+        *,
+        thread: int | None = None,
+        silent: bool = False,
     ) -> int:
         """Copy one message between two chats (hers and the staff group's topic `thread`),
-        without its sender; the new message's id."""
+        without its sender; the new message's id. `silent`: without a notification sound, as a
+        `Screen.silent` is shown."""

@@ -71,7 +71,13 @@ class RecordingChannel:
         return []  # nothing a retry would change
 
     async def relay(
-        self, to_chat: str, from_chat: str, message_id: int, *, thread: int | None = None
+        self,
+        to_chat: str,
+        from_chat: str,
+        message_id: int,
+        *,
+        thread: int | None = None,
+        silent: bool = False,
     ) -> int:
         return self.add(to_chat, self.chats[from_chat][message_id])
 
