@@ -51,6 +51,9 @@ from tests.hotline_helpers import (
     wait_until,
 )
 
+# In process: what reaches her and staff, at Telegram's pace, without the wire.
+pytestmark = pytest.mark.usefixtures("in_process")
+
 
 async def test_consent_first_then_one_case_and_one_topic_per_person_even_under_double_taps(
     emulator: BotApiEmulator, start_bot: StartBot

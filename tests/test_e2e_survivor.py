@@ -49,6 +49,8 @@ from tests.journey import (
     start_in,
 )
 
+# In process: what she is shown, without the wire (bot/emulator/inprocess.py).
+pytestmark = pytest.mark.usefixtures("in_process")
 MOPTI = (14.49, -4.19)
 BAMAKO = (12.64, -8.0)
 GAO = (16.27, -0.04)

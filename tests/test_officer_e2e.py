@@ -15,6 +15,8 @@ import pytest
 from bot.emulator import BotApiEmulator, FakeUser
 from tests.conftest import RunningBot, StartBot
 
+# What officers are shown and can do, not its pace nor the wire, is checked here.
+pytestmark = pytest.mark.usefixtures("unpaced", "in_process")
 Json = dict[str, Any]
 ADMIN = 500
 ADMINS = {"BOT_ADMIN_IDS": str(ADMIN)}

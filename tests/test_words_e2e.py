@@ -26,7 +26,7 @@ from tests.hotline_helpers import (
 )
 from tests.journey import Answer, answer, first_line
 
-pytestmark = pytest.mark.usefixtures("unpaced")  # what is said, not its pace, is checked here
+pytestmark = pytest.mark.usefixtures("unpaced", "in_process")  # what is said, not pace or wire
 
 DANGER = "☎️ Numéros utiles"
 # Words that would tell someone glancing at a lock screen what the chat is about.
