@@ -5,7 +5,9 @@
     python -m bench.botproc echo --transport aiohttp --stats FILE   # echo-aiohttp: the same
                                                             # echo bot on Jigiya's aiohttp client
 
-`--profile FILE` adds a cProfile of the event loop thread (thread CPU time) to either.
+`--profile FILE` adds a cProfile of the event loop thread (thread CPU time) to either;
+`--tracemalloc FILE` writes where the process's memory is at the end; `--bare` leaves the timing
+out (its samples grow with every update), for the waves phase.
 
 Jigiya runs exactly as `python -m bot run` does (`bot.app.run`), with these changes made here by
 monkeypatching, never in the product code:
@@ -39,6 +41,7 @@ import logging
 import os
 import resource
 import time
+import tracemalloc
 from collections.abc import Callable, Coroutine
 from contextvars import ContextVar
 from pathlib import Path
@@ -107,6 +110,9 @@ class Recorder(logging.Handler):
         self.errors = 0
         self.first_errors: list[str] = []
         self.http_clients: set[str] = set()  # classes whose do_request served a request
+        # The application and the intake under test, to count their per-chat objects at the end.
+        self.application: Application | None = None  # type: ignore[type-arg]
+        self.receiving: Any = None  # the Intake
 
     def emit(self, record: logging.LogRecord) -> None:
         if record.levelno >= logging.ERROR:
@@ -134,6 +140,29 @@ class Recorder(logging.Handler):
             "cpu_seconds": usage.ru_utime + usage.ru_stime,
             "maxrss_mib": usage.ru_maxrss / 1024,
             "memory": memory_mib(os.getpid()),  # from /proc/self/status
+            "per_chat": self.per_chat(),
+        }
+
+    def per_chat(self) -> dict[str, int] | None:
+        """Per-chat objects the bot still holds (after its last update): what would grow with
+        the number of people ever seen if it were never dropped."""
+        app = self.application
+        if app is None:
+            return None
+        from bot.telegram.context import SERVICES
+
+        limiter: Any = app.bot.rate_limiter
+        exits: Any = app.bot_data[SERVICES].exits
+        processor: Any = app.update_processor
+        intake = self.receiving
+        return {
+            "ptb_chat_data": len(app.chat_data),
+            "ptb_user_data": len(app.user_data),
+            "chat_locks": len(getattr(processor, "_chats", ())),
+            "pacing_buckets": len(getattr(limiter, "_chats", ())),
+            "exit_gate": len(exits._chats),
+            "intake_queues": 0 if intake is None else len(intake._chats),
+            "intake_flooded": 0 if intake is None else len(intake._flooded),
         }
 
 
@@ -268,6 +297,27 @@ def instrument_store(recorder: Recorder) -> None:
     setattr(Store, "reading", counted_reading)  # noqa: B010
 
 
+def capture(recorder: Recorder) -> None:
+    """Keep the application and the intake the bot builds, for `Recorder.per_chat`."""
+    from bot import app
+    from bot.telegram.intake import Intake
+
+    build: Callable[..., Any] = app.build_application
+
+    def kept_application(*args: Any, **kwargs: Any) -> Any:
+        recorder.application = build(*args, **kwargs)
+        return recorder.application
+
+    intake_init = Intake.__init__
+
+    def kept_intake(self: Intake, *args: Any, **kwargs: Any) -> None:
+        intake_init(self, *args, **kwargs)
+        recorder.receiving = self
+
+    setattr(app, "build_application", kept_application)  # noqa: B010
+    setattr(Intake, "__init__", kept_intake)  # noqa: B010
+
+
 def lift_pacing() -> None:
     """Build Jigiya's application with a limiter that never waits (see the module docstring)."""
     from bot import app
@@ -305,6 +355,15 @@ def main(argv: list[str] | None = None) -> int:
         help="the echo bot's HTTP client: PTB's default (httpx, the floor) or Jigiya's (aiohttp)",
     )
     parser.add_argument("--profile", type=Path, help="write cProfile statistics here")
+    parser.add_argument(
+        "--tracemalloc", type=Path, help="write the lines holding the most memory at the end here"
+    )
+    parser.add_argument(
+        "--bare",
+        action="store_true",
+        help="no timing of updates, requests or the store: their samples would grow with every "
+        "update, and the waves phase measures what the bot itself keeps (jigiya)",
+    )
     args = parser.parse_args(argv)
     if args.kind == "jigiya" and args.transport != "httpx":
         parser.error("--transport is the echo bot's; Jigiya's client is set by bot/app.py")
@@ -316,13 +375,18 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging()
     recorder = Recorder()
     logging.getLogger().addHandler(recorder)
-    instrument(recorder)
+    if not args.bare:
+        instrument(recorder)
+    if args.tracemalloc:
+        tracemalloc.start(8)
     if profiler is not None:
         profiler.enable()
     failure: BaseException | None = None
     try:
         if args.kind == "jigiya":
-            instrument_store(recorder)
+            if not args.bare:
+                instrument_store(recorder)
+            capture(recorder)
             if not args.paced:
                 lift_pacing()
             asyncio.run(_run_jigiya())
@@ -335,6 +399,13 @@ def main(argv: list[str] | None = None) -> int:
     if profiler is not None:
         profiler.disable()
         profiler.dump_stats(args.profile)
+    if args.tracemalloc:
+        snapshot = tracemalloc.take_snapshot()
+        top = snapshot.statistics("traceback")[:40]
+        args.tracemalloc.write_text(
+            "\n\n".join(f"{stat.size / 1e6:.2f} MB in {stat.count} blocks\n" +
+                        "\n".join(stat.traceback.format()) for stat in top)
+        )  # fmt: skip
     figures = recorder.as_json()
     figures["shutdown_error"] = None if failure is None else f"{type(failure).__name__}: {failure}"
     args.stats.write_text(json.dumps(figures))

@@ -131,6 +131,11 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
+def mb(mib: float) -> float:
+    """MiB (what /proc reports, in KiB) to MB of 10^6 bytes, the unit of the targets."""
+    return mib * 1024 * 1024 / 1e6
+
+
 def memory_mib(pid: int) -> dict[str, float]:
     """VmRSS (resident now) and VmHWM (peak resident) of a process, in MiB."""
     found: dict[str, float] = {}

@@ -171,6 +171,15 @@ async def menu_journey(person: Person, where: tuple[float, float]) -> None:
     await person.act(user.press(person.message(menu), EXIT), new_message)
 
 
+async def errand_journey(person: Person, where: tuple[float, float]) -> None:
+    """/start → French → free numbers, then quiet: most people leave without the quick exit,
+    and the bot must not keep anything of theirs in memory once they have gone."""
+    user = person.user
+    (greeting,) = await person.act(user.send("/start"), screen)
+    (menu,) = await person.act(user.press(person.message(greeting), "lang:fr"), screen)
+    await person.act(user.press(person.message(menu), "nav:numbers"), screen)
+
+
 async def echo_journey(person: Person, where: tuple[float, float]) -> None:
     """Six texts to the echo bot, each waiting for its echo: as many updates as the survivor
     journey, one reply each."""

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.common import SECRET, TOKEN, bot_env, fresh_dir, memory_mib, spawn, wait_ready
+from bench.common import SECRET, TOKEN, bot_env, fresh_dir, mb, memory_mib, spawn, wait_ready
 from bench.journey import Hub, crowd, midway_journey
 from bot.conversation import StorageKey
 from bot.emulator import BotApiEmulator
@@ -89,11 +89,6 @@ def _insert(db_path: Path, count: int) -> None:
         conn.close()
 
 
-def _mb(mib: float) -> float:
-    """MiB (what /proc reports, in KiB) to MB of 10^6 bytes, the unit of the target."""
-    return mib * 1024 * 1024 / 1e6
-
-
 async def measure(config: MemoryConfig) -> dict[str, Any]:
     workdir = fresh_dir(f"memory/{config.stored}")
     db_path = workdir / "jigiya.sqlite3"
@@ -112,7 +107,7 @@ async def measure(config: MemoryConfig) -> dict[str, Any]:
             await wait_ready(emu, child)
             await asyncio.sleep(SETTLE_SECONDS)
             idle = memory_mib(child.pid)
-            result.update(idle_rss_mb=_mb(idle["VmRSS"]), idle_peak_mb=_mb(idle["VmHWM"]))
+            result.update(idle_rss_mb=mb(idle["VmRSS"]), idle_peak_mb=mb(idle["VmHWM"]))
             if config.active:
                 people = await crowd(
                     hub, midway_journey, range(1_000_000, 1_000_000 + config.active)
@@ -122,8 +117,8 @@ async def measure(config: MemoryConfig) -> dict[str, Any]:
                     active_finished=people.finished,
                     active_failed=people.failed,
                     active_seconds=people.elapsed,
-                    active_rss_mb=_mb(busy["VmRSS"]),
-                    active_peak_mb=_mb(busy["VmHWM"]),
+                    active_rss_mb=mb(busy["VmRSS"]),
+                    active_peak_mb=mb(busy["VmHWM"]),
                 )
         finally:
             await child.stop()

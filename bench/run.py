@@ -16,12 +16,12 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from bench import flood, lookup, memory, relay, start, throughput
+from bench import flood, lookup, memory, relay, start, throughput, waves
 from bench.common import OUT, ROOT
 from bench.machine import describe
 from bench.report import render
 
-PHASES = ("lookup", "start", "throughput", "memory", "relay", "flood")
+PHASES = ("lookup", "start", "throughput", "memory", "relay", "flood", "waves")
 
 
 def _log(message: str) -> None:
@@ -35,6 +35,7 @@ async def _run(phases: list[str], quick: bool) -> dict[str, Any]:
         "memory": lambda: memory.run_phase(quick, _log),
         "relay": lambda: relay.run_phase(quick, _log),
         "flood": lambda: flood.run_phase(quick, _log),
+        "waves": lambda: waves.run_phase(quick, _log),
     }
     results: dict[str, Any] = {}
     for phase in phases:

@@ -118,6 +118,7 @@ class ExitGate:
         self.check(chat)
         if LEAVING.get() == chat:
             return -1  # the exit's own request is never late
+        self._forget_old(asyncio.get_running_loop().time())
         entry = self._entry(chat)
         entry.in_flight += 1
         return self._clock
@@ -167,6 +168,11 @@ class ExitGate:
         entry.last_exit = self._clock
         entry.exited_at = now = asyncio.get_running_loop().time()
         self._exited.append((now, chat))
+        self._forget_old(now)
+
+    def _forget_old(self, now: float) -> None:
+        """Chats whose exit is older than REMEMBER_SECONDS are forgotten once idle: looked at
+        on every exit and every request, so they go even if no one else ever leaves."""
         while self._exited and self._exited[0][0] < now - REMEMBER_SECONDS:
             _, old = self._exited.popleft()
             if old in self._chats:

@@ -291,6 +291,20 @@ async def test_pruning_bounds_memory_but_keeps_paused_and_busy_buckets(api: Fake
     assert await paused is True
 
 
+async def test_a_quiet_chat_s_bucket_is_dropped_and_made_again_on_its_next_request(
+    api: FakeApi,
+) -> None:
+    # Pruned at every new chat; deleting takes no token, so its bucket is idle at once.
+    limiter = OutgoingRateLimiter(prune_every=0)
+    await send(limiter, api, "delete", 1, endpoint="deleteMessage")
+    assert 1 in limiter._chats
+    await send(limiter, api, "other", 2, endpoint="deleteMessage")
+    assert list(limiter._chats) == [2]  # chat 1 went quiet: nothing of it is kept
+    await send(limiter, api, "again", 1)
+    assert 1 in limiter._chats
+    assert api.labels() == ["delete", "other", "again"]
+
+
 # --- 5xx and timeouts ---------------------------------------------------------------------------
 
 

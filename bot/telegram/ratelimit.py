@@ -160,8 +160,10 @@ class OutgoingRateLimiter(BaseRateLimiter[int]):
     warning per endpoint when its faults begin, then one every ten faults in a row, so an
     outage does not flood the log.
 
-    Per-chat buckets are pruned once ``prune_threshold`` chats are tracked: those that
-    are full (unused for their refill period), not paused and not in use are dropped.
+    Per-chat buckets are pruned once ``prune_threshold`` chats are tracked, and at most
+    every ``prune_every`` seconds whatever their number: those that are full (unused for their
+    refill period), not paused and not in use are dropped, so that memory does not grow with
+    the number of people ever seen; a chat's next request makes its bucket again.
 
     Like ``aiolimiter.AsyncLimiter``, an instance belongs to one event loop.
     """
@@ -179,6 +181,7 @@ class OutgoingRateLimiter(BaseRateLimiter[int]):
         network_attempts: int = 3,
         network_backoff: float = 0.5,
         prune_threshold: int = 1024,
+        prune_every: float = 60.0,
         gate: ExitGate | None = None,
     ) -> None:
         if (
@@ -193,8 +196,8 @@ class OutgoingRateLimiter(BaseRateLimiter[int]):
             <= 0
         ):
             raise ValueError("rates and time periods must be positive")
-        if max_retries < 0 or prune_threshold < 1:
-            raise ValueError("max_retries must be >= 0 and prune_threshold >= 1")
+        if max_retries < 0 or prune_threshold < 1 or prune_every < 0:
+            raise ValueError("max_retries, prune_every must be >= 0 and prune_threshold >= 1")
         if network_attempts < 1 or network_backoff < 0:
             raise ValueError("network_attempts must be >= 1 and network_backoff >= 0")
         self._overall = _Bucket(AsyncLimiter(overall_max_rate, overall_time_period))
@@ -210,6 +213,8 @@ class OutgoingRateLimiter(BaseRateLimiter[int]):
         # Network faults in a row per endpoint, reset by a success: keeps the log short.
         self._faults: dict[str, int] = {}
         self._prune_threshold = prune_threshold
+        self._prune_every = prune_every
+        self._next_prune = 0.0  # event-loop time of the next pruning whatever the number
         self._gate = gate
         self._chats: dict[_ChatKey, _Bucket] = {}
         self._high_waiting = 0
@@ -382,14 +387,15 @@ class OutgoingRateLimiter(BaseRateLimiter[int]):
     def _checkout(self, key: _ChatKey) -> _Bucket:
         bucket = self._chats.get(key)
         if bucket is None:
-            if len(self._chats) >= self._prune_threshold:
-                self._prune()
+            now = asyncio.get_running_loop().time()
+            if len(self._chats) >= self._prune_threshold or now >= self._next_prune:
+                self._prune(now)
+                self._next_prune = now + self._prune_every
             rate = self._private_args if _is_private(key) else self._group_args
             bucket = self._chats[key] = _Bucket(AsyncLimiter(*rate))
         bucket.in_use += 1
         return bucket
 
-    def _prune(self) -> None:
-        now = asyncio.get_running_loop().time()
+    def _prune(self, now: float) -> None:
         for key in [key for key, bucket in self._chats.items() if bucket.is_idle(now)]:
             del self._chats[key]
