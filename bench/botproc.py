@@ -6,7 +6,8 @@
                                                             # echo bot on Jigiya's aiohttp client
 
 `--profile FILE` adds a cProfile of the event loop thread (thread CPU time) to either;
-`--tracemalloc FILE` writes where the process's memory is at the end; `--bare` leaves the timing
+`--tracemalloc FILE` writes where the process's memory is at the end (or what grew since a
+SIGUSR1, if one came); `--bare` leaves the timing
 out (its samples grow with every update), for the waves phase.
 
 Jigiya runs exactly as `python -m bot run` does (`bot.app.run`), with these changes made here by
@@ -40,6 +41,7 @@ import json
 import logging
 import os
 import resource
+import signal
 import time
 import tracemalloc
 from collections.abc import Callable, Coroutine
@@ -377,8 +379,12 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger().addHandler(recorder)
     if not args.bare:
         instrument(recorder)
+    baseline: list[tracemalloc.Snapshot] = []
     if args.tracemalloc:
         tracemalloc.start(8)
+        # SIGUSR1 marks the moment to compare the end with (the waves phase sends it after
+        # its first wave): what grew since is what the bot keeps per person.
+        signal.signal(signal.SIGUSR1, lambda *_: baseline.append(tracemalloc.take_snapshot()))
     if profiler is not None:
         profiler.enable()
     failure: BaseException | None = None
@@ -401,11 +407,15 @@ def main(argv: list[str] | None = None) -> int:
         profiler.dump_stats(args.profile)
     if args.tracemalloc:
         snapshot = tracemalloc.take_snapshot()
-        top = snapshot.statistics("traceback")[:40]
-        args.tracemalloc.write_text(
-            "\n\n".join(f"{stat.size / 1e6:.2f} MB in {stat.count} blocks\n" +
-                        "\n".join(stat.traceback.format()) for stat in top)
-        )  # fmt: skip
+        if baseline:
+            grown = snapshot.compare_to(baseline[-1], "traceback")[:40]
+            lines = [f"{stat.size_diff / 1e6:+.3f} MB in {stat.count_diff:+} blocks\n" +
+                     "\n".join(stat.traceback.format()) for stat in grown]  # fmt: skip
+        else:
+            top = snapshot.statistics("traceback")[:40]
+            lines = [f"{stat.size / 1e6:.2f} MB in {stat.count} blocks\n" +
+                     "\n".join(stat.traceback.format()) for stat in top]  # fmt: skip
+        args.tracemalloc.write_text("\n\n".join(lines))
     figures = recorder.as_json()
     figures["shutdown_error"] = None if failure is None else f"{type(failure).__name__}: {failure}"
     args.stats.write_text(json.dumps(figures))

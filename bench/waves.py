@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -49,8 +50,9 @@ def _forget(emu: BotApiEmulator, user_ids: Sequence[int]) -> None:
 async def run_phase(
     quick: bool, log: Callable[[str], None] = print, *, trace: bool = False
 ) -> dict[str, Any]:
-    """`trace`: the bot process runs under tracemalloc and writes where its memory is at the
-    end to bench/out/waves/tracemalloc.txt (slow: for finding what grows, not for figures)."""
+    """`trace`: the bot process runs under tracemalloc and writes what grew from the end of the
+    first wave to the end of the last to bench/out/waves/tracemalloc.txt (slow: for finding
+    what grows, not for figures)."""
     waves, size = plan(quick)
     workdir = fresh_dir("waves")
     stats_path = workdir / "stats.json"
@@ -81,6 +83,8 @@ async def run_phase(
                 first_failure = first_failure or result.first_failure
                 await asyncio.sleep(QUIET_SECONDS)
                 rss = mb(memory_mib(child.pid)["VmRSS"])
+                if trace and wave == 0:
+                    child.process.send_signal(signal.SIGUSR1)  # compare the end with now
                 readings.append({"people": (wave + 1) * size, "rss_mb": rss,
                                  "seconds": result.elapsed})  # fmt: skip
                 log(f"  wave {wave + 1:>2}/{waves}: {(wave + 1) * size:>7,} people seen, "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -32,13 +33,13 @@ class Inbox:
         if not batch:
             return fresh
         received = now()
-        marks = ",".join("?" * len(batch))
+        ids = json.dumps(list(batch))  # one statement text whatever the batch's size
 
         def store(conn: sqlite3.Connection) -> None:
             seen = conn.execute(
-                # Only placeholders are formatted in.
-                f"SELECT update_id FROM seen_updates WHERE update_id IN ({marks})",  # noqa: S608
-                tuple(batch),
+                "SELECT update_id FROM seen_updates "
+                "WHERE update_id IN (SELECT value FROM json_each(?))",
+                (ids,),
             )
             known = {int(row[0]) for row in seen}
             fresh[:] = [update_id for update_id in batch if update_id not in known]
