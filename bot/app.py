@@ -31,11 +31,13 @@ from bot.content.protocols import load_protocols
 from bot.conversation import ConversationRunner
 from bot.editing import Editing
 from bot.exits import ExitGate
-from bot.flows import editor, officer
-from bot.flows.editor import EditorFlow
+from bot.flows import editor, officer, review, translator
+from bot.flows.editor import DirectoryReview, EditorFlow
 from bot.flows.officer import OfficerFlow
+from bot.flows.review import ReviewFlow
 from bot.flows.screens import t
 from bot.flows.survivor import SurvivorFlow
+from bot.flows.translator import TranslationReview, TranslatorFlow
 from bot.handlers import errors, groups, members, staff
 from bot.handlers import private as private_chat
 from bot.hotline.history import delete_old_topics
@@ -53,6 +55,7 @@ from bot.telegram.intake import Intake
 from bot.telegram.processor import ChatOrderedProcessor
 from bot.telegram.ratelimit import OutgoingRateLimiter
 from bot.telegram.transport import AiohttpRequest
+from bot.translations import Translations
 from state.inbox import Inbox
 from state.officers import Officers
 from state.retention import purge_expired
@@ -130,6 +133,10 @@ def routes(settings: Settings) -> list[BaseHandler[Update, JigiyaContext, None]]
         CallbackQueryHandler(members.on_tool_button("officer"), pattern=f"^{officer.PREFIX}"),
         CommandHandler(editor.COMMANDS, members.on_tool_command("editor"), private),
         CallbackQueryHandler(members.on_tool_button("editor"), pattern=f"^{editor.PREFIX}"),
+        CommandHandler(translator.COMMANDS, members.on_tool_command("translator"), private),
+        CallbackQueryHandler(members.on_tool_button("translator"), pattern=f"^{translator.PREFIX}"),
+        CommandHandler(review.COMMANDS, members.on_tool_command("review"), private),
+        CallbackQueryHandler(members.on_tool_button("review"), pattern=f"^{review.PREFIX}"),
         ChatMemberHandler(groups.on_my_membership, ChatMemberHandler.MY_CHAT_MEMBER),
         MessageHandler(filters.ChatType.PRIVATE, private_chat.on_private_update),
         CallbackQueryHandler(private_chat.on_private_update),
@@ -152,18 +159,28 @@ async def run(
         directory = load_directory()
         editing = Editing(store, directory)
         await editing.load()  # editors' approved changes, over the CSV files
+        translations = Translations(store)
+        survivor = SurvivorFlow(
+            directory, settings.hotline_hours if hotline.configured else None,
+            voices=translations,
+        )  # fmt: skip
+        # Approved translations over the catalogs, and which survivor screens have a voice.
+        await translations.load(screens=survivor.voice_screens())
         services = Services(
             settings,
             store,
             ConversationRunner(store, keys),
-            Catalogs(),
-            SurvivorFlow(directory, settings.hotline_hours if hotline.configured else None),
+            translations.catalogs,
+            survivor,
             hotline,
             OfficerFlow(load_protocols(), directory),
             Officers(store, keys),
             ExitGate(),
             editing,
             EditorFlow(editing),
+            translations,
+            TranslatorFlow(translations, survivor),
+            ReviewFlow([DirectoryReview(editing), TranslationReview(translations)]),
         )
         application = build_application(settings, services)
         # Before the first request, so that a stop signal also ends a wait for Telegram.

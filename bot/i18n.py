@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date
 from pathlib import Path
 
@@ -75,13 +75,22 @@ def load_catalogs(locales_dir: Path = LOCALES_DIR) -> dict[str, Translations]:
     return loaded
 
 
+Overlay = Mapping[str, tuple[str, ...]]  # msgid → its forms, approved in the bot
+
+
 class Translator:
     """Renders flow messages in one language. Parameters that are messages are rendered first,
-    dates are written out, and a tuple of texts becomes a comma-separated list."""
+    dates are written out, and a tuple of texts becomes a comma-separated list.
 
-    def __init__(self, language: str, catalog: Translations) -> None:
+    `overlay` holds translations approved in the bot since the catalog was compiled
+    (bot/translations.py): they come first; what neither has falls back to French."""
+
+    def __init__(
+        self, language: str, catalog: Translations, overlay: Overlay | None = None
+    ) -> None:
         self.language = language
         self._catalog = catalog
+        self._overlay: Overlay = {} if overlay is None else overlay
 
     def render(self, text: Text) -> str:
         if isinstance(text, str):
@@ -89,7 +98,12 @@ class Translator:
         if isinstance(text, Localized):
             texts = dict(text.texts)
             return texts.get(self.language) or texts.get(DEFAULT, "")
-        if text.plural is not None and text.n is not None:
+        approved = self._overlay.get(text.msgid)
+        if approved and text.plural is not None and text.n is not None:
+            pattern = approved[min(self._catalog.plural(text.n), len(approved) - 1)]
+        elif approved:
+            pattern = approved[0]
+        elif text.plural is not None and text.n is not None:
             pattern = self._catalog.ngettext(text.msgid, text.plural, text.n)
         else:
             pattern = self._catalog.gettext(text.msgid)
@@ -108,9 +122,12 @@ class Translator:
 
 
 class Catalogs:
-    def __init__(self, locales_dir: Path = LOCALES_DIR) -> None:
+    def __init__(
+        self, locales_dir: Path = LOCALES_DIR, overlay: Mapping[str, Overlay] | None = None
+    ) -> None:
+        overlay = overlay or {}
         self._translators = {
-            language: Translator(language, catalog)
+            language: Translator(language, catalog, overlay.get(language))
             for language, catalog in load_catalogs(locales_dir).items()
         }
 

@@ -10,9 +10,12 @@ from bot.editing import Editing
 from bot.exits import ExitGate
 from bot.flows.editor import EditorFlow
 from bot.flows.officer import OfficerFlow
+from bot.flows.review import ReviewFlow
 from bot.flows.survivor import SurvivorFlow
+from bot.flows.translator import TranslatorFlow
 from bot.hotline.service import Hotline
 from bot.i18n import Catalogs
+from bot.translations import Translations
 from state.officers import Officers
 from state.store import Store
 
@@ -30,3 +33,6 @@ class Services:
     exits: ExitGate
     editing: Editing
     editor: EditorFlow
+    translations: Translations
+    translator: TranslatorFlow
+    review: ReviewFlow

@@ -1,5 +1,6 @@
-"""Editors' flow: check the directory entry by entry (/verify), correct it, report what does not
-work, and approve others' changes (/review).
+"""Editors' flow: check the directory entry by entry (/verify), correct it, and report what does
+not work. Others' changes are approved through /review (bot/flows/review.py), which reads them
+from `DirectoryReview`.
 
 The flow reads the directory as editors keep it (bot/editing.py) and never writes: each act is a
 `Record` output that the core writes to the log, and only then shows its `done` line. Who acts
@@ -19,15 +20,16 @@ from bot.content.models import SERVICES
 from bot.editing import Editing, Item
 from bot.flows.base import Event, Flow, FlowModel, Route, argument, model_of
 from bot.flows.referral import SERVICE_NAMES, centre_details, number_details
+from bot.flows.review import Waiting
 from bot.flows.screens import Button, Msg, Output, Record, Screen, Text, t, tn
 from state.directory_log import Action, LogEntry
 
 PREFIX = "ed:"  # every editor button; the channel checks the role before any of them
-COMMANDS = frozenset({"verify", "review"})
-IDLE, ITEM, REASON, FIELD, VALUE, SERVICES_STATE, MOVE, SOURCE, REVIEW = (
-    "idle", "item", "reason", "field", "value", "services", "move", "source", "review",
+COMMANDS = frozenset({"verify"})
+IDLE, ITEM, REASON, FIELD, VALUE, SERVICES_STATE, MOVE, SOURCE = (
+    "idle", "item", "reason", "field", "value", "services", "move", "source",
 )  # fmt: skip
-_OPEN = [ITEM, REASON, FIELD, VALUE, SERVICES_STATE, MOVE, SOURCE, REVIEW]
+_OPEN = [ITEM, REASON, FIELD, VALUE, SERVICES_STATE, MOVE, SOURCE]
 HAND_BACK: Route = ("hand_back", ())
 
 REASON_NAMES = {
@@ -63,9 +65,7 @@ FAULTS = {
     "outside": t("This position is outside Mali: nothing was changed."),
 }
 BACK = Button(t("↩️ Back"), "ed:back")
-ALREADY_DECIDED = t("Someone else has already decided on this change.")
 QUEUE_DONE = t("✅ Nothing left to check in this round. Thank you. Send /verify to start again.")
-REVIEW_DONE = t("✅ Nothing waiting for review. Thank you.")
 
 
 class EditorFlow(Flow):
@@ -79,7 +79,6 @@ class EditorFlow(Flow):
             states=[IDLE, *_OPEN],
             transitions=[
                 {"trigger": "verify", "source": anywhere, "dest": ITEM, "after": self._start},
-                {"trigger": "review", "source": anywhere, "dest": REVIEW, "after": self._start},
                 {"trigger": "works", "source": ITEM, "dest": ITEM, "after": self._works},
                 {"trigger": "broken", "source": ITEM, "dest": REASON},
                 {"trigger": "reason", "source": REASON, "dest": ITEM, "after": self._broken},
@@ -104,8 +103,6 @@ class EditorFlow(Flow):
                 {"trigger": "skip", "source": ITEM, "dest": ITEM, "after": self._skip},
                 {"trigger": "back", "source": [REASON, FIELD, VALUE, SERVICES_STATE, MOVE,
                                                SOURCE], "dest": ITEM},
-                {"trigger": "decide", "source": REVIEW, "dest": REVIEW, "after": self._decide},
-                {"trigger": "next", "source": REVIEW, "dest": REVIEW, "after": self._next},
                 {"trigger": "hand_back", "source": anywhere, "dest": IDLE},
             ],
             initial=IDLE,
@@ -131,7 +128,7 @@ class EditorFlow(Flow):
             return None
         kind, _, value = data[len(PREFIX) :].partition(":")
         plain = {"broken": "broken", "correct": "correct", "skip": "skip", "back": "back",
-                 "next": "next", "move": "move_ok", "sdone": "services_done"}  # fmt: skip
+                 "move": "move_ok", "sdone": "services_done"}  # fmt: skip
         if kind in plain and not value:
             return (plain[kind], ())
         if kind == "works" and value in ("phone", "visit"):
@@ -142,9 +139,6 @@ class EditorFlow(Flow):
             return ("pick", (value,))
         if kind == "svc" and value in SERVICES:
             return ("toggle", (value,))
-        verdict, _, proposal = value.partition(":")
-        if kind == "decide" and verdict in ("approve", "reject") and proposal.isdecimal():
-            return ("decide", (verdict, int(proposal)))
         return None
 
     async def step(self, model: FlowModel, event: Event) -> list[Output]:
@@ -188,10 +182,7 @@ class EditorFlow(Flow):
     def _start(self, event: AsyncEventData) -> None:
         model = model_of(event)
         model.data = {}
-        if model.state == ITEM:
-            self._advance(model)
-        else:
-            self._next(event)
+        self._advance(model)
 
     def _works(self, event: AsyncEventData) -> None:
         model = model_of(event)
@@ -258,29 +249,6 @@ class EditorFlow(Flow):
     def _skip(self, event: AsyncEventData) -> None:
         self._advance(model_of(event))
 
-    def _decide(self, event: AsyncEventData) -> None:
-        model = model_of(event)
-        verdict, proposal_id = event.args
-        proposal = self.editing.proposal(proposal_id)
-        if proposal is None:
-            model.notices.append(ALREADY_DECIDED)
-        else:
-            done = t("✅ Approved.") if verdict == "approve" else t("Rejected.")
-            decision: Action = "approve" if verdict == "approve" else "reject"
-            model.outputs.append(Record(decision, proposal.item_kind, proposal.item_id, done,
-                                        proposal=proposal_id))  # fmt: skip
-        model.data.setdefault("seen", []).append(proposal_id)
-        self._next(event)
-
-    def _next(self, event: AsyncEventData) -> None:
-        model = model_of(event)
-        seen = set(model.data.setdefault("seen", []))
-        if (shown := model.data.get("proposal")) is not None:
-            seen.add(shown)
-            model.data["seen"] = sorted(seen)
-        waiting = [p for p in self.editing.applied.pending.values() if p.id not in seen]
-        model.data["proposal"] = waiting[0].id if waiting else None
-
     def _advance(self, model: FlowModel) -> None:
         """On to the next entry of the queue; the one just seen is done for this round."""
         done: list[str] = model.data.setdefault("done", [])
@@ -302,8 +270,6 @@ class EditorFlow(Flow):
     # --- screens ------------------------------------------------------------------------------
 
     def screen(self, model: FlowModel) -> Screen:
-        if model.state == REVIEW:
-            return self._review_screen(model)
         item = self._item(model)
         if item is None:
             return Screen(body=(QUEUE_DONE,), edit=False)
@@ -361,20 +327,26 @@ class EditorFlow(Flow):
         )
         return Screen(body=tuple(body), buttons=buttons, edit=False)
 
-    def _review_screen(self, model: FlowModel) -> Screen:
-        proposal_id = model.data.get("proposal")
-        proposal = None if proposal_id is None else self.editing.proposal(proposal_id)
-        if proposal is None:
-            return Screen(body=(REVIEW_DONE,), edit=False)
-        return Screen(
-            body=(*_describe(self.editing, proposal),),
-            buttons=(
-                (Button(t("✅ Approve"), f"ed:decide:approve:{proposal.id}"),
-                 Button(t("✖️ Reject"), f"ed:decide:reject:{proposal.id}")),
-                (Button(t("⏭ Next"), "ed:next"),),
-            ),
-            edit=False,
-        )  # fmt: skip
+
+class DirectoryReview:
+    """Directory changes and reports waiting for a second person (`/review`), for editors."""
+
+    def __init__(self, editing: Editing) -> None:
+        self.editing = editing
+
+    def waiting(self, scope: frozenset[str]) -> list[Waiting]:
+        if "directory" not in scope:
+            return []
+        return [self._waiting(p) for p in self.editing.applied.pending.values()]
+
+    def find(self, key: str) -> Waiting | None:
+        kind, _, number = key.partition(":")
+        proposal = self.editing.proposal(int(number)) if kind == "dir" else None
+        return None if proposal is None else self._waiting(proposal)
+
+    def _waiting(self, proposal: LogEntry) -> Waiting:
+        body = tuple(_describe(self.editing, proposal))
+        return Waiting(f"dir:{proposal.id}", proposal.actor, body)
 
 
 def _describe(editing: Editing, proposal: LogEntry) -> list[Text]:

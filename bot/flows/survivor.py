@@ -14,7 +14,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Protocol
 
 from transitions.extensions.asyncio import AsyncEventData
 
@@ -23,10 +25,10 @@ from bot.flows import place, referral
 from bot.flows.base import Event, Flow, FlowModel, Route, argument, model_of, normalised
 from bot.flows.place import WHERE, PlacePicker
 from bot.flows.referral import BEING_CHECKED, FREE_NUMBERS, card, number_details, number_line
-from bot.flows.screens import Button, Handover, Localized, Output, Screen, t
+from bot.flows.screens import Button, Handover, Localized, Msg, Output, Screen, Voice, t
 from bot.hotline.hours import Hours
 from bot.i18n import supported_language
-from bot.languages import CODES, NATIVE_NAMES
+from bot.languages import CODES, NATIVE_NAMES, OFFERED
 
 NEW, LANGUAGE, MENU, CONSENT, HANDOVER = "new", "language", "menu", "consent", "handover"
 
@@ -105,6 +107,39 @@ HIDE_PREVIEWS = t(
 )
 
 
+SHARED_HEADING = t("📍 Nearest centres to the place you shared:")
+# The screens that matter most to someone who does not read: a translator reads each as a voice
+# note (bot/flows/translator.py); once approved, the screen gets a "🔊 Listen" button in that
+# language. Nothing plays unless she taps it.
+VOICE_SCREENS: dict[str, Msg] = {
+    "greeting": t("Greeting and language choice"),
+    "menu": t("Menu"),
+    "danger": t("Emergency numbers"),
+    "nearest": t("Nearest centres (the answer's heading)"),
+    "about": t("What happens at a centre"),
+    "consent": t("Talking to a person: consent"),
+    "exit": t("Quick exit explanation"),
+}
+LISTEN = t("🔊 Listen")
+NO_RECORDING = t("There is no voice note of this screen in your language yet.")
+
+
+class Voices(Protocol):
+    """Approved voice notes and the languages offered to survivors (bot/translations.py)."""
+
+    def voice(self, language: str | None, screen: str) -> str | None: ...
+
+    def visible_languages(self) -> tuple[str, ...]: ...
+
+
+class _NoVoices:
+    def voice(self, language: str | None, screen: str) -> str | None:
+        return None
+
+    def visible_languages(self) -> tuple[str, ...]:
+        return OFFERED
+
+
 _BAMBARA_LETTERS = str.maketrans({"ɛ": "e", "ɔ": "o", "ɲ": "ny", "ŋ": "ng"})
 
 
@@ -174,9 +209,11 @@ class SurvivorFlow(Flow):
         directory: Directory,
         hours: Hours | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        voices: Voices | None = None,
     ) -> None:
         self.directory = directory
         self.hours = hours
+        self.voices: Voices = voices or _NoVoices()
         self._clock = clock
         self.picker = PlacePicker(
             directory, PLACE_WORDS, prefix="", regions_data="nav:regions", footer=NAV_ROWS
@@ -190,13 +227,14 @@ class SurvivorFlow(Flow):
                     "trigger": "choose_language",
                     "source": LANGUAGE,
                     "dest": MENU,
-                    "conditions": [lambda e: argument(e) in CODES],
+                    "conditions": [lambda e: argument(e) in model_of(e).view["languages"]],
                     "after": [self._remember_language],
                 },
                 {"trigger": "show_menu", "source": [MENU, *place.STATES, CONSENT, HANDOVER],
                  "dest": MENU},
                 {"trigger": "emergency", "source": every_state, "dest": MENU,
-                 "after": [lambda e: model_of(e).outputs.extend(self.danger_outputs())]},
+                 "after": [lambda e: model_of(e).outputs.extend(
+                     self.danger_outputs(language=model_of(e).language))]},
                 {"trigger": "plan", "source": every_state, "dest": MENU,
                  "after": [self._show_plan]},
                 {"trigger": "numbers", "source": every_state, "dest": MENU,
@@ -249,6 +287,8 @@ class SurvivorFlow(Flow):
 
     def _route_button(self, data: str) -> Route | None:
         kind, _, value = data.partition(":")
+        if kind == "voice" and value in VOICE_SCREENS:
+            return ("listen", (value,))
         if kind == "lang":
             return ("choose_language", (value,))
         if kind == "nav":
@@ -273,12 +313,54 @@ class SurvivorFlow(Flow):
     async def step(self, model: FlowModel, event: Event) -> list[Output]:
         # The language chosen, else the one the person's app reports: ticked on the language screen.
         model.view["suggested"] = supported_language([model.language, event.language_hint])
+        # Offered languages, and those a translator or administrator previews (from the core).
+        shown = {*self.voices.visible_languages(), *model.view.get("preview", ())}
+        model.view["languages"] = tuple(code for code in CODES if code in shown)
+        route = self.route(model, event)
+        if route is not None and route[0] == "listen":
+            # Only the voice note she asked for: the screen she pressed it on stays as it is.
+            file_id = self.voices.voice(self._heard_in(model), route[1][0])
+            return [Voice(file_id) if file_id else Screen(body=(NO_RECORDING,), edit=False)]
         return await super().step(model, event)
+
+    def _heard_in(self, model: FlowModel) -> str | None:
+        return model.language or model.view.get("suggested")
+
+    def _listen(self, screen: Screen, name: str, language: str | None) -> Screen:
+        """The screen with a "🔊 Listen" button when it has a voice note in her language."""
+        if language is None or self.voices.voice(language, name) is None:
+            return screen
+        return replace(screen, buttons=((Button(LISTEN, f"voice:{name}"),), *screen.buttons))
+
+    def voice_screens(self) -> dict[str, Screen]:
+        return {name: self.voice_screen(name) for name in VOICE_SCREENS}
+
+    def voice_screen(self, name: str) -> Screen:
+        """A screen a translator reads as a voice note, as survivors see it."""
+        if name == "greeting":
+            model = FlowModel({}, None)
+            model.view["languages"] = OFFERED
+            return self._language_screen(model)
+        if name == "danger":
+            screen = self.danger_outputs()[0]
+            assert isinstance(screen, Screen)
+            return screen
+        screens: dict[str, Callable[[], Screen]] = {
+            "menu": self.menu_screen,
+            "nearest": lambda: Screen(body=(SHARED_HEADING,)),
+            "about": self._about_screen,
+            "consent": self._consent_screen if self.hours is not None else self._talk_screen,
+            "exit": lambda: Screen(body=(QUICK_EXIT_TRUTH,)),
+        }
+        return screens[name]()
 
     # --- what each state shows ----------------------------------------------------------
 
-    def menu_screen(self) -> Screen:
+    def menu_screen(self, language: str | None = None) -> Screen:
         """The menu, as every state leads back to it (also shown when a handover is refused)."""
+        return self._listen(self._menu(), "menu", language)
+
+    def _menu(self) -> Screen:
         return Screen(
             body=(t("What would you like to do?"),),
             buttons=(
@@ -293,18 +375,18 @@ class SurvivorFlow(Flow):
 
     def screen(self, model: FlowModel) -> Screen:
         if model.state == MENU:
-            return self.menu_screen()
+            return self.menu_screen(model.language)
         if model.state in place.STATES:
             return self.picker.screen(model)
         if model.state == CONSENT:
-            return self._consent_screen()
+            return self._listen(self._consent_screen(), "consent", model.language)
         if model.state == HANDOVER:
             return Screen(
                 body=(t("💬 You are connected to the hotline. Write your message here."),),
                 buttons=((Button(t("End the conversation"), "case:end"),), (EXIT,)),
                 edit=False,
             )
-        return self._language_screen(model)
+        return self._listen(self._language_screen(model), "greeting", self._heard_in(model))
 
     def _consent_screen(self) -> Screen:
         """Consent in plain words before anyone reads her (issue 17, point 1; WHO 2007 ethical
@@ -387,7 +469,7 @@ class SurvivorFlow(Flow):
                 *(
                     (Button(("✓ " if code == suggested else "") + NATIVE_NAMES[code],
                             f"lang:{code}"),)
-                    for code in CODES
+                    for code in model.view["languages"]
                 ),
                 (DANGER,),
                 (EXIT,),
@@ -396,7 +478,9 @@ class SurvivorFlow(Flow):
 
     # --- what some steps add ------------------------------------------------------------
 
-    def danger_outputs(self, buttons: Rows = ((PLAN,),)) -> list[Output]:
+    def danger_outputs(
+        self, buttons: Rows = ((PLAN,),), language: str | None = None
+    ) -> list[Output]:
         """The danger screen (issue 17, point 5): the free numbers with their real status, then
         a safe place, and what Jigiya cannot do; a plan to stay safer one tap away (`buttons`);
         every number as a card. Also shown during a hotline case when she writes a help word."""
@@ -409,14 +493,12 @@ class SurvivorFlow(Flow):
             # Every number found not working (bot/editing.py): the screen is never empty.
             else (GO_TO_SAFETY,)
         )  # fmt: skip
-        return [
-            Screen(
-                body=(t("☎️ Useful numbers"), *what_to_do, NOT_AN_EMERGENCY_SERVICE),
-                buttons=buttons,
-                edit=False,
-            ),
-            *(card(n) for n in numbers),
-        ]
+        screen = Screen(
+            body=(t("☎️ Useful numbers"), *what_to_do, NOT_AN_EMERGENCY_SERVICE),
+            buttons=buttons,
+            edit=False,
+        )
+        return [self._listen(screen, "danger", language), *(card(n) for n in numbers)]
 
     # --- transition callbacks -----------------------------------------------------------
 
@@ -427,7 +509,8 @@ class SurvivorFlow(Flow):
         """A short safety plan (issue 17, point 5; safety planning in the GBV AoR/UNFPA
         guidance on remote GBV services, 2021, and the IASC GBV guidelines), and how to keep
         this chat from being seen. The papers named are to be confirmed for Mali."""
-        model_of(event).outputs.append(
+        model = model_of(event)
+        model.outputs.append(self._listen(
             Screen(
                 body=(
                     t("🛡️ A plan to stay safer"),
@@ -445,8 +528,8 @@ class SurvivorFlow(Flow):
                     QUICK_EXIT_TRUTH,
                 ),
                 edit=False,
-            )
-        )
+            ), "exit", model.language,
+        ))  # fmt: skip
 
     def _show_numbers(self, event: AsyncEventData) -> None:
         numbers = self.directory.numbers
@@ -469,49 +552,53 @@ class SurvivorFlow(Flow):
         point 6): care in principle free, the right to care without a complaint, the medical
         delays of WHO's clinical management of rape (HIV prevention within 72 hours, emergency
         contraception up to 120 hours), and that it is not her fault."""
-        model_of(event).outputs.append(
-            Screen(
-                body=(
-                    t("ℹ️ At a One Stop Center"),
-                    t("What happened to you is not your fault."),
-                    t(
-                        "In one place, the centres offer medical care, someone to listen to you "
-                        "and support you, legal help and protection."
-                    ),
-                    t("In principle, care there is free: ask first, to be sure."),
-                    t("You decide what you want to do, including whether to file a complaint."),
-                    t(
-                        "After rape, go quickly, if possible within 3 days: medicines can "
-                        "prevent HIV and pregnancy (pregnancy up to 5 days). Even later, go."
-                    ),
-                    t("You have the right to receive care without filing a complaint."),
+        model = model_of(event)
+        model.outputs.append(self._listen(self._about_screen(), "about", model.language))
+
+    def _about_screen(self) -> Screen:
+        return Screen(
+            body=(
+                t("ℹ️ At a One Stop Center"),
+                t("What happened to you is not your fault."),
+                t(
+                    "In one place, the centres offer medical care, someone to listen to you "
+                    "and support you, legal help and protection."
                 ),
-                edit=False,
-            )
+                t("In principle, care there is free: ask first, to be sure."),
+                t("You decide what you want to do, including whether to file a complaint."),
+                t(
+                    "After rape, go quickly, if possible within 3 days: medicines can "
+                    "prevent HIV and pregnancy (pregnancy up to 5 days). Even later, go."
+                ),
+                t("You have the right to receive care without filing a complaint."),
+            ),
+            edit=False,
         )
 
     def _show_talk(self, event: AsyncEventData) -> None:
-        model_of(event).outputs.append(
-            Screen(
-                body=(
-                    t("💬 Talking to a person"),
-                    t(
-                        "Writing to hotline staff is not available in this service yet. "
-                        "You can call these free numbers:"
-                    ),
-                    *(number_line(n) for n in self._numbers_for_emergency()),
+        model_of(event).outputs.append(self._talk_screen())
+
+    def _talk_screen(self) -> Screen:
+        return Screen(
+            body=(
+                t("💬 Talking to a person"),
+                t(
+                    "Writing to hotline staff is not available in this service yet. "
+                    "You can call these free numbers:"
                 ),
-                edit=False,
-            )
+                *(number_line(n) for n in self._numbers_for_emergency()),
+            ),
+            edit=False,
         )
 
     def _show_nearest(self, event: AsyncEventData) -> None:
         """After a shared location, a town picked, or a place typed (see `referral.origin`)."""
-        model_of(event).outputs.extend(
+        model = model_of(event)
+        model.outputs.extend(
             referral.nearest_outputs(
                 self.directory,
                 *referral.origin(event),
-                shared=t("📍 Nearest centres to the place you shared:"),
+                shared=SHARED_HEADING,
                 entry=referral.centre_entry,
                 none_listed=t("No centre is listed yet."),
                 far_message=(
@@ -526,6 +613,11 @@ class SurvivorFlow(Flow):
                 ),
             )
         )
+        # The answer's heading as a voice note, one tap away, as a message of its own: a button
+        # on the answer itself would keep her location keyboard open.
+        listen = self._listen(Screen(body=(LISTEN,), edit=False), "nearest", model.language)
+        if listen.buttons:
+            model.outputs.append(listen)
 
     # --- building blocks ----------------------------------------------------------------
 

@@ -44,6 +44,11 @@ def event_of(update: Update) -> Event:
     if message is not None and message.location is not None:
         where = (message.location.latitude, message.location.longitude)
         return Event("location", update.update_id, location=where, language_hint=hint)
+    if message is not None and message.voice is not None:
+        duration = message.voice.duration
+        seconds = duration if isinstance(duration, int) else int(duration.total_seconds())
+        voice = (message.voice.file_id, seconds)
+        return Event("other", update.update_id, language_hint=hint, voice=voice)
     return Event("other", update.update_id, language_hint=hint)
 
 
@@ -73,9 +78,12 @@ def incoming_of(
         number = message.contact.phone_number
         digits = "".join(c for c in number if c.isascii() and c.isdecimal())
         phone = f"{'+' if number.lstrip().startswith('+') else ''}{digits}"
+    # A member's whole text (a translation may be long); flows read only its start.
+    text = message.text if member is not None else None
     return Incoming(
-        message.message_id, shares=_shares(message), phone=phone, member=member, tools=tools
-    )
+        message.message_id, shares=_shares(message), phone=phone, member=member, tools=tools,
+        text=text,
+    )  # fmt: skip
 
 
 def _shares(message: Message) -> Shares | None:

@@ -20,7 +20,7 @@ from telegram import (
 )
 from telegram.error import BadRequest, Forbidden, TelegramError
 
-from bot.flows.screens import Contact, Document, Output, Pin, Screen, t
+from bot.flows.screens import Contact, Document, Output, Pin, Screen, Voice, t
 from bot.i18n import Translator
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ class TelegramChannel:
         replace: int | None = None,
     ) -> None:
         chat_id = int(chat)
-        lone = len([o for o in outputs if not isinstance(o, Document)]) == 1
+        lone = len([o for o in outputs if not isinstance(o, Document | Voice)]) == 1
         for output in outputs:
             if isinstance(output, Contact):
                 sent = await self.bot.send_contact(
@@ -83,6 +83,12 @@ class TelegramChannel:
                     title=translator.render(output.title),
                     address=translator.render(output.address), protect_content=True,
                 )  # fmt: skip
+                shown.append(sent.message_id)
+            elif isinstance(output, Voice):
+                # By the file id Telegram holds: no audio passes through or stays on our disk.
+                sent = await self.bot.send_voice(
+                    chat_id, voice=output.file_id, protect_content=True
+                )
                 shown.append(sent.message_id)
             elif isinstance(output, Document):
                 text = "\n".join(translator.render(line) for line in output.body) + "\n"
