@@ -1,4 +1,5 @@
-"""Command line: `python -m bot run | demo | content check | content export DIR`."""
+"""Command line: `python -m bot run | demo | content check | content export DIR | locales
+coverage | locales export`."""
 
 from __future__ import annotations
 
@@ -59,6 +60,14 @@ def _parser() -> argparse.ArgumentParser:
         "approved changes (from BOT_DB_PATH) as CSV files to DIR",
     )
     content.add_argument("dir", nargs="?", type=Path, help="export: the folder to write to")
+    locales = commands.add_parser("locales", help="the translations made inside the bot")
+    locales.add_argument(
+        "action",
+        choices=["coverage", "export"],
+        help="coverage: how much of each language is approved (from BOT_DB_PATH and locales/). "
+        "export: write the translations approved in the bot into locales/<lang>/LC_MESSAGES/"
+        "messages.po, for a reviewed commit",
+    )
     return parser
 
 
@@ -75,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
             print("Usage: python -m bot content export DIR", file=sys.stderr)
             return EXIT_CONFIG
         return asyncio.run(_export(args.dir))
+    if args.command == "locales":
+        return asyncio.run(_locales(args.action))
     if args.command == "content":
         from bot.content import main_check
 
@@ -117,6 +128,33 @@ async def _export(out_dir: Path) -> int:
         await store.close()
     for path in export(CONTENT_DIR, editing.applied, out_dir):
         print(f"Wrote {path}")
+    return 0
+
+
+async def _locales(action: str) -> int:
+    from bot.content import load_directory
+    from bot.flows.survivor import SurvivorFlow
+    from bot.languages import CODES, DEFAULT
+    from bot.translations import Translations, export
+    from state.store import Store
+
+    settings = load_settings(allow_missing_token=True)
+    store = await Store.open(settings.db_path)
+    try:
+        translations = Translations(store)
+        await translations.load(screens=SurvivorFlow(load_directory()).voice_screens())
+    finally:
+        await store.close()
+    if action == "export":
+        for path in export(translations):
+            print(f"Wrote {path}")
+        return 0
+    for code in CODES:
+        if code != DEFAULT:
+            c = translations.coverage(code)
+            print(f"{code}: {c.approved}/{c.total} approved; survivor screens "
+                  f"{c.survivor_approved}/{c.survivor_total}; voice notes "
+                  f"{len(translations.recorded(code))}/{len(translations.screens)}")  # fmt: skip
     return 0
 
 

@@ -57,7 +57,7 @@ from bot.telegram.ratelimit import OutgoingRateLimiter
 from bot.telegram.transport import AiohttpRequest
 from bot.translations import Translations
 from state.inbox import Inbox
-from state.officers import Officers
+from state.officers import Officers, translator_language
 from state.retention import purge_expired
 from state.store import Store
 
@@ -182,6 +182,7 @@ async def run(
             TranslatorFlow(translations, survivor),
             ReviewFlow([DirectoryReview(editing), TranslationReview(translations)]),
         )
+        await services.officers.active()  # members in memory, for the intake's first updates
         application = build_application(settings, services)
         # Before the first request, so that a stop signal also ends a wait for Telegram.
         _stop_on_signals(stop)
@@ -215,6 +216,7 @@ async def _serve(
         exits,
         partial(private_chat.remember_unread, application),
         on_flood=partial(private_chat.flood_note, application),
+        recorder=partial(_records_voice, services),
     )
     # The command menu is not needed to answer anyone: it goes out while polling starts.
     commands = asyncio.create_task(_set_commands(application, services.catalogs))
@@ -303,6 +305,12 @@ def _schedule_jobs(application: Application, services: Services) -> None:  # typ
         application.job_queue.run_repeating(
             delete_topics, interval=TOPICS_INTERVAL, first=TOPICS_INTERVAL, name="topics"
         )
+
+
+def _records_voice(services: Services, user_id: int) -> bool:
+    """A translator or administrator: their voice notes may be recordings to propose."""
+    role = services.officers.known_role(user_id)
+    return user_id in services.settings.admin_ids or translator_language(role) is not None
 
 
 async def _delete_late(bot: Bot, chat: str, message_id: int) -> None:

@@ -70,7 +70,11 @@ class Source:
     plural: str | None
     audience: Audience
     where: str  # the first file it is written in
-    button: bool  # a button label: short
+
+    @property
+    def button(self) -> bool:
+        """A button label: it must stay short."""
+        return self.msgid in button_labels()
 
 
 @dataclass(frozen=True)
@@ -138,38 +142,25 @@ def po_path(locales_dir: Path, language: str) -> Path:
     return locales_dir / language / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
+_BUTTON = re.compile(
+    r'\b(?:Keyboard)?Button\(\s*(?:t\(\s*"((?:[^"\\]|\\.)*)"|([A-Z_][A-Z0-9_]*)\b)'
+)
+_NAMED = re.compile(r'^([A-Z_][A-Z0-9_]*)\s*=\s*t\(\s*"((?:[^"\\]|\\.)*)"', re.MULTILINE)
+
+
 @cache
 def button_labels() -> frozenset[str]:
     """The msgids shown as button labels: `Button(t("…"), …)`, directly or through a name
-    given to a `t("…")` in the same module."""
+    given to a `t("…")` in the same module. Read from the source when first needed."""
     labels: set[str] = set()
     for path in sorted((PROJECT_ROOT / "bot").rglob("*.py")):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        named = {
-            target.id: _msgid(node.value)
-            for node in ast.walk(tree) if isinstance(node, ast.Assign)
-            for target in node.targets if isinstance(target, ast.Name)
-        }  # fmt: skip
-        for node in ast.walk(tree):
-            if not (isinstance(node, ast.Call) and node.args):
-                continue
-            name = getattr(node.func, "id", getattr(node.func, "attr", ""))
-            if name not in ("Button", "KeyboardButton"):
-                continue
-            label = node.args[0]
-            msgid = named.get(label.id) if isinstance(label, ast.Name) else _msgid(label)
-            if msgid:
-                labels.add(msgid)
+        source = path.read_text(encoding="utf-8")
+        named = {name: text for name, text in _NAMED.findall(source)}
+        for text, name in _BUTTON.findall(source):
+            label = text or named.get(name)
+            if label:
+                labels.add(ast.literal_eval(f'"{label}"'))
     return frozenset(labels)
-
-
-def _msgid(node: ast.expr) -> str | None:
-    if (
-        isinstance(node, ast.Call) and getattr(node.func, "id", "") == "t" and node.args
-        and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)
-    ):  # fmt: skip
-        return node.args[0].value
-    return None
 
 
 def _audience(where: str) -> Audience:
@@ -181,7 +172,6 @@ def _audience(where: str) -> Audience:
 @lru_cache(maxsize=4)
 def _sources(pot: Path, mtime: float) -> tuple[Source, ...]:
     found: list[Source] = []
-    labels = button_labels()
     for message in _read_catalog(pot, mtime):
         if not message.id:
             continue
@@ -189,7 +179,7 @@ def _sources(pot: Path, mtime: float) -> tuple[Source, ...]:
         plural = str(message.id[1]) if isinstance(message.id, tuple | list) else None
         files = [path for path, _ in message.locations] or [""]
         audience = min((_audience(f) for f in files), key=AUDIENCES.index)
-        found.append(Source(msgid, plural, audience, files[0], msgid in labels))
+        found.append(Source(msgid, plural, audience, files[0]))
     return tuple(sorted(found, key=lambda s: AUDIENCES.index(s.audience)))
 
 

@@ -146,6 +146,12 @@ class Officers:
         """The officer with this id if their access stands; checked on every officer action."""
         return (await self._loaded()).get(user_id)
 
+    def known_role(self, user_id: int) -> str | None:
+        """The role of an active member, from memory only (for the intake, which cannot wait);
+        None until the members are loaded (`active()` at start loads them)."""
+        member = None if self._active is None else self._active.get(user_id)
+        return None if member is None else member.role
+
     async def active(self) -> list[Officer]:
         return sorted((await self._loaded()).values(), key=lambda o: (o.joined_at, o.user_id))
 
