@@ -1,7 +1,7 @@
 """The offline demo: the real bot against the loopback emulator, with a chat in the terminal.
 
-You play four people in turn: a survivor, an officer, an editor who checks the directory, and a
-member of the staff group. Lines you
+You play five people in turn: a survivor, an officer, an editor who checks the directory, a
+translator who puts the bot's words into Bambara, and a member of the staff group. Lines you
 type are sent as that person; `!` lines are the demo's own commands (`!help`).
 """
 
@@ -32,7 +32,7 @@ QUIET_SECONDS = 0.3
 LEAVING_QUIET_SECONDS = 2.5
 
 HELP = """Demo commands:
-  !as survivor | officer | editor | staff  switch who you are
+  !as survivor | officer | editor | translator | staff  switch who you are
   !loc 14.49,-4.19  or  !loc Mopti         share a location (coordinates, or a town's centre)
   !sticker  !voice  !photo                 send one of those
   !contact 70123456  !file certificat.pdf  share a phone number or a file
@@ -42,7 +42,9 @@ Anything else is sent as a message; a number presses that button of the last mes
 As staff, you write in the case topic you saw last: claim the case first (its card's button).
 The officer is also an administrator: /invite police, then /officer <code>, then /checklists.
 For the editor: as officer, /invite editor; as editor, /officer <code>, then /verify; a change
-waits for a second person: as officer (an administrator), /review."""
+waits for a second person: as officer (an administrator), /review.
+For the translator: as officer, /invite translator bm; as translator, /officer <code>, then
+/translate (answer with the Bambara text) or /record (answer with !voice); as officer, /review."""
 
 Json = dict[str, Any]
 
@@ -78,6 +80,8 @@ def _describe(event: ChatEvent) -> list[str]:
     elif "location" in message:
         where = message["location"]
         lines.append(f"📍 {where['latitude']:.4f}, {where['longitude']:.4f}")
+    if "voice" in message:
+        lines.append(f"🔊 (a voice note, {message['voice'].get('duration', 0)} s)")
     if "document" in message:
         lines.append(f"📄 {message['document'].get('file_name', 'document')}")
     text = message.get("text") or message.get("caption")
@@ -95,12 +99,14 @@ class Demo:
         survivor = emulator.user(1001, "Awa", language_code="fr")
         officer = emulator.user(2002, "Moussa", language_code="fr")
         editor = emulator.user(2004, "Kadiatou", language_code="fr")
+        translator = emulator.user(2005, "Mariam", language_code="fr")
         staff_user = emulator.user(3003, "Fatou", language_code="fr")
         member = emulator.forum(STAFF_GROUP_ID, "Jigiya hotline").member(staff_user)
         self.personas = {
             "survivor": Persona("survivor", survivor),
             "officer": Persona("officer", officer),
             "editor": Persona("editor", editor),
+            "translator": Persona("translator", translator),
             "staff": Persona("staff", staff_user, member),
         }
         self.current = self.personas["survivor"]

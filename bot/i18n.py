@@ -58,6 +58,8 @@ def load_catalogs(locales_dir: Path = LOCALES_DIR) -> dict[str, Translations]:
     loaded: dict[str, Translations] = {}
     for language in CODES:
         po_path = locales_dir / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+        if not po_path.exists() and language != DEFAULT:
+            continue  # a language without its catalog yet: French
         mo_path = po_path.with_suffix(".mo")
         if not mo_path.exists() or mo_path.stat().st_mtime < po_path.stat().st_mtime:
             data = compiled_catalog(po_path)

@@ -181,11 +181,19 @@ async def test_a_recording_plays_only_in_its_language_protected_and_leaves_with_
     proposal = await shown(admin)
     approve = next(d for d in data_of(proposal) if d.startswith("rv:ok:tr:"))
     assert (await press(admin, proposal, approve))["text"] == "✅ Approved."
+    assert (await shown(admin))["text"] == "✅ Nothing waiting for review. Thank you."
     assert rows(db_path) == [("propose", "voice"), ("approve", "voice")]
 
     english = emulator.user(4102, language_code="en")
     await english.send("/start")
-    assert "voice:greeting" not in data_of(await shown(english))
+    greeting = await shown(english)
+    assert "voice:greeting" not in data_of(greeting)
+    assert "lang:ff" not in data_of(greeting)  # not complete: survivors do not see it yet
+    await admin.send("/start")
+    preview = await shown(admin)  # an administrator previews every language
+    assert {"lang:ff", "lang:ses"} <= set(data_of(preview))
+    await admin.press(preview, "lang:ff")
+    assert "nav:centre" in data_of(await shown(admin))
 
     mariam = emulator.user(4103, language_code="bm")
     await mariam.send("/start")

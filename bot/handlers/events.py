@@ -69,7 +69,8 @@ def incoming_of(
 ) -> Incoming:
     query, message = update.callback_query, update.message
     if query is not None:
-        return Incoming(pressed=query.message.message_id if query.message else None)
+        pressed = query.message.message_id if query.message else None
+        return Incoming(pressed=pressed, member=member, tools=tools)
     if message is None:
         return Incoming()  # an edit
     phone = None
