@@ -216,11 +216,6 @@ class PrivateChats:
             event = replace(event, text=incoming.text)
         view = await self._view(tool, incoming.member)
         result = await services.runner.step(self._flow(tool), key, event, view=view)
-        if event.kind == "command" and incoming.member is not None:
-            # One tool at a time: the member's other tools step back, so that what they type
-            # next reaches the tool they just opened.
-            for other in await self.tools_of(incoming.member) - {tool}:
-                await services.runner.step(self._flow(other), key, event)
         if not result.outputs:
             return False
         if incoming.message_id is not None:
@@ -238,6 +233,16 @@ class PrivateChats:
         language = supported_language([result.language, event.language_hint])
         await self.deliver(key, outputs, language=language, replace=incoming.pressed, ensure=True)
         return True
+
+    async def open_tool(
+        self, tool: Tool, key: StorageKey, event: Event, incoming: Incoming
+    ) -> None:
+        """A tool's command: the member's other tools step back first, so that what they type
+        next reaches the tool they open (an administrator has several)."""
+        if incoming.member is not None:
+            for other in await self.tools_of(incoming.member) - {tool}:
+                await self.services.runner.step(self._flow(other), key, event)
+        await self.tool_step(tool, key, event, incoming)
 
     def _role(self, member: int) -> Role:
         return "administrator" if member in self.services.settings.admin_ids else "translator"

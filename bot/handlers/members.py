@@ -179,7 +179,7 @@ async def on_redeem(update: Update, context: JigiyaContext) -> None:
     await _say(context, user, Screen(body=(welcome,), edit=False))
     event = Event("command", update.update_id, name=FIRST_COMMAND[tool],
                   language_hint=user.language_code)  # fmt: skip
-    await context.chats.tool_step(tool, _key(context, user.id), event, Incoming(member=user.id))
+    await context.chats.open_tool(tool, _key(context, user.id), event, Incoming(member=user.id))
 
 
 def on_tool_command(tool: Tool) -> Callable[[Update, JigiyaContext], Coroutine[Any, Any, None]]:
@@ -194,7 +194,7 @@ def on_tool_command(tool: Tool) -> Callable[[Update, JigiyaContext], Coroutine[A
             await _say(context, user, Screen(body=(ACCESS[tool],), edit=False))
             return
         incoming = Incoming(member=user.id)
-        await context.chats.tool_step(tool, _key(context, user.id), event_of(update), incoming)
+        await context.chats.open_tool(tool, _key(context, user.id), event_of(update), incoming)
 
     return on_command
 
