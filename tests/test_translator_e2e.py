@@ -23,7 +23,7 @@ from bot.emulator import BotApiEmulator, FakeUser
 from bot.flows.base import NOT_UNDERSTOOD, Event, FlowModel
 from bot.flows.survivor import LANGUAGE, SurvivorFlow
 from bot.i18n import LOCALES_DIR
-from bot.translations import Translations, export
+from bot.translations import FAULTS, Source, Translations, export, fault
 from state import translation_log
 from state.store import Store
 from state.translation_log import TranslationEntry
@@ -143,11 +143,11 @@ async def test_bad_input_is_refused_and_nothing_half_done_is_stored(
         await send()
         assert (await shown(awa))["text"].startswith("Please send the translation as a text")
     french = item["text"].split("French: ", 1)[1].split("\n\n", 1)[0]
-    if "%(" not in french:  # the French keeps the source's names: identical is questioned
-        await awa.send(french)
-        question = await shown(awa)
-        assert question["text"].startswith("Keep it identical to the French?")
-        await press(awa, question, "tr:again")
+    await awa.send(french)  # its names are right, but it is the French: questioned
+    question = await shown(awa)
+    assert question["text"].startswith("Keep it identical to the French?")
+    again = await press(awa, question, "tr:again")
+    assert again["text"] == item["text"]  # the same message to translate, nothing kept
 
     await awa.send("/record")
     record = await shown(awa)
@@ -252,3 +252,19 @@ async def test_a_language_is_offered_exactly_when_its_survivor_screens_are_compl
     ))  # fmt: skip
     assert "lang:ff" in await offered()
     assert "lang:ses" not in await offered()
+
+
+def test_the_checks_before_anything_is_kept() -> None:
+    source = Source("Hello %(name)s, %(num)d left", None, "survivor", "bot/flows/survivor.py")
+    assert fault(source, 0, "I ni ce %(name)s, %(num)d to") is None
+    assert fault(source, 0, "   ") == FAULTS["empty"]
+    assert fault(source, 0, "x" * 4097) == FAULTS["long"]
+    for wrong in ("I ni ce %(name)s", "%(name)s %(num)d %(extra)s", "%(nom)s %(num)d",
+                  "%(name)s %(num)d 100%"):  # fmt: skip
+        problem = fault(source, 0, wrong)
+        assert problem is not None
+        assert problem.msgid == FAULTS["placeholders"].msgid, wrong
+    button = Source("🔊 Listen", None, "survivor", "bot/flows/survivor.py")
+    assert button.button
+    assert fault(button, 0, "🔊 " + "a" * 39) == FAULTS["button"]  # 41 characters
+    assert fault(button, 0, "🔊 Lamɛn") is None

@@ -469,7 +469,8 @@ class SurvivorFlow(Flow):
                 *(
                     (Button(("✓ " if code == suggested else "") + NATIVE_NAMES[code],
                             f"lang:{code}"),)
-                    for code in model.view["languages"]
+                    # Set by `step`; a screen shown again after a restart has the offered ones.
+                    for code in model.view.get("languages") or self.voices.visible_languages()
                 ),
                 (DANGER,),
                 (EXIT,),
