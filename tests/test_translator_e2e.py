@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -116,7 +116,8 @@ async def test_translate_review_survivors_read_it_restart_and_export(
     assert "translated by a translator on" in credit
     assert "approved by an administrator" in credit
     assert "4001" not in po.read_text(encoding="utf-8")  # never a Telegram id
-    assert CommandLineInterface().run(["pybabel", "compile", "-d", str(locales), "-l", "bm"]) == 0
+    pybabel = ["pybabel", "compile", "-d", str(locales), "-l", "bm"]
+    assert CommandLineInterface().run(pybabel) == 0  # type: ignore[no-untyped-call]
     assert po.with_suffix(".mo").stat().st_size > 0
 
 
@@ -139,7 +140,12 @@ async def test_bad_input_is_refused_and_nothing_half_done_is_stored(
     item = await skip_until(awa, await become_translator(emulator, awa), lambda text: "%(" in text)
     await awa.send("Nothing of the source's names here")
     assert (await shown(awa))["text"].startswith("Keep every %(…)s part exactly")
-    for send in (awa.send_sticker, awa.send_voice, lambda: awa.send_document("a.pdf")):
+    senders: list[Callable[[], Awaitable[Json]]] = [
+        awa.send_sticker,
+        awa.send_voice,
+        lambda: awa.send_document("a.pdf"),
+    ]
+    for send in senders:
         await send()
         assert (await shown(awa))["text"].startswith("Please send the translation as a text")
     french = item["text"].split("French: ", 1)[1].split("\n\n", 1)[0]

@@ -20,12 +20,12 @@ from typing import Protocol
 
 from transitions.extensions.asyncio import AsyncEventData
 
-from bot.content import Directory, Number
+from bot.content import Directory, Number, Place
 from bot.flows import place, referral
 from bot.flows.base import Event, Flow, FlowModel, Route, argument, model_of, normalised
 from bot.flows.place import WHERE, PlacePicker
 from bot.flows.referral import BEING_CHECKED, FREE_NUMBERS, card, number_details, number_line
-from bot.flows.screens import Button, Handover, Localized, Msg, Output, Screen, Voice, t
+from bot.flows.screens import Button, Handover, Localized, Msg, Output, Screen, Text, Voice, t
 from bot.hotline.hours import Hours
 from bot.i18n import supported_language
 from bot.languages import CODES, NATIVE_NAMES, OFFERED
@@ -332,6 +332,28 @@ class SurvivorFlow(Flow):
             return screen
         return replace(screen, buttons=((Button(LISTEN, f"voice:{name}"),), *screen.buttons))
 
+    def preview_screens(self) -> list[tuple[Text, Screen]]:
+        """The survivor screens a translator sees a message on, named, as survivors see them:
+        those read as voice notes, then the others (the nearest centres from Bamako, far from
+        none, and from Kidal, far from all)."""
+        where, regions, handover = FlowModel({}, None), FlowModel({}, None), FlowModel({}, None)
+        where.state, regions.state, handover.state = place.WHERE, place.REGIONS, HANDOVER
+        nearest = [
+            o
+            for o in (*self._nearest(12.6392, -8.0029, None), *self._nearest(18.4411, 1.4078, None))
+            if isinstance(o, Screen)
+        ]
+        return [
+            *((VOICE_SCREENS[name], screen) for name, screen in self.voice_screens().items()),
+            (t("🛡️ A plan to stay safer"), self._plan_screen()),
+            (t("☎️ Free numbers"), self._numbers_screen()),
+            (PLACE_WORDS.where[0], self.picker.screen(where)),
+            (PLACE_WORDS.regions, self.picker.screen(regions)),
+            *((t("📍 Nearest centre"), screen) for screen in nearest),
+            (t("💬 Talk to a person"), self._talk_screen()),
+            (t("💬 Talk to a person"), self.screen(handover)),
+        ]  # fmt: skip
+
     def voice_screens(self) -> dict[str, Screen]:
         return {name: self.voice_screen(name) for name in VOICE_SCREENS}
 
@@ -511,8 +533,10 @@ class SurvivorFlow(Flow):
         guidance on remote GBV services, 2021, and the IASC GBV guidelines), and how to keep
         this chat from being seen. The papers named are to be confirmed for Mali."""
         model = model_of(event)
-        model.outputs.append(self._listen(
-            Screen(
+        model.outputs.append(self._listen(self._plan_screen(), "exit", model.language))
+
+    def _plan_screen(self) -> Screen:
+        return Screen(
                 body=(
                     t("🛡️ A plan to stay safer"),
                     t(
@@ -529,23 +553,22 @@ class SurvivorFlow(Flow):
                     QUICK_EXIT_TRUTH,
                 ),
                 edit=False,
-            ), "exit", model.language,
-        ))  # fmt: skip
+            )  # fmt: skip
 
     def _show_numbers(self, event: AsyncEventData) -> None:
-        numbers = self.directory.numbers
         model_of(event).outputs.extend(
-            [
-                Screen(
-                    body=(
-                        t("☎️ Free numbers"),
-                        *(number_details(n) for n in numbers),
-                        BEING_CHECKED if numbers else GO_TO_SAFETY,
-                    ),
-                    edit=False,
-                ),
-                *(card(n) for n in numbers),
-            ]
+            [self._numbers_screen(), *(card(n) for n in self.directory.numbers)]
+        )
+
+    def _numbers_screen(self) -> Screen:
+        numbers = self.directory.numbers
+        return Screen(
+            body=(
+                t("☎️ Free numbers"),
+                *(number_details(n) for n in numbers),
+                BEING_CHECKED if numbers else GO_TO_SAFETY,
+            ),
+            edit=False,
         )
 
     def _show_about(self, event: AsyncEventData) -> None:
@@ -595,30 +618,33 @@ class SurvivorFlow(Flow):
     def _show_nearest(self, event: AsyncEventData) -> None:
         """After a shared location, a town picked, or a place typed (see `referral.origin`)."""
         model = model_of(event)
-        model.outputs.extend(
-            referral.nearest_outputs(
-                self.directory,
-                *referral.origin(event),
-                shared=SHARED_HEADING,
-                entry=referral.centre_entry,
-                none_listed=t("No centre is listed yet."),
-                far_message=(
-                    t("The nearest centre is far from you."),
-                    t(
-                        "You can also go to the nearest health centre (CSRef) or hospital. "
-                        "After rape, go quickly, if possible within 3 days; even later, go. You "
-                        "have the right to receive care without filing a complaint."
-                    ),
-                    FREE_NUMBERS,
-                    *(number_line(n) for n in self._numbers_for_emergency()),
-                ),
-            )
-        )
+        model.outputs.extend(self._nearest(*referral.origin(event)))
         # The answer's heading as a voice note, one tap away, as a message of its own: a button
         # on the answer itself would keep her location keyboard open.
         listen = self._listen(Screen(body=(LISTEN,), edit=False), "nearest", model.language)
         if listen.buttons:
             model.outputs.append(listen)
+
+    def _nearest(self, latitude: float, longitude: float, town: Place | None) -> list[Output]:
+        return referral.nearest_outputs(
+            self.directory,
+            latitude,
+            longitude,
+            town,
+            shared=SHARED_HEADING,
+            entry=referral.centre_entry,
+            none_listed=t("No centre is listed yet."),
+            far_message=(
+                t("The nearest centre is far from you."),
+                t(
+                    "You can also go to the nearest health centre (CSRef) or hospital. "
+                    "After rape, go quickly, if possible within 3 days; even later, go. You "
+                    "have the right to receive care without filing a complaint."
+                ),
+                FREE_NUMBERS,
+                *(number_line(n) for n in self._numbers_for_emergency()),
+            ),
+        )
 
     # --- building blocks ----------------------------------------------------------------
 

@@ -20,7 +20,15 @@ from bot.flows.review import Waiting
 from bot.flows.screens import Button, Output, Proposal, Screen, Text, t
 from bot.flows.survivor import VOICE_SCREENS, SurvivorFlow
 from bot.languages import NATIVE_NAMES
-from bot.translations import MAX_VOICE_SECONDS, Source, Translations, fault, nplurals, preview
+from bot.translations import (
+    MAX_VOICE_SECONDS,
+    Source,
+    Translations,
+    fault,
+    msgids_of,
+    nplurals,
+    preview,
+)
 from state.translation_log import TranslationEntry
 
 PREFIX = "tr:"  # every translator button; the channel checks the role before any of them
@@ -52,6 +60,8 @@ class TranslatorFlow(Flow):
     def __init__(self, translations: Translations, survivor: SurvivorFlow) -> None:
         self.translations = translations
         self.survivor = survivor
+        # The survivor screens, named, with the msgids each shows: made at the first need.
+        self._previews: list[tuple[Text, frozenset[str], Screen]] | None = None
         anywhere = [IDLE, PICK, TEXT, SAME, VOICE]
         self.machine = self.build_machine(
             states=anywhere,
@@ -279,13 +289,11 @@ class TranslatorFlow(Flow):
             t("English: %(text)s", text=english),
             t("French: %(text)s", text=self.translations.french(source, form)),
         ]
-        screen = next((n for n, ids in self.translations.screens.items() if source.msgid in ids),
-                      None)  # fmt: skip
-        if screen is not None:
+        if (found := self._screen_of(source.msgid)) is not None:
+            name, screen = found
             body.append(t("On the screen “%(screen)s”, as survivors reading %(language)s see "
-                          "it now:", screen=VOICE_SCREENS[screen],
-                          language=NATIVE_NAMES[language]))  # fmt: skip
-            body.append(self._preview(screen, language))
+                          "it now:", screen=name, language=NATIVE_NAMES[language]))  # fmt: skip
+            body.append(preview(self.translations.catalogs, language, screen))
         else:
             body.append(t("Where: %(audience)s (%(file)s).",
                           audience=AUDIENCE_NAMES[source.audience], file=source.where))  # fmt: skip
@@ -319,6 +327,13 @@ class TranslatorFlow(Flow):
 
     def _preview(self, screen: str, language: str) -> str:
         return preview(self.translations.catalogs, language, self.survivor.voice_screen(screen))
+
+    def _screen_of(self, msgid: str) -> tuple[Text, Screen] | None:
+        """The first survivor screen that shows this message, and its name."""
+        if self._previews is None:
+            self._previews = [(name, msgids_of(screen), screen)
+                              for name, screen in self.survivor.preview_screens()]  # fmt: skip
+        return next(((name, s) for name, ids, s in self._previews if msgid in ids), None)
 
     def _pick_screen(self, model: FlowModel) -> Screen:
         languages = model.view.get("languages", ())
