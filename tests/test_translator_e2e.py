@@ -182,7 +182,7 @@ async def test_a_recording_plays_only_in_its_language_protected_and_leaves_with_
     admin = emulator.user(ADMIN)
     await admin.send("/review")
     heard = await shown(admin)
-    assert "voice" in heard  # listened to before deciding
+    assert heard["voice"]["duration"] == 12  # listened to before deciding
     assert heard["has_protected_content"]
     proposal = await shown(admin)
     approve = next(d for d in data_of(proposal) if d.startswith("rv:ok:tr:"))

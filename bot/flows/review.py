@@ -37,7 +37,7 @@ class Waiting:
     key: str  # "dir:12" (the directory log's proposal), "tr:5" (the translation log's)
     author: int  # who proposed it: never its reviewer
     body: tuple[Text, ...]  # what the reviewer reads beside the buttons
-    voice: str | None = None  # a voice note to listen to before deciding
+    voice: Voice | None = None  # a voice note to listen to before deciding
 
 
 class Reviewable(Protocol):
@@ -111,7 +111,7 @@ class ReviewFlow(Flow):
         waiting = [w for w in self._waiting(model) if w.key not in seen]
         model.data["item"] = waiting[0].key if waiting else None
         if waiting and waiting[0].voice is not None:
-            model.outputs.append(Voice(waiting[0].voice))
+            model.outputs.append(waiting[0].voice)
 
     def _waiting(self, model: FlowModel) -> list[Waiting]:
         scope = frozenset(model.view.get("scope", ()))

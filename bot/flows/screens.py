@@ -132,6 +132,7 @@ class Voice:
     person asked to hear it."""
 
     file_id: str
+    duration: int | None = None  # seconds, as Telegram shows it before it plays
 
 
 @dataclass(frozen=True)

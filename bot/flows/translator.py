@@ -17,7 +17,7 @@ from transitions.extensions.asyncio import AsyncEventData
 
 from bot.flows.base import Event, Flow, FlowModel, Route, argument, model_of
 from bot.flows.review import Waiting
-from bot.flows.screens import Button, Output, Proposal, Screen, Text, t
+from bot.flows.screens import Button, Output, Proposal, Screen, Text, Voice, t
 from bot.flows.survivor import VOICE_SCREENS, SurvivorFlow
 from bot.languages import NATIVE_NAMES
 from bot.translations import (
@@ -367,7 +367,8 @@ class TranslationReview:
                   "%(id)s. Listen to it above, then decide.", language=language,
                   screen=VOICE_SCREENS.get(entry.msgid, entry.msgid), id=entry.actor),
             )  # fmt: skip
-            return Waiting(key, entry.actor, body, voice=entry.content)
+            voice = Voice(entry.content or "", entry.duration)
+            return Waiting(key, entry.actor, body, voice=voice)
         source = self.translations.source(entry.msgid)
         forms: list[Any] = json.loads(entry.content or "[]")
         lines: list[Text] = [t("Translation into %(language)s, proposed by %(id)s",

@@ -87,7 +87,10 @@ class TelegramChannel:
             elif isinstance(output, Voice):
                 # By the file id Telegram holds: no audio passes through or stays on our disk.
                 sent = await self.bot.send_voice(
-                    chat_id, voice=output.file_id, protect_content=True
+                    chat_id,
+                    voice=output.file_id,
+                    duration=output.duration,
+                    protect_content=True,
                 )
                 shown.append(sent.message_id)
             elif isinstance(output, Document):
