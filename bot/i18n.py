@@ -91,7 +91,7 @@ class Translator:
         self, language: str, catalog: Translations, overlay: Overlay | None = None
     ) -> None:
         self.language = language
-        self._catalog = catalog
+        self.catalog = catalog
         self._overlay: Overlay = {} if overlay is None else overlay
 
     def render(self, text: Text) -> str:
@@ -102,13 +102,13 @@ class Translator:
             return texts.get(self.language) or texts.get(DEFAULT, "")
         approved = self._overlay.get(text.msgid)
         if approved and text.plural is not None and text.n is not None:
-            pattern = approved[min(self._catalog.plural(text.n), len(approved) - 1)]
+            pattern = approved[min(self.catalog.plural(text.n), len(approved) - 1)]
         elif approved:
             pattern = approved[0]
         elif text.plural is not None and text.n is not None:
-            pattern = self._catalog.ngettext(text.msgid, text.plural, text.n)
+            pattern = self.catalog.ngettext(text.msgid, text.plural, text.n)
         else:
-            pattern = self._catalog.gettext(text.msgid)
+            pattern = self.catalog.gettext(text.msgid)
         if not text.params:
             return pattern
         return pattern % {name: self._value(value) for name, value in text.params}
@@ -132,6 +132,15 @@ class Catalogs:
             language: Translator(language, catalog, overlay.get(language))
             for language, catalog in load_catalogs(locales_dir).items()
         }
+
+    def translated(self, language: str) -> frozenset[str]:
+        """The msgids the language's compiled catalog translates (complete, reviewed ones)."""
+        translator = self._translators.get(language)
+        if translator is None:
+            return frozenset()
+        # gettext's own table: msgid, or (msgid, form) for a plural; "" is the header.
+        messages: dict[str | tuple[str, int], str] = getattr(translator.catalog, "_catalog", {})
+        return frozenset(k if isinstance(k, str) else k[0] for k in messages) - {""}
 
     def translator(self, language: str | None) -> Translator:
         return self._translators.get(language or "", self._translators[DEFAULT])

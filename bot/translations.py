@@ -27,7 +27,7 @@ from babel.messages.pofile import read_po, write_po
 from bot.config import PROJECT_ROOT
 from bot.editing import OwnChange
 from bot.flows.screens import Msg, Screen, t
-from bot.i18n import DOMAIN, LOCALES_DIR, Catalogs, is_translated
+from bot.i18n import DOMAIN, LOCALES_DIR, Catalogs
 from bot.languages import CODES, DEFAULT, LANGUAGES, NATIVE_NAMES, OFFERED
 from state import translation_log
 from state.directory_log import AlreadyDecided
@@ -226,12 +226,9 @@ class Translations:
         return next((s for s in self.sources() if s.msgid == msgid), None)
 
     def in_catalog(self, language: str) -> frozenset[str]:
-        """Msgids with a complete, reviewed (not fuzzy) translation in the committed .po."""
-        catalog = _catalog(po_path(self.locales_dir, language))
-        return frozenset(
-            _singular(m.id)
-            for m in catalog if m.id and not m.fuzzy and is_translated(m)
-        )  # fmt: skip
+        """Msgids with a complete, reviewed (not fuzzy) translation in the committed .po, as
+        compiled (bot/i18n.py)."""
+        return self.catalogs.translated(language)
 
     def translated(self, language: str) -> frozenset[str]:
         if language == DEFAULT:
@@ -289,8 +286,14 @@ class Translations:
 
     def _visible_now(self) -> tuple[str, ...]:
         return tuple(
-            lang.code for lang in LANGUAGES if lang.offered or self.coverage(lang.code).complete
-        )
+            lang.code for lang in LANGUAGES
+            if lang.offered or (self._begun(lang.code) and self.coverage(lang.code).complete)
+        )  # fmt: skip
+
+    def _begun(self, language: str) -> bool:
+        """Anything at all in it: else it cannot be complete (and the catalog is not read)."""
+        return bool(self.overlay.get(language) or self.in_catalog(language)
+                    or self.recorded(language))  # fmt: skip
 
     # --- acts --------------------------------------------------------------------------------
 
