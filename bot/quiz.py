@@ -40,7 +40,8 @@ class Quiz:
         async with self._store.transaction() as db:
             if await records.record(db, user_id) is not None:
                 return []
-        return [Screen(body=(flow.WELCOME,), edit=False), *await self.ask(user_id)]
+        question = (await self.ask(user_id))[0]
+        return [replace(question, body=(flow.WELCOME, *question.body))]
 
     async def ask(self, user_id: int) -> list[Screen]:
         """/quiz: the question on screen again if one waits, else the next one."""
