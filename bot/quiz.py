@@ -41,7 +41,8 @@ class Quiz:
             if await records.record(db, user_id) is not None:
                 return []
         question = (await self.ask(user_id))[0]
-        return [replace(question, body=(flow.WELCOME, *question.body))]
+        body = (flow.WELCOME, *(part for part in question.body if part != flow.PRIVATE))
+        return [replace(question, body=body)]
 
     async def ask(self, user_id: int) -> list[Screen]:
         """/quiz: the question on screen again if one waits, else the next one."""
