@@ -26,6 +26,13 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _welcomed(question: Screen) -> Screen:
+    """The baseline's first question, under what the questions are for (which says already
+    that the answers are private)."""
+    body = (flow.WELCOME, *(part for part in question.body if part != flow.PRIVATE))
+    return replace(question, body=body)
+
+
 class Quiz:
     def __init__(
         self, store: Store, bank: QuestionBank, clock: Callable[[], datetime] = _now
@@ -40,9 +47,7 @@ class Quiz:
         async with self._store.transaction() as db:
             if await records.record(db, user_id) is not None:
                 return []
-        question = (await self.ask(user_id))[0]
-        body = (flow.WELCOME, *(part for part in question.body if part != flow.PRIVATE))
-        return [replace(question, body=body)]
+        return [_welcomed((await self.ask(user_id))[0])]
 
     async def ask(self, user_id: int) -> list[Screen]:
         """/quiz: the question on screen again if one waits, else the next one."""
@@ -100,7 +105,10 @@ class Quiz:
                 question, position = await self._next(db, quiz, at)
                 next_at = self._next_at(quiz.user_id, at)
                 await records.update(db, replace(quiz, asked=question.id, next_at=next_at))
-                sent.append((quiz.user_id, [flow.question_screen(question, position)]))
+                screen = flow.question_screen(question, position)
+                if quiz.baseline_left == BASELINE and quiz.asked is None:
+                    screen = _welcomed(screen)  # an officer from before the knowledge checks
+                sent.append((quiz.user_id, [screen]))
         return sent
 
     # --- the record -------------------------------------------------------------------------

@@ -80,9 +80,9 @@ async def become_officer(emulator: BotApiEmulator, person: FakeUser, code: str =
     """Invited and redeemed by the deep link; returns the officer menu."""
     await person.send(f"/start {code or await invite(emulator)}")
     assert (await shown(person))["text"].startswith("✅ ")  # welcome, in the person's language
+    assert (await shown(person))["text"].startswith("🧠 ")  # the baseline's first question
     menu = await shown(person)
     assert menu["text"].startswith("👮 ")
-    assert "Five short questions" in (await shown(person))["text"]  # the baseline's first
     await shown(emulator.user(ADMIN))  # the administrator hears who used the code
     return menu
 
@@ -96,12 +96,12 @@ async def test_invite_redeem_tick_restart_resume_and_summary_document(
     code = await invite(emulator)
     await awa.send(f"/start {code}")
     assert (await shown(awa))["text"] == "✅ Welcome. You now have access to the officer tools."
+    assert "Five short questions" in (await shown(awa))["text"]  # the baseline's first
     menu = await shown(awa)
     assert "Never type anything about the person you are helping" in menu["text"]
     told = await shown(admin)
     assert "Awa Traoré" in told["text"]
     assert "2001" in told["text"]
-    assert "Five short questions" in (await shown(awa))["text"]  # the baseline's first
 
     listing = await press(awa, menu, "off:list")
     assert listing["message_id"] == menu["message_id"]  # edited in place
@@ -145,6 +145,7 @@ async def test_redeem_by_command_works_once(emulator: BotApiEmulator, bot: Runni
     code = await invite(emulator, "gendarmerie")
     await awa.send(f"/officer {code.lower()}")
     assert "Welcome" in (await shown(awa))["text"]
+    assert (await shown(awa))["text"].startswith("🧠 Five short questions")
     assert (await shown(awa))["text"].startswith("👮 Officer tools")
     await binta.send(f"/officer {code}")
     assert "does not work" in (await shown(binta))["text"]

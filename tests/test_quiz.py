@@ -229,8 +229,8 @@ async def test_an_officer_takes_the_baseline_and_quiz_in_the_application(
     awa = emulator.user(OFFICER, "Awa", language_code="en")
     await awa.send(f"/start {await invite(emulator)}")
     await shown(awa)  # welcome
-    await shown(awa)  # officer menu
     question = await shown(awa)
+    assert (await shown(awa))["text"].startswith("👮 ")  # the officer menu, last
     assert question["text"].startswith("🧠 Five short questions")
     assert "Question 1 of 5" in question["text"]
     assert data_of(question)[0].startswith("quiz:a:")
@@ -251,3 +251,23 @@ async def test_an_officer_takes_the_baseline_and_quiz_in_the_application(
     assert ACCESS in refusal["text"]
     await stranger.press(refusal, data_of(question)[0], check=False)  # forged
     assert ACCESS in (await shown(stranger))["text"]
+
+
+async def test_officers_from_before_get_their_baseline_next_monday_at_nine(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    migrations = sorted((Path(__file__).parent.parent / "state" / "migrations").glob("0*.sql"))
+    with sqlite3.connect(path) as db:
+        for migration in migrations[:11]:  # as before 012
+            db.executescript(migration.read_text(encoding="utf-8"))
+        db.execute("PRAGMA user_version = 11")
+        db.execute("INSERT INTO officers VALUES (2001, 'police', 500, 0, 0, NULL, NULL)")
+        db.execute("INSERT INTO officers VALUES (2002, 'justice', 500, 0, 0, 1, 500)")
+    store = await Store.open(path)
+    await store.close()
+    with sqlite3.connect(path) as db:
+        rows = db.execute("SELECT user_id, baseline_left, asked, next_at FROM quiz_officers")
+        [(user, left, question, next_at)] = rows.fetchall()
+    assert (user, left, question) == (2001, BASELINE, None)
+    first = datetime.fromtimestamp(next_at, flow.BAMAKO)
+    assert (first.weekday(), first.hour, first.minute) == (0, 9, 0)
+    assert timedelta(0) <= first.date() - datetime.now(UTC).date() < WEEK

@@ -143,12 +143,13 @@ async def on_redeem(update: Update, context: JigiyaContext) -> None:
         welcome = WELCOME[tool]
         await _tell_inviter(context, redemption.officer, user)
     await _say(context, user, Screen(body=(welcome,), edit=False))
+    if tool == "officer" and not redemption.already:
+        # The baseline: what the officer knows on joining, to see what lasts. Above the menu,
+        # so that the tools stay the last message.
+        await _show(context, user, await services.quiz.join(user.id))
     first = "officer" if tool == "officer" else "verify"
     event = Event("command", update.update_id, name=first, language_hint=user.language_code)
     await context.chats.tool_step(tool, _key(context, user.id), event, Incoming(member=user.id))
-    if tool == "officer" and not redemption.already:
-        # The baseline: what the officer knows on joining, to see what lasts.
-        await _show(context, user, await services.quiz.join(user.id))
 
 
 def on_tool_command(tool: Tool) -> Callable[[Update, JigiyaContext], Coroutine[Any, Any, None]]:

@@ -21,6 +21,12 @@ CREATE TABLE quiz_cards (
     PRIMARY KEY (user_id, question_id)
 );
 
+-- Officers who joined before the knowledge checks: their baseline's first question goes next
+-- Monday (today if it is Monday) at 09:00 Bamako time (UTC), or at once if that has passed.
+INSERT INTO quiz_officers (user_id, baseline_left, next_at)
+SELECT user_id, 5, CAST(strftime('%s', 'now', 'weekday 1', 'start of day', '+9 hours') AS INTEGER)
+FROM officers WHERE revoked_at IS NULL;
+
 CREATE TRIGGER quiz_forget_revoked AFTER UPDATE OF revoked_at ON officers
 WHEN NEW.revoked_at IS NOT NULL
 BEGIN
