@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.content.protocols import load_protocols
-from bot.content.quiz import BASELINE, BASELINE_VSLC, load_questions
+from bot.content.quiz import BASELINE, BASELINE_VSLC, load_questions, read_questions
 from bot.emulator import BotApiEmulator
 from bot.flows import quiz as flow
 from bot.flows.screens import Localized, Msg, Screen, t
@@ -271,3 +271,48 @@ async def test_officers_from_before_get_their_baseline_next_monday_at_nine(tmp_p
     first = datetime.fromtimestamp(next_at, flow.BAMAKO)
     assert (first.weekday(), first.hour, first.minute) == (0, 9, 0)
     assert timedelta(0) <= first.date() - datetime.now(UTC).date() < WEEK
+
+
+# --- content check -----------------------------------------------------------------------------
+
+HEAD = 'last_reviewed = 2026-12-01\nreview_status = "draft"\nreviewed_by = "tests"\n'
+ONE_RIGHT = '[{ fr = "a", right = true }, { fr = "b" }]'
+
+
+def question(question_id: str, *lines: str, choices: str = ONE_RIGHT) -> str:
+    head = ("[[questions]]", f'id = "{question_id}"', 'text.fr = "?"', 'explain.fr = "."')
+    return "\n".join((*head, f"choices = {choices}", *lines)) + "\n"
+
+
+def test_content_check_refuses_what_would_mislead_an_officer(tmp_path: Path) -> None:
+    step = 'item = "medical/hiv-72h"'
+    good = "".join(question(f"q{n}", step, f"vslc = {str(n < 2).lower()}") for n in range(5))
+    (tmp_path / "a.toml").write_text(HEAD + good, encoding="utf-8")
+    protocols = load_protocols()
+    assert read_questions(protocols, tmp_path).errors == []
+    two_right = '[{ fr = "a", right = true }, { fr = "b", right = true }]'
+    local = "confirm_locally = true"
+    bad = "".join(
+        (
+            HEAD,
+            question("q1", step, "vslc = false"),
+            question("two-right", step, "vslc = false", choices=two_right),
+            question("no-source", "vslc = false"),
+            question("no-mark", step),
+            question("unmarked-vslc", 'item = "vslc/procureur"', "vslc = false", local),
+            question("not-local", 'item = "statement/no-mediation"', "vslc = false"),
+            question("no-step", 'item = "medical/nothing"', "vslc = false"),
+        )
+    )
+    (tmp_path / "b.toml").write_text(bad, encoding="utf-8")
+    errors = "\n".join(read_questions(protocols, tmp_path).errors)
+    for expected in (
+        "quiz/b.toml question q1: duplicate id",
+        "question two-right: exactly one choice must be right = true (2 are)",
+        "question no-source: a source is required",
+        "question no-mark: vslc is required",
+        "question unmarked-vslc: it recalls a step of the VSLC protocol: set vslc = true",
+        "question not-local: the step statement/no-mediation is to confirm locally",
+        "question no-step: item 'medical/nothing' is not a step of a protocol",
+    ):
+        assert expected in errors, errors
