@@ -44,7 +44,7 @@ class Quiz:
     async def join(self, user_id: int) -> list[Screen]:
         """An officer who just got access: the first baseline question (none if they had a
         record already)."""
-        async with self._store.transaction() as db:
+        async with self._store.reading() as db:
             if await records.record(db, user_id) is not None:
                 return []
         return [_welcomed((await self.ask(user_id))[0])]

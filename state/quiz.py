@@ -12,7 +12,7 @@ from typing import Literal
 
 import aiosqlite
 
-from state.store import first_row
+from state.store import Reads, first_row
 
 Phase = Literal["baseline", "later"]
 
@@ -47,7 +47,7 @@ def _record(row: aiosqlite.Row) -> QuizRecord:
     return QuizRecord(int(row[0]), str(row[1]), bool(row[2]), int(row[3]), row[4], int(row[5]))
 
 
-async def record(db: aiosqlite.Connection, user_id: int) -> QuizRecord | None:
+async def record(db: Reads, user_id: int) -> QuizRecord | None:
     row = await first_row(db, f"{_SELECT} AND q.user_id = ?", (user_id,))
     return None if row is None else _record(row)
 
