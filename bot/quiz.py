@@ -3,7 +3,7 @@ answers, and the weekly questions. Reads and writes the officer's own record (st
 what comes next and when is decided by bot/flows/quiz.py from an injected clock.
 
 An officer's answers are theirs alone: only the monthly counts by role leave the record
-(`record_knowledge`), and the record goes when their access is revoked (migration 012).
+(`record_knowledge`), and the record goes when their access is revoked (migration 008).
 """
 
 from __future__ import annotations

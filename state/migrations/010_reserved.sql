@@ -1,3 +1,0 @@
--- Reserved for issue 12's migration, which lands on its own branch: migration numbers must have
--- no gaps (state/store.py), so this placeholder lets issue 14's quiz (012) run meanwhile. Delete
--- it when the real 010_*.sql is merged.
