@@ -15,6 +15,7 @@ from bot.flows.survivor import SurvivorFlow
 from bot.flows.translator import TranslatorFlow
 from bot.hotline.service import Hotline
 from bot.i18n import Catalogs
+from bot.quiz import Quiz
 from bot.translations import Translations
 from state.officers import Officers
 from state.store import Store
@@ -33,6 +34,7 @@ class Services:
     exits: ExitGate
     editing: Editing
     editor: EditorFlow
+    quiz: Quiz
     translations: Translations
     translator: TranslatorFlow
     review: ReviewFlow

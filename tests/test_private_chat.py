@@ -11,6 +11,7 @@ import pytest
 from bot.config import Settings
 from bot.content import load_directory
 from bot.content.protocols import load_protocols
+from bot.content.quiz import load_questions
 from bot.conversation import ConversationRunner, StorageKey
 from bot.editing import Editing
 from bot.exits import ExitGate
@@ -25,6 +26,7 @@ from bot.hotline.service import Hotline
 from bot.i18n import Translator
 from bot.keys import Keys
 from bot.private_chat import GOODBYE, SHARE_LOCATION, Incoming, PrivateChats
+from bot.quiz import Quiz
 from bot.services import Services
 from bot.translations import Translations
 from state import cases
@@ -92,10 +94,12 @@ async def services(store: Store) -> Services:
     editing = Editing(store, directory)
     translations = Translations(store)
     survivor = SurvivorFlow(directory, settings.hotline_hours, voices=translations)
+    protocols = load_protocols()
     return Services(
         settings, store, ConversationRunner(store, KEYS), translations.catalogs, survivor,
-        Hotline(store, KEYS, settings), OfficerFlow(load_protocols(), directory),
-        Officers(store, KEYS), ExitGate(), editing, EditorFlow(editing), translations,
+        Hotline(store, KEYS, settings), OfficerFlow(protocols, directory),
+        Officers(store, KEYS), ExitGate(), editing, EditorFlow(editing),
+        Quiz(store, load_questions(protocols)), translations,
         TranslatorFlow(translations, survivor),
         ReviewFlow([DirectoryReview(editing), TranslationReview(translations)]),
     )  # fmt: skip
