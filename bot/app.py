@@ -8,11 +8,13 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
 from telegram import Bot, BotCommand, Update
 from telegram.error import InvalidToken, TelegramError
+from telegram.request import BaseRequest
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -85,19 +87,35 @@ class WebhookOptions:
     port: int
 
 
-def build_application(settings: Settings, services: Services) -> Application:  # type: ignore[type-arg]
+def build_application(
+    settings: Settings,
+    services: Services,
+    *,
+    request: Callable[..., BaseRequest] | None = None,
+    paced: bool = True,
+) -> Application:  # type: ignore[type-arg]
+    """`request` makes the transport (HTTP by default; the playground hands requests to its
+    emulator in process); `paced=False` lifts the pace of Telegram's limits (the playground's
+    emulated worlds have none)."""
     if settings.token is None:
         raise ValueError("build_application needs a token")
+    transport = request or AiohttpRequest
+    limiter = OutgoingRateLimiter(gate=services.exits)
+    if not paced:  # rates no emulated world reaches: answers at once
+        limiter = OutgoingRateLimiter(
+            gate=services.exits, private_max_rate=1000, private_time_period=1.0,
+            overall_max_rate=1000,
+        )  # fmt: skip
     application = (
         ApplicationBuilder()
         .token(settings.token)
         .base_url(settings.api_url)
         .base_file_url(settings.file_url)
-        .request(AiohttpRequest())
-        .get_updates_request(AiohttpRequest(connection_pool_size=1))  # one long poll at a time
+        .request(transport())
+        .get_updates_request(transport(connection_pool_size=1))  # one long poll at a time
         .updater(None)  # our intake receives updates: see bot/telegram/intake.py
         .concurrent_updates(ChatOrderedProcessor())
-        .rate_limiter(OutgoingRateLimiter(gate=services.exits))
+        .rate_limiter(limiter)
         .context_types(ContextTypes(context=JigiyaContext))
         .build()
     )
@@ -142,8 +160,13 @@ async def run(
     *,
     webhook_options: WebhookOptions | None = None,
     stop: asyncio.Event | None = None,
+    request: Callable[..., BaseRequest] | None = None,
+    paced: bool = True,
 ) -> None:
-    """Run until SIGTERM/SIGINT (or `stop` is set), then finish what is in progress and close."""
+    """Run until SIGTERM/SIGINT (or `stop` is set), then finish what is in progress and close.
+    A caller that gives `stop` owns the signals (the playground runs many bots in one process).
+    `request` and `paced`: see build_application."""
+    on_signals = stop is None
     stop = stop or asyncio.Event()
     keys = Keys(load_or_create_secret(settings.secret, settings.secret_path))
     store = await Store.open(settings.db_path)
@@ -165,9 +188,9 @@ async def run(
             editing,
             EditorFlow(editing),
         )
-        application = build_application(settings, services)
-        # Before the first request, so that a stop signal also ends a wait for Telegram.
-        _stop_on_signals(stop)
+        application = build_application(settings, services, request=request, paced=paced)
+        if on_signals:  # before the first request: a stop signal also ends a wait for Telegram
+            _stop_on_signals(stop)
         if not await _reach_telegram(application, stop):
             return
         async with application:
