@@ -14,7 +14,6 @@ from functools import partial
 
 from telegram import Bot, BotCommand, Update
 from telegram.error import InvalidToken, TelegramError
-from telegram.request import BaseRequest
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -26,10 +25,11 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
+from telegram.request import BaseRequest
 
 from bot.config import ConfigError, Settings
 from bot.content import load_directory
-from bot.content.protocols import load_protocols
+from bot.content.protocols import Protocols, load_protocols
 from bot.conversation import ConversationRunner
 from bot.editing import Editing
 from bot.exits import ExitGate
@@ -162,10 +162,12 @@ async def run(
     stop: asyncio.Event | None = None,
     request: Callable[..., BaseRequest] | None = None,
     paced: bool = True,
+    protocols: Protocols | None = None,
 ) -> None:
     """Run until SIGTERM/SIGINT (or `stop` is set), then finish what is in progress and close.
     A caller that gives `stop` owns the signals (the playground runs many bots in one process).
-    `request` and `paced`: see build_application."""
+    `request` and `paced`: see build_application. `protocols`: already loaded (the playground
+    shares them between its worlds: they never change while running)."""
     on_signals = stop is None
     stop = stop or asyncio.Event()
     keys = Keys(load_or_create_secret(settings.secret, settings.secret_path))
@@ -182,7 +184,7 @@ async def run(
             Catalogs(),
             SurvivorFlow(directory, settings.hotline_hours if hotline.configured else None),
             hotline,
-            OfficerFlow(load_protocols(), directory),
+            OfficerFlow(protocols or load_protocols(), directory),
             Officers(store, keys),
             ExitGate(),
             editing,

@@ -64,6 +64,8 @@ class Playground:
         self._idle = idle_seconds
         self._clock = clock
         self._opening = asyncio.Lock()
+        self._starting = 0  # worlds being opened for new sessions
+        self._closing = False
         self._scenarios = {s.id: s for s in (load_scenarios() if scenarios is None else scenarios)}
         self._map = map_data()
 
@@ -78,6 +80,7 @@ class Playground:
         app.router.add_post("/api/reset", self._reset)
         app.router.add_post("/api/scenario", self._scenario)
         app.router.add_get("/api/file/{file_id}", self._file)
+        app.on_shutdown.append(self._end_long_polls)
         app.on_cleanup.append(self._close_all)
         return app
 
@@ -96,16 +99,24 @@ class Playground:
         return session
 
     async def open_session(self) -> str:
-        """A new session with its world; the idlest one is closed if the room is full."""
+        """A new session with its world; the idlest one is closed if the room is full. Worlds
+        open side by side: a room arriving at once waits for the slowest start, not the sum."""
         async with self._opening:
-            if len(self.sessions) >= self._max:
+            if len(self.sessions) + self._starting >= self._max:
+                if not self.sessions:
+                    raise RoomFull
                 oldest = min(self.sessions, key=lambda k: self.sessions[k].used)
                 if self._clock() - self.sessions[oldest].used < self._idle:
                     raise RoomFull
                 await self.sessions.pop(oldest).world.close()
-            key = secrets.token_urlsafe(18)
-            self.sessions[key] = Session(await World.open(), used=self._clock())
-            return key
+            self._starting += 1
+        try:
+            world = await World.open()
+        finally:
+            self._starting -= 1
+        key = secrets.token_urlsafe(18)
+        self.sessions[key] = Session(world, used=self._clock())
+        return key
 
     async def _renew(self, session: Session) -> None:
         old = session.world
@@ -114,6 +125,12 @@ class Playground:
         session.scenario, session.step = None, 0
         old.emulator.notifier.notify()  # wakes the page's long poll on the old world
         await old.close()
+
+    async def _end_long_polls(self, _: web.Application) -> None:
+        """The server stops: long polls answer now rather than hold the stop for their time."""
+        self._closing = True
+        for session in self.sessions.values():
+            session.world.emulator.notifier.notify()
 
     async def _close_all(self, _: web.Application) -> None:
         await asyncio.gather(*(s.world.close() for s in self.sessions.values()))
@@ -146,7 +163,10 @@ class Playground:
 
     async def _scenario_list(self, _: web.Request) -> web.Response:
         return web.json_response(
-            [{"id": s.id, "title": s.title, "steps": len(s.steps)} for s in self._scenarios.values()]
+            [
+                {"id": s.id, "title": s.title, "steps": len(s.steps)}
+                for s in self._scenarios.values()
+            ]
         )
 
     # --- the phones -----------------------------------------------------------------------
@@ -158,8 +178,8 @@ class Playground:
         world = session.world
 
         def changed() -> Json | None:
-            if session.world is not world:
-                return {}  # reset meanwhile: the page asks again
+            if session.world is not world or self._closing:
+                return {}  # reset meanwhile (the page asks again), or the server stops
             view = {"generation": session.generation, "phones": world_view(world)}
             version = _digest(view)
             return None if version == since else {**view, "version": version}

@@ -13,11 +13,11 @@ Json = dict[str, Any]
 
 
 def world_view(world: World) -> Json:
-    world.note_deletions()
     return {name: phone_view(world, name) for name in PHONES}
 
 
 def phone_view(world: World, name: str) -> Json:
+    world.note_deletions()
     chat = world.chat(name)
     shown = [_message(m) for m in chat.messages.values() if not _service(m)]
     shown += [
