@@ -271,8 +271,11 @@ function shareCoordinates() {
 function showTab(name) {
   shownTab = name;
   if (name === "officer" || name === "editor") document.body.classList.toggle("middle-editor", name === "editor");
+  // Wide, the tabs only say which phone is in the middle; narrow, which phone shows.
+  const middle = document.body.classList.contains("middle-editor") ? "editor" : "officer";
+  const wide = window.matchMedia("(min-width: 761px)").matches;
   for (const button of document.querySelectorAll("#tabs button")) {
-    button.setAttribute("aria-selected", String(button.dataset.tab === name));
+    button.setAttribute("aria-selected", String(wide ? button.dataset.tab === middle : button.dataset.tab === name));
   }
   for (const section of document.querySelectorAll(".phone")) {
     section.classList.toggle("shown", section.dataset.phone === name);
