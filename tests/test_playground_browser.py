@@ -25,7 +25,7 @@ FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
-WAIT_MS = 5000
+WAIT_MS = 15_000  # generous for a loaded machine: only a failure waits it out
 
 if not CHROMIUM.exists():
     # CI must not skip it silently: .ci/run installs chromium before make test.

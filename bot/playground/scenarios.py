@@ -36,7 +36,7 @@ from bot.playground.world import PHONES, BadAction, Json, World
 
 SCENARIO_DIR = CONTENT_DIR / "scenarios"
 ACTIONS = ("send", "press", "town")
-SCREEN_SECONDS = 5.0
+SCREEN_SECONDS = 10.0  # generous: only a failing step waits it out
 CODE = re.compile(r"\b[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}\b")
 
 

@@ -10,6 +10,7 @@ import contextlib
 import functools
 import io
 import math
+import os
 import tempfile
 import wave
 from dataclasses import dataclass
@@ -67,7 +68,7 @@ class World:
     """Start with `await World.open()`, end with `await world.close()`."""
 
     def __init__(self) -> None:
-        self._folder = tempfile.TemporaryDirectory(prefix="jigiya-playground-")
+        self._folder = tempfile.TemporaryDirectory(prefix="jigiya-playground-", dir=_in_memory())
         self.emulator = BotApiEmulator(DEMO_TOKEN)  # reached in process: it opens no port
         emu = self.emulator
         survivor = emu.user(SURVIVOR_ID, "Awa", language_code="fr")
@@ -176,6 +177,13 @@ class World:
             for event in chat.events:
                 if event.kind == "delete":
                     ids.update(event.message_ids)
+
+
+def _in_memory() -> str | None:
+    """A folder in memory where there is one (Linux): a world's database never touches the
+    disk, and 30 worlds start without waiting on each other's disk syncs."""
+    shm = Path("/dev/shm")  # noqa: S108 (a private temporary folder is made inside it)
+    return str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
 
 
 @functools.cache
