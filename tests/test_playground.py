@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -211,6 +212,24 @@ async def test_a_scenario_plays_step_by_step_with_its_narration(browsers: Client
 async def test_every_scenario_reaches_the_screens_it_names() -> None:
     """What `python -m bot content check` plays."""
     assert await check_all() == []
+
+
+async def test_a_step_whose_screen_never_comes_is_named(tmp_path: Path) -> None:
+    (tmp_path / "lost.toml").write_text(
+        '[title]\nfr = "Perdue"\nen = "Lost"\n'
+        '[[steps]]\nphone = "survivor"\nsend = "/start"\nscreen = "Choisissez votre langue"\n'
+        'say = { fr = "Début.", en = "Start." }\n'
+        '[[steps]]\nphone = "survivor"\npress = "Français"\nscreen = "Au revoir"\n'
+        'say = { fr = "Français.", en = "French." }\n',
+        encoding="utf-8",
+    )
+    assert await check_all(tmp_path, timeout=0.5) == [
+        "lost.toml step 2: the survivor's phone never showed 'Au revoir'"
+    ]
+    (tmp_path / "lost.toml").write_text('[title]\nfr = "x"\nen = "x"\n[[steps]]\nphone = "cat"\n')
+    assert await check_all(tmp_path) == [
+        "lost.toml: step 1: phone must be one of survivor, officer, editor, staff"
+    ]
 
 
 def test_the_playground_listens_on_this_machine_unless_told_otherwise() -> None:

@@ -165,13 +165,13 @@ def _with_code(chat: Chat, text: str) -> Json | None:
     return {"type": "text", "text": text.replace("{code}", codes[-1])} if codes else None
 
 
-async def check_scenario(scenario: Scenario) -> list[str]:
+async def check_scenario(scenario: Scenario, timeout: float = SCREEN_SECONDS) -> list[str]:
     """Play the scenario in a fresh world; the problems found (empty: every screen came)."""
     world = await World.open()
     try:
         for number, step in enumerate(scenario.steps, 1):
             try:
-                reached = await play_step(world, step)
+                reached = await play_step(world, step, timeout)
             except BadAction as exc:
                 return [f"{scenario.id}.toml step {number}: {exc}"]
             if not reached:
@@ -184,13 +184,13 @@ async def check_scenario(scenario: Scenario) -> list[str]:
         await world.close()
 
 
-async def check_all(folder: Path = SCENARIO_DIR) -> list[str]:
+async def check_all(folder: Path = SCENARIO_DIR, timeout: float = SCREEN_SECONDS) -> list[str]:
     """Every scenario's problems, the scenarios played side by side, each in its own world."""
     try:
         scenarios = load_scenarios(folder)
     except ScenarioError as exc:
         return [str(exc)]
-    found = await asyncio.gather(*(check_scenario(s) for s in scenarios))
+    found = await asyncio.gather(*(check_scenario(s, timeout) for s in scenarios))
     return [problem for problems in found for problem in problems]
 
 

@@ -227,6 +227,10 @@ function mapSvg() {
 
 function pinMap(lat, lon) {
   const root = mapSvg();
+  for (const town of mapData ? mapData.towns : []) { // the towns, faint, to tell where it is
+    const [x, y] = project(town.latitude, town.longitude);
+    root.append(svg("circle", { cx: x, cy: y, r: 2.5, fill: "#9b8f73" }));
+  }
   const [x, y] = project(lat, lon);
   root.append(svg("circle", { cx: x, cy: y, r: 7, fill: "#c0392b", stroke: "#fff", "stroke-width": 2 }));
   return root;
