@@ -152,6 +152,7 @@ async def test_without_the_page_there_is_no_session_and_bad_actions_are_refused(
     assert await act(client, phone="survivor", type="text", text="") == 400
     assert await act(client, phone="staff", type="voice") == 400
     assert await act(client, phone="survivor", type="location", latitude=95, longitude=0) == 400
+    assert await act(client, phone="survivor", type="location", latitude="x", longitude=0) == 400
     bad = await client.post("/api/act", data=b"not json")
     assert bad.status == 400
 

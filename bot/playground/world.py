@@ -158,7 +158,9 @@ class World:
                 await phone.user.send_contact("70000000", phone.user.user["first_name"])
             else:
                 raise BadAction(f"unknown action {kind!r}")
-        except (KeyError, TypeError) as exc:
+        except BadAction:
+            raise
+        except (KeyError, TypeError, ValueError) as exc:
             raise BadAction(f"missing or bad field in {action!r}") from exc
         except LookupError as exc:  # a button or a topic that is no longer there
             raise BadAction(str(exc)) from exc

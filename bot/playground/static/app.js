@@ -73,7 +73,17 @@ async function post(path, body) {
   return response.json().catch(() => ({}));
 }
 
-const act = (phone, action) => post("/api/act", { phone, ...action });
+// What people do; a refusal (a button that is gone, say) shows briefly on that phone.
+async function act(phone, action) {
+  const answer = await post("/api/act", { phone, ...action });
+  if (answer.error) toast(phone, answer.error);
+}
+
+function toast(phone, text) {
+  const note = el("div", { class: "notice", role: "status", text });
+  $(`.phone[data-phone="${phone}"] .toasts`).append(note);
+  setTimeout(() => note.remove(), 3000);
+}
 
 // --- the phones -------------------------------------------------------------------------
 
@@ -101,6 +111,7 @@ function buildPhones() {
     main.append(el("section", { class: "phone", "data-phone": name, "aria-label": L(name + "Name") },
       el("h2", { text: L(name + "Name") }),
       name === "staff" ? el("div", { class: "topics" }) : null,
+      el("div", { class: "toasts" }),
       el("div", { class: "screen", tabindex: "0" }),
       el("div", { class: "keyboard" }),
       form, attach));
@@ -121,9 +132,7 @@ function renderPhone(name, phone) {
   const notice = phone.notice;
   if (notice && lastNotice[name] !== notice.seq) {
     lastNotice[name] = notice.seq;
-    const toast = el("div", { class: "notice", role: "status", text: notice.text });
-    screen.append(toast);
-    setTimeout(() => toast.remove(), 3000);
+    toast(name, notice.text);
   }
   for (const message of phone.messages) {
     if (name === "staff" && (message.thread_id || 0) !== topic) continue;
