@@ -13,8 +13,14 @@ reports a step whose screen does not come.
     phone = "survivor"          # survivor | officer | editor | staff
     send = "/start"             # or press = "words of a button", or town = "Mopti"
     screen = "Choisissez votre langue"
-    seen_by = "staff"           # optional: the phone that must show the screen
     say = { fr = "Awa ouvre Jigiya.", en = "Awa opens Jigiya." }
+
+    [[steps]]
+    phone = "survivor"
+    send = "Bonjour"
+    seen_by = "staff"           # optional: the phone that must show the screen
+    screen = "Bonjour"
+    say = { fr = "Son message arrive.", en = "Her message arrives." }
 
 `send` may hold {code}: the last invitation code shown on that phone. The staff phone writes in
 the newest case topic.
