@@ -30,7 +30,7 @@ from telegram.request import BaseRequest
 from bot.config import ConfigError, Settings
 from bot.content import load_directory
 from bot.content.protocols import Protocols, load_protocols
-from bot.content.quiz import load_questions
+from bot.content.quiz import QuestionBank, load_questions
 from bot.conversation import ConversationRunner
 from bot.editing import Editing
 from bot.exits import ExitGate
@@ -82,6 +82,20 @@ COMMANDS = (
     ("language", t("Language")),
     ("exit", t("Quick exit")),
 )
+
+
+@dataclass(frozen=True)
+class FixedContent:
+    """Content no one changes while the bot runs (editors change the directory, not this):
+    loaded once per process, and shared by the playground's many bots."""
+
+    protocols: Protocols
+    questions: QuestionBank
+
+    @classmethod
+    def load(cls) -> FixedContent:
+        protocols = load_protocols()
+        return cls(protocols, load_questions(protocols))
 
 
 @dataclass(frozen=True)
@@ -168,12 +182,12 @@ async def run(
     stop: asyncio.Event | None = None,
     request: Callable[..., BaseRequest] | None = None,
     paced: bool = True,
-    protocols: Protocols | None = None,
+    content: FixedContent | None = None,
 ) -> None:
     """Run until SIGTERM/SIGINT (or `stop` is set), then finish what is in progress and close.
     A caller that gives `stop` owns the signals (the playground runs many bots in one process).
-    `request` and `paced`: see build_application. `protocols`: already loaded (the playground
-    shares them between its worlds: they never change while running)."""
+    `request` and `paced`: see build_application. `content`: already loaded (the playground
+    shares it between its worlds)."""
     on_signals = stop is None
     stop = stop or asyncio.Event()
     keys = Keys(load_or_create_secret(settings.secret, settings.secret_path))
@@ -183,8 +197,7 @@ async def run(
         directory = load_directory()
         editing = Editing(store, directory)
         await editing.load()  # editors' approved changes, over the CSV files
-        if protocols is None:
-            protocols = load_protocols()
+        content = content or FixedContent.load()
         services = Services(
             settings,
             store,
@@ -192,12 +205,12 @@ async def run(
             Catalogs(),
             SurvivorFlow(directory, settings.hotline_hours if hotline.configured else None),
             hotline,
-            OfficerFlow(protocols, directory),
+            OfficerFlow(content.protocols, directory),
             Officers(store, keys),
             ExitGate(),
             editing,
             EditorFlow(editing),
-            Quiz(store, load_questions(protocols)),
+            Quiz(store, content.questions),
         )
         application = build_application(settings, services, request=request, paced=paced)
         if on_signals:  # before the first request: a stop signal also ends a wait for Telegram
