@@ -80,10 +80,10 @@ async def type_in(page: Page, name: str, text: str) -> None:
     await phone(page, name).locator(".compose input").press("Enter")
 
 
-async def shoot(page: Page, prefix: str) -> None:
+async def shoot(page: Page, prefix: str, *phones: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=ARTIFACTS / f"{prefix}-page.png")
-    for name in ("survivor", "officer", "staff"):
+    for name in phones:
         await phone(page, name).screenshot(path=ARTIFACTS / f"{prefix}-{name}.png")
 
 
@@ -114,13 +114,14 @@ async def test_the_journeys_and_a_scenario_in_a_real_browser(page: Page) -> None
     # The handover: she agrees, writes; Fatou claims the case in its topic and answers.
     await survivor.get_by_role("button", name="Parler à une personne").last.click()
     await survivor.get_by_role("button", name="J'accepte").click()
+    await expect(survivor.get_by_text("Vous êtes en lien")).to_be_visible()
     await type_in(page, "survivor", "Bonjour, j'ai besoin d'aide.")
     await expect(staff.get_by_text("Bonjour, j'ai besoin d'aide.")).to_be_visible()
     await staff.get_by_role("button", name="Prendre").click()
     await expect(staff.get_by_text("Pris par Fatou")).to_be_visible()
     await type_in(page, "staff", "Bonjour, je suis là pour vous écouter.")
     await expect(survivor.get_by_text("Bonjour, je suis là pour vous écouter.")).to_be_visible()
-    await shoot(page, "journeys")
+    await shoot(page, "journeys", "survivor", "officer", "staff")
 
     # A guided scenario, in a new world: the quick exit, step by step with its narration.
 
