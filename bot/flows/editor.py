@@ -305,7 +305,8 @@ class EditorFlow(Flow):
 
     def _services_done(self, event: AsyncEventData) -> None:
         model = model_of(event)
-        chosen = ";".join(s for s in SERVICES if s in model.data.pop("services"))
+        ticked = model.data.pop("services")
+        chosen = ";".join(s for s in SERVICES if s in ticked)
         if "new" in model.data:
             model.data["new"]["values"]["services"] = chosen
         else:
