@@ -325,5 +325,7 @@ async def test_a_new_centre_and_an_address_wait_for_approval_then_survivors_see_
     assert rows[centre.id]["address"] == "Avenue de l'OUA, porte 40"
     added = rows["one-stop-center-de-kita"]
     assert (added["town"], added["region"], added["coordinates"]) == ("Kita", "Kita", "approximate")
-    assert (added["address"], added["source_url"]) == ("Rue 12, près du grand marché",
-                                                       "https://example.org/osc-kita")
+    assert (added["address"], added["source_url"]) == (
+        "Rue 12, près du grand marché",
+        "https://example.org/osc-kita",
+    )
