@@ -157,8 +157,9 @@ async def test_two_people_finding_a_number_not_working_hide_it_and_tell_administ
         assert done["text"] == "Thank you: your report waits for a second person."
         await shown(editor)  # the next entry
 
-    told = await shown(emulator.user(ADMIN))  # in French: no language chosen in the bot
-    assert told["text"].startswith(f"⚠️ {number.name.texts[0][1]} est maintenant caché")
+    # In the language the administrator last used the bot in (their app's: English here).
+    told = await shown(emulator.user(ADMIN))
+    assert told["text"].startswith(f"⚠️ {number.name.texts[0][1]} is now hidden from survivors")
     text = await survivor_numbers(emulator.user(3101, language_code="en"))
     assert number.display not in text
     assert [n.display in text for n in NUMBERS.values()].count(True) == len(NUMBERS) - 1
