@@ -221,7 +221,7 @@ async def test_a_new_number_reaches_survivors_only_once_someone_else_approves_it
     kinds = await press(fanta, item, "ed:add")
     assert data_of(kinds) == ["ed:new:number", "ed:new:centre", "ed:back"]
     ask = await press(fanta, kinds, "ed:new:number")
-    assert ask["text"].startswith("➕ New number\n\nSend the new number: 8 digits")
+    assert ask["text"].startswith("➕ New number: only lines free to call are listed.\n\nSend")
     # Wrong input is refused with what is expected, and the question stays.
     refused = await answer(fanta, "12 34")
     assert refused["text"].startswith("This is not a Malian number: 8 digits")

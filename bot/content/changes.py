@@ -126,8 +126,9 @@ def new_cells(
 ) -> dict[str, str]:
     """A new entry's CSV cells from what an editor gave (checked by typed_value, the town known,
     the source holding a link); its dates are the day it is proposed. `taken`: ids in use. A
-    new centre is placed at its town's centre, `approximate` until someone shares its position
-    standing there."""
+    new number is a free line (survivors are given free lines only: the editor is told so),
+    not an emergency one; a new centre is placed at its town's centre, `approximate` until
+    someone shares its position standing there."""
     common = {
         "source_url": source_link(source) or "", "status": "unverified",
         "notes": f"Added in the bot by an editor, approved by another. Source given: {source}",
@@ -138,7 +139,7 @@ def new_cells(
         return {
             "id": _free_id(f"vbg-{digits}", taken), "number": digits, "display": display(digits),
             f"name_{DEFAULT}": values["name"], f"purpose_{DEFAULT}": values["purpose"],
-            "kind": "gbv", "free": "", "emergency": "false", **common,
+            "kind": "gbv", "free": "true", "emergency": "false", **common,
         }  # fmt: skip
     assert town is not None
     slug = "-".join(fold(values["name"]).split())[:36].strip("-") or "centre"

@@ -236,7 +236,7 @@ class EditorFlow(Flow):
             if self._answer(model, *event.args)[0] is None:
                 return False
             draft = model.data["new"]
-            following = NEW_FIELDS[draft["kind"]][draft["step"] + 1 :]
+            following = NEW_FIELDS[_KINDS[draft["kind"]]][int(draft["step"]) + 1 :]
             after = NEW_STATE if following else SOURCE
             return (SERVICES_STATE if following[:1] == ("services",) else after) == state
 
@@ -541,7 +541,8 @@ class EditorFlow(Flow):
         """The new entry's current question; the towns to pick from when the name was unsure."""
         draft = model.data["new"]
         question = self._question(model)
-        head = t("➕ New number") if draft["kind"] == "number" else t("➕ New centre")
+        head = (t("➕ New number: only lines free to call are listed.")
+                if draft["kind"] == "number" else t("➕ New centre"))  # fmt: skip
         directory = self.editing.directory
         towns = [p for p in map(directory.place, model.view.get("towns", [])) if p is not None]
         rows = [(Button(f"{p.name} ({p.region})", f"ed:town:{p.id}"),) for p in towns]
