@@ -1,5 +1,6 @@
-"""Editors' work applied over the CSV files: what each field may become, and the directory that
-results from the log (state/directory_log.py) — checks, approved changes, numbers hidden.
+"""Editors' work applied over the CSV files: what each field may become, what a new entry is
+made of, and the directory that results from the log (state/directory_log.py) — checks,
+approved changes and new entries, numbers hidden.
 
 Pure: no store, no channel. bot/editing.py keeps the result live while editors work.
 """
