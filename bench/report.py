@@ -7,6 +7,7 @@ from typing import Any
 
 from bench import waves as waves_module
 from bench.common import fmt
+from bench.throughput import paced_share
 
 Results = dict[str, Any]
 
@@ -371,6 +372,41 @@ def _target_flood(results: Results) -> tuple[str, str, list[str]]:
     return text, "met", []
 
 
+STEP_CALLS_TARGET, STEP_PACED_TARGET = 1.5, 1.2  # issue 16, point 1
+
+
+def _step_figures(steps: dict[str, Any]) -> tuple[float, float, float]:
+    """Over the journey without its quick exit: Bot API calls, paced messages and
+    answerCallbackQuery calls per step."""
+    journey = steps["steps"][: steps["without_exit"]]
+    calls = sum(sum(s["calls"].values()) for s in journey) / len(journey)
+    paced = sum(paced_share(s["calls"]) for s in journey) / len(journey)
+    answers = sum(s["calls"].get("answerCallbackQuery", 0) for s in journey) / len(journey)
+    return calls, paced, answers
+
+
+def _target_steps(results: Results) -> tuple[str, str, list[str]]:
+    steps = results.get("throughput", {}).get("steps")
+    if not steps:
+        return "not measured", "–", []
+    calls, paced, answers = _step_figures(steps)
+    text = (
+        f"{fmt(calls, 2)} Bot API calls per step ({fmt(answers, 2)} of them "
+        f"answerCallbackQuery), {fmt(paced, 2)} paced messages"
+    )
+    if calls <= STEP_CALLS_TARGET and paced <= STEP_PACED_TARGET:
+        return text, "met", []
+    why = [
+        "Each button press is acknowledged (answerCallbackQuery: Telegram's documentation asks "
+        "for it on every press, or her button spins); it is a call, not a paced message.",
+        'The location keyboard cannot share a message with inline buttons: "where are you?" '
+        "is the screen and one message carrying the keyboard, and the nearest centres are sent "
+        "with the keyboard's removal and then given their buttons (an edit).",
+        "The danger screen sends every number as a card at once (safety before speed).",
+    ]
+    return text, "missed", why
+
+
 # --- the document -------------------------------------------------------------------------------
 
 
@@ -457,6 +493,8 @@ def render(results: Results) -> str:
     )  # fmt: skip
 
     targets = [
+        (f"Messages per survivor step ≤ {STEP_CALLS_TARGET} Bot API calls, of which ≤ "
+         f"{STEP_PACED_TARGET} paced messages", _target_steps(results)),
         ("Survivor-journey throughput at 50 ms round trip ≥ 80 % of the echo floor",
          _target_throughput(results)),
         ("Bot-side handling time p99 < 20 ms (pacing lifted, 50 ms round trip)",
@@ -498,6 +536,27 @@ def render(results: Results) -> str:
         lines += _waves(results["waves"])
     lines += _method()
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _steps(steps: dict[str, Any] | None) -> list[str]:
+    """Issue 16's figure, step by step: what one person alone costs in Bot API calls."""
+    if not steps:
+        return []
+    calls, paced, answers = _step_figures(steps)
+    lines = [
+        f"**Messages per survivor step** ({steps['people']} people one after the other, alone "
+        "with the bot): every Bot API call from her action to her next one, by step. *Paced*: "
+        "messages sent or edited, which Telegram paces per chat. Over the journey without its "
+        f"quick exit: **{fmt(calls, 2)} calls per step, {fmt(paced, 2)} paced messages** "
+        f"({fmt(answers, 2)} answerCallbackQuery).",
+        "",
+    ]
+    rows = []
+    for step in steps["steps"]:
+        methods = ", ".join(f"{m} {fmt(n, 1)}" for m, n in sorted(step["calls"].items()))
+        rows.append([step["step"], fmt(sum(step["calls"].values()), 1),
+                     fmt(paced_share(step["calls"]), 1), methods])  # fmt: skip
+    return [*lines, *_table(["Step", "Calls", "Paced", "By method"], rows)]
 
 
 def _throughput(results: Results) -> list[str]:
@@ -548,6 +607,7 @@ def _throughput(results: Results) -> list[str]:
         lines += ["**Runs that broke** (left out of every table):", ""]
         lines += [f"- {entry}" for entry in broken]
         lines += [""]
+    lines += _steps(results.get("throughput", {}).get("steps"))
     lines += _table(
         ["Bot", "People", "RTT ms", "Updates/s", "API calls/s", "Calls/update",
          "Answer p50 / p99", "Handler p50 / p99", "Bot-side p50 / p99", "CPU/update ms",
