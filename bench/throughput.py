@@ -215,6 +215,8 @@ async def measure_steps(people: int, *, first_user: int = 90_000) -> dict[str, A
         )
         try:
             await wait_ready(emu, child)
+            # One journey first, not counted: what the bot does once after it starts.
+            await crowd(hub, survivor_journey, [first_user - 1])
             counted: list[list[dict[str, int]]] = []
             for user_id, where in zip(
                 range(first_user, first_user + people), places(people, seed=3), strict=True

@@ -2,10 +2,11 @@
 
 A flow turns an `Event` into a trigger of its machine; transition callbacks change the model and
 may add outputs (contact cards, a map pin); what is shown last is one message: the step's answer
-(`FlowModel.answer`, the nearest centres, the numbers) or else the screen of the state the model
-ends in, with the state's buttons and any notices (for example "I did not understand that").
-A step that only adds what a button asked for (a map pin, the contact cards) shows no screen: the
-message pressed keeps its own (`FlowModel.no_screen`). Nothing here knows about Telegram.
+(`FlowModel.answer_screen`: the nearest centres, the numbers) or else the screen of the state the
+model ends in, with the state's buttons and any notices (for example "I did not understand
+that"). A step that only adds what a button asked for (a map pin, the contact cards) shows no
+screen: the message pressed keeps its own (`FlowModel.no_screen`). Nothing here knows about
+Telegram.
 """
 
 from __future__ import annotations
@@ -49,8 +50,8 @@ class FlowModel:
     """The per-update model. A plain class on purpose: transitions skips value-equal models.
 
     `data` is stored; `outputs`, `notices`, `view` (details the step's screen shows, such as
-    the towns of a region just picked), `answer` and `no_screen` are this step's answer and are
-    never stored.
+    the towns of a region just picked), `answer_screen` and `no_screen` are this step's answer
+    and are never stored.
     """
 
     state: str
@@ -61,7 +62,8 @@ class FlowModel:
         self.outputs: list[Output] = []
         self.notices: list[Msg] = []
         self.view: dict[str, Any] = {}
-        self.answer: Screen | None = None  # shown instead of the state's screen, with its buttons
+        # Shown instead of the state's screen, with the state's buttons under its own.
+        self.answer_screen: Screen | None = None
         self.no_screen = False  # the step's outputs alone: the message pressed keeps its screen
 
     if TYPE_CHECKING:  # bound by the machine in add_model
@@ -147,8 +149,10 @@ class Flow(ABC):
         """The step's answer, or the state's screen, with the state's buttons, and the notices
         above."""
         screen = self.screen(model)
-        if model.answer is not None:
-            screen = replace(model.answer, buttons=(*model.answer.buttons, *screen.buttons))
+        if model.answer_screen is not None:
+            screen = replace(
+                model.answer_screen, buttons=(*model.answer_screen.buttons, *screen.buttons)
+            )
         if not model.notices:
             return screen
         return replace(screen, body=(*model.notices, *screen.body))

@@ -245,7 +245,7 @@ class OfficerFlow(Flow):
 
     def _nearest(self, event: AsyncEventData) -> None:
         """After a shared location, a town picked, or a place typed (see `referral.origin`)."""
-        model_of(event).answer = referral.nearest_screen(
+        model_of(event).answer_screen = referral.nearest_screen(
             self.directory,
             *referral.origin(event),
             shared=t("📍 Nearest centres to the shared location:"),
@@ -263,7 +263,7 @@ class OfficerFlow(Flow):
         )
 
     def _show_numbers(self, event: AsyncEventData) -> None:
-        model_of(event).answer = Screen(
+        model_of(event).answer_screen = Screen(
             body=(t("📞 Free numbers"), *numbers(self.directory)), kept=True
         )
 

@@ -437,13 +437,13 @@ class SurvivorFlow(Flow):
         *cards, screen = self.danger_outputs()
         assert isinstance(screen, Screen)
         model.outputs.extend(cards)
-        model.answer = screen
+        model.answer_screen = screen
 
     def _show_plan(self, event: AsyncEventData) -> None:
         """A short safety plan (issue 17, point 5; safety planning in the GBV AoR/UNFPA
         guidance on remote GBV services, 2021, and the IASC GBV guidelines), and how to keep
         this chat from being seen. The papers named are to be confirmed for Mali."""
-        model_of(event).answer = Screen(
+        model_of(event).answer_screen = Screen(
             body=(
                 t("🛡️ A plan to stay safer"),
                 t(
@@ -466,7 +466,7 @@ class SurvivorFlow(Flow):
         """One message: the numbers, what each is for and how fresh it is; their cards to tap
         and call one tap away (`CARDS`), not sent unasked."""
         numbers = self.directory.numbers
-        model_of(event).answer = Screen(
+        model_of(event).answer_screen = Screen(
             body=(
                 t("☎️ Free numbers"),
                 *(number_details(n) for n in numbers),
@@ -486,7 +486,7 @@ class SurvivorFlow(Flow):
         point 6): care in principle free, the right to care without a complaint, the medical
         delays of WHO's clinical management of rape (HIV prevention within 72 hours, emergency
         contraception up to 120 hours), and that it is not her fault."""
-        model_of(event).answer = Screen(
+        model_of(event).answer_screen = Screen(
             body=(
                 t("ℹ️ At a One Stop Center"),
                 t("What happened to you is not your fault."),
@@ -506,7 +506,7 @@ class SurvivorFlow(Flow):
         )
 
     def _show_talk(self, event: AsyncEventData) -> None:
-        model_of(event).answer = Screen(
+        model_of(event).answer_screen = Screen(
             body=(
                 t("💬 Talking to a person"),
                 t(
@@ -520,7 +520,7 @@ class SurvivorFlow(Flow):
 
     def _show_nearest(self, event: AsyncEventData) -> None:
         """After a shared location, a town picked, or a place typed (see `referral.origin`)."""
-        model_of(event).answer = referral.nearest_screen(
+        model_of(event).answer_screen = referral.nearest_screen(
             self.directory,
             *referral.origin(event),
             shared=t("📍 Nearest centres to the place you shared:"),
