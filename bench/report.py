@@ -877,10 +877,9 @@ def _relay(relay: Results) -> list[str]:
                 ["Bot errors", fmt(relay["bot_errors"])],
             ],
         ),
-        "The menu errand is /start → French → free numbers → quick exit; its slowest answer is "
-        "the free numbers (six messages in her chat, paced at about 1 a second after a burst of "
-        "3), before and during alike. A reply that queued behind the staff group would wait "
-        "about 3 s more per message ahead of it.",
+        "The menu errand is /start → French → free numbers → quick exit, one message per step "
+        "(paced at about 1 a second after a burst of 3), before and during alike. A reply that "
+        "queued behind the staff group would wait about 3 s more per message ahead of it.",
         "",
     ]  # fmt: skip
 
@@ -941,20 +940,22 @@ def _method() -> list[str]:
         'location keyboard after "where are you?", the goodbye line). It includes the wait for '
         "the bot's next getUpdates. The injected round trip (`set_latency`) delays every answer "
         "of the emulator, getUpdates included.",
-        "- **Journeys.** Survivor: /start → Français → nearest centre → shares a location (random "
-        "point in Mali) → free numbers → quick exit: 6 updates. Echo: 6 texts, each waiting for "
-        "its echo. Each person acts as soon as the previous answer arrived (a closed loop "
-        "without think time): throughput is then set by the slower of the bot's capacity and "
-        "N ÷ (time per step). 100 people start at once and go to the end. With 1,000 the "
-        "figures cover a window (20 s; `--quick`: 8 s) with all 1,000 at work. People who "
-        "start together move in step (one answer each per round of the bot), so 1,000 started "
-        "at once spend minutes on /start and the language alone. For the echo bot, whose steps "
-        "all cost the same, that is a fair sample: its 1,000 start at once and are stopped at "
-        'the end of the window ("cut" in the table). For Jigiya those are the cheapest steps '
-        "(1–2 Bot API calls, against 7 for the free numbers), so its 1,000 form a *rolling* "
-        "crowd: they join in six groups, each one step behind the one before, and start the "
-        "journey again after the quick exit, so that every step is being done at any moment; "
-        "the window starts once the last group has joined. 5 people warm each bot up first.",
+        "- **Journeys.** Survivor: /start → Français → nearest centre → shares a location "
+        "(random point in Mali) → nearest centre → types a town → free numbers → danger → what "
+        "happens at a centre → quick exit: 10 updates, each button pressed on the last screen. "
+        "Echo: 10 texts, each waiting for its echo. Each person acts as soon as the previous "
+        "answer arrived (a closed loop without think time): throughput is then set by the "
+        "slower of the bot's capacity and N ÷ (time per step). 100 people start at once and go "
+        "to the end. With 1,000 the figures cover a window (20 s; `--quick`: 8 s) with all "
+        "1,000 at work. People who start together move in step (one answer each per round of "
+        "the bot), so 1,000 started at once spend minutes on /start and the language alone. For"
+        " the echo bot, whose steps all cost the same, that is a fair sample: its 1,000 start "
+        'at once and are stopped at the end of the window ("cut" in the table). For Jigiya '
+        "those are the cheapest steps (1–2 Bot API calls, against 6 for the danger screen), so "
+        "its 1,000 form a *rolling* crowd: they join in ten groups, each one step behind the "
+        "one before, and start the journey again after the quick exit, so that every step is "
+        "being done at any moment; the window starts once the last group has joined. 5 people "
+        "warm each bot up first.",
         "- **Echo floor** (`bench/echo.py`): a plain PTB `Application`, PTB's own Updater, one "
         "`MessageHandler` sending the text back, `concurrent_updates(64)` like Jigiya's "
         "`ChatOrderedProcessor` (64 running), no rate limiter, no database, PTB's default HTTP "

@@ -285,9 +285,9 @@ def plan(quick: bool) -> list[RunConfig]:
     move in step (one answer each per round of the bot), so 1,000 people started at once spend
     the first minutes on /start and the language alone: for the echo bot, whose steps all cost
     the same, that is a fair sample; for Jigiya those are the cheapest steps (one or two Bot API
-    calls, against seven for the free numbers), so its larger crowd is a rolling one
-    (bench/journey.py): it joins in six groups one step apart, and every step is being done at
-    any moment.
+    calls, against six for the danger screen), so its larger crowd is a rolling one
+    (bench/journey.py): it joins in as many groups as the journey has steps, one step apart, and
+    every step is being done at any moment.
     """
     sizes = (10, 50) if quick else (100, 1000)
     window = 8.0 if quick else 20.0
