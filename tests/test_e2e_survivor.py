@@ -20,6 +20,7 @@ import logging
 import shutil
 import sqlite3
 import struct
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,7 @@ from bot.content import CONTENT_DIR, load_directory
 from bot.emulator import ApiCall, BotApiEmulator, FakeUser
 from bot.flows import referral, survivor
 from bot.flows.screens import t
+from bot.handlers import events
 from bot.i18n import Catalogs
 from tests.conftest import RunningBot, StartBot
 from tests.journey import (
@@ -446,6 +448,21 @@ async def test_the_language_button_ticks_the_language_chosen(
     await awa.press(menu.screen, "nav:language")
     again = (await answer(awa)).screen
     assert labels(again)[:3] == ["Français", "Bamanankan", "✓ English"]
+
+
+async def test_a_button_on_an_old_message_answers_below_it_rather_than_editing_it(
+    emulator: BotApiEmulator, bot: RunningBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An edit keeps the message's date, from which Telegram counts the 48 hours her quick exit
+    may delete it: an old message is not filled with new content."""
+    awa = emulator.user(2005, language_code="fr")
+    menu = (await start_in(awa)).screen
+    later = time.time() + events.EDIT_WITHIN_SECONDS + 60
+    monkeypatch.setattr(events, "wall_clock", lambda: later)
+    await awa.press(menu, "nav:about")
+    got = await answer(awa)
+    assert got.edits == []
+    assert got.screen["message_id"] > menu["message_id"]
 
 
 # --- emergency ------------------------------------------------------------------------------------
