@@ -13,6 +13,7 @@ from bot.flows.officer import OfficerFlow
 from bot.flows.survivor import SurvivorFlow
 from bot.hotline.service import Hotline
 from bot.i18n import Catalogs
+from bot.quiz import Quiz
 from state.officers import Officers
 from state.store import Store
 
@@ -30,3 +31,4 @@ class Services:
     exits: ExitGate
     editing: Editing
     editor: EditorFlow
+    quiz: Quiz
