@@ -88,7 +88,18 @@ DANGER = Button(t("🆘 I am in danger now"), "nav:emergency")
 MENU_BUTTON = Button(t("☰ Menu"), "nav:menu")
 EXIT = Button(t("🚪 Quick exit"), EXIT_DATA)
 PLAN = Button(t("🛡️ A plan to stay safer"), "nav:plan")
+CARDS = Button(t("📲 The numbers as cards to tap and call"), "nav:cards")
 NAV_ROWS: Rows = ((DANGER,), (MENU_BUTTON, EXIT))
+# The menu's buttons, under the menu and under every answer shown from it (the nearest centres,
+# the numbers, the danger screen...): whatever she reads, every choice is one tap away.
+MENU_ROWS: Rows = (
+    (DANGER,),
+    (Button(t("📍 Nearest centre"), "nav:centre"),),
+    (Button(t("📞 Free numbers"), "nav:numbers"),),
+    (Button(t("💬 Talk to a person"), "nav:talk"),),
+    (Button(t("ℹ️ What happens at a centre"), "nav:about"),),
+    (Button(t("🌐 Language"), "nav:language"), EXIT),
+)
 
 # What the quick exit does and does not do (issue 17, point 2): Telegram lets a bot delete
 # messages of the last 48 hours only, and the chat stays in her list of chats.
@@ -196,11 +207,15 @@ class SurvivorFlow(Flow):
                 {"trigger": "show_menu", "source": [MENU, *place.STATES, CONSENT, HANDOVER],
                  "dest": MENU},
                 {"trigger": "emergency", "source": every_state, "dest": MENU,
-                 "after": [lambda e: model_of(e).outputs.extend(self.danger_outputs())]},
+                 "after": [self._show_danger]},
                 {"trigger": "plan", "source": every_state, "dest": MENU,
                  "after": [self._show_plan]},
                 {"trigger": "numbers", "source": every_state, "dest": MENU,
                  "after": [self._show_numbers]},
+                # The cards one tap away under the numbers: they alone, wherever she is now.
+                {"trigger": "cards", "source": every_state, "dest": None,
+                 "conditions": [lambda e: bool(self.directory.numbers)],
+                 "after": [self._show_cards]},
                 {"trigger": "about", "source": every_state, "dest": MENU,
                  "after": [self._show_about]},
                 {"trigger": "talk", "source": every_state, "dest": CONSENT,
@@ -257,6 +272,7 @@ class SurvivorFlow(Flow):
                 "emergency": "emergency",
                 "plan": "plan",
                 "numbers": "numbers",
+                "cards": "cards",
                 "about": "about",
                 "talk": "talk",
                 "centre": "find_centre",
@@ -279,17 +295,7 @@ class SurvivorFlow(Flow):
 
     def menu_screen(self) -> Screen:
         """The menu, as every state leads back to it (also shown when a handover is refused)."""
-        return Screen(
-            body=(t("What would you like to do?"),),
-            buttons=(
-                (DANGER,),
-                (Button(t("📍 Nearest centre"), "nav:centre"),),
-                (Button(t("📞 Free numbers"), "nav:numbers"),),
-                (Button(t("💬 Talk to a person"), "nav:talk"),),
-                (Button(t("ℹ️ What happens at a centre"), "nav:about"),),
-                (Button(t("🌐 Language"), "nav:language"), EXIT),
-            ),
-        )
+        return Screen(body=(t("What would you like to do?"),), buttons=MENU_ROWS)
 
     def screen(self, model: FlowModel) -> Screen:
         if model.state == MENU:
@@ -397,9 +403,11 @@ class SurvivorFlow(Flow):
     # --- what some steps add ------------------------------------------------------------
 
     def danger_outputs(self, buttons: Rows = ((PLAN,),)) -> list[Output]:
-        """The danger screen (issue 17, point 5): the free numbers with their real status, then
-        a safe place, and what Jigiya cannot do; a plan to stay safer one tap away (`buttons`);
-        every number as a card. Also shown during a hotline case when she writes a help word."""
+        """The danger screen (issue 17, point 5): every number as a card to tap and call, the
+        most useful first, sent at once (safety before speed: the one screen that is more than
+        one message); then the free numbers with their real status, a safe place, and what
+        Jigiya cannot do, with a plan to stay safer one tap away (`buttons`), as a new message
+        under the cards. Also shown during a hotline case when she writes a help word."""
         numbers = self._numbers_for_emergency()
         what_to_do = (
             (t("If you are in danger now, call one of these free numbers:"),
@@ -410,12 +418,13 @@ class SurvivorFlow(Flow):
             else (GO_TO_SAFETY,)
         )  # fmt: skip
         return [
+            *(card(n) for n in numbers),
             Screen(
                 body=(t("☎️ Useful numbers"), *what_to_do, NOT_AN_EMERGENCY_SERVICE),
                 buttons=buttons,
                 edit=False,
+                kept=True,
             ),
-            *(card(n) for n in numbers),
         ]
 
     # --- transition callbacks -----------------------------------------------------------
@@ -423,108 +432,111 @@ class SurvivorFlow(Flow):
     def _remember_language(self, event: AsyncEventData) -> None:
         model_of(event).language = argument(event)
 
+    def _show_danger(self, event: AsyncEventData) -> None:
+        model = model_of(event)
+        *cards, screen = self.danger_outputs()
+        assert isinstance(screen, Screen)
+        model.outputs.extend(cards)
+        model.answer_screen = screen
+
     def _show_plan(self, event: AsyncEventData) -> None:
         """A short safety plan (issue 17, point 5; safety planning in the GBV AoR/UNFPA
         guidance on remote GBV services, 2021, and the IASC GBV guidelines), and how to keep
         this chat from being seen. The papers named are to be confirmed for Mali."""
-        model_of(event).outputs.append(
-            Screen(
-                body=(
-                    t("🛡️ A plan to stay safer"),
-                    t(
-                        "• Choose a person you trust, whom you can go to or call at any hour.\n"
-                        "• Agree with that person on a code word that means “come” or “call "
-                        "for help”.\n"
-                        "• Keep your phone charged, with some credit if you can.\n"
-                        "• Keep your important papers (identity card, birth certificates, "
-                        "health booklet) and a little money together, or with that person.\n"
-                        "• Think of where you could go quickly: that person's home, a health "
-                        "centre, or the police or gendarmerie if you feel safe there."
-                    ),
-                    HIDE_PREVIEWS,
-                    QUICK_EXIT_TRUTH,
+        model_of(event).answer_screen = Screen(
+            body=(
+                t("🛡️ A plan to stay safer"),
+                t(
+                    "• Choose a person you trust, whom you can go to or call at any hour.\n"
+                    "• Agree with that person on a code word that means “come” or “call "
+                    "for help”.\n"
+                    "• Keep your phone charged, with some credit if you can.\n"
+                    "• Keep your important papers (identity card, birth certificates, "
+                    "health booklet) and a little money together, or with that person.\n"
+                    "• Think of where you could go quickly: that person's home, a health "
+                    "centre, or the police or gendarmerie if you feel safe there."
                 ),
-                edit=False,
-            )
+                HIDE_PREVIEWS,
+                QUICK_EXIT_TRUTH,
+            ),
+            kept=True,
         )
 
     def _show_numbers(self, event: AsyncEventData) -> None:
+        """One message: the numbers, what each is for and how fresh it is; their cards to tap
+        and call one tap away (`CARDS`), not sent unasked."""
         numbers = self.directory.numbers
-        model_of(event).outputs.extend(
-            [
-                Screen(
-                    body=(
-                        t("☎️ Free numbers"),
-                        *(number_details(n) for n in numbers),
-                        BEING_CHECKED if numbers else GO_TO_SAFETY,
-                    ),
-                    edit=False,
-                ),
-                *(card(n) for n in numbers),
-            ]
+        model_of(event).answer_screen = Screen(
+            body=(
+                t("☎️ Free numbers"),
+                *(number_details(n) for n in numbers),
+                BEING_CHECKED if numbers else GO_TO_SAFETY,
+            ),
+            buttons=((CARDS,),) if numbers else (),
+            kept=True,
         )
+
+    def _show_cards(self, event: AsyncEventData) -> None:
+        model = model_of(event)
+        model.outputs.extend(card(n) for n in self.directory.numbers)
+        model.no_screen = True
 
     def _show_about(self, event: AsyncEventData) -> None:
         """What a centre offers, without promising what a centre may not deliver (issue 17,
         point 6): care in principle free, the right to care without a complaint, the medical
         delays of WHO's clinical management of rape (HIV prevention within 72 hours, emergency
         contraception up to 120 hours), and that it is not her fault."""
-        model_of(event).outputs.append(
-            Screen(
-                body=(
-                    t("ℹ️ At a One Stop Center"),
-                    t("What happened to you is not your fault."),
-                    t(
-                        "In one place, the centres offer medical care, someone to listen to you "
-                        "and support you, legal help and protection."
-                    ),
-                    t("In principle, care there is free: ask first, to be sure."),
-                    t("You decide what you want to do, including whether to file a complaint."),
-                    t(
-                        "After rape, go quickly, if possible within 3 days: medicines can "
-                        "prevent HIV and pregnancy (pregnancy up to 5 days). Even later, go."
-                    ),
-                    t("You have the right to receive care without filing a complaint."),
+        model_of(event).answer_screen = Screen(
+            body=(
+                t("ℹ️ At a One Stop Center"),
+                t("What happened to you is not your fault."),
+                t(
+                    "In one place, the centres offer medical care, someone to listen to you "
+                    "and support you, legal help and protection."
                 ),
-                edit=False,
-            )
+                t("In principle, care there is free: ask first, to be sure."),
+                t("You decide what you want to do, including whether to file a complaint."),
+                t(
+                    "After rape, go quickly, if possible within 3 days: medicines can "
+                    "prevent HIV and pregnancy (pregnancy up to 5 days). Even later, go."
+                ),
+                t("You have the right to receive care without filing a complaint."),
+            ),
+            kept=True,
         )
 
     def _show_talk(self, event: AsyncEventData) -> None:
-        model_of(event).outputs.append(
-            Screen(
-                body=(
-                    t("💬 Talking to a person"),
-                    t(
-                        "Writing to hotline staff is not available in this service yet. "
-                        "You can call these free numbers:"
-                    ),
-                    *(number_line(n) for n in self._numbers_for_emergency()),
+        model_of(event).answer_screen = Screen(
+            body=(
+                t("💬 Talking to a person"),
+                t(
+                    "Writing to hotline staff is not available in this service yet. "
+                    "You can call these free numbers:"
                 ),
-                edit=False,
-            )
+                *(number_line(n) for n in self._numbers_for_emergency()),
+            ),
+            kept=True,
         )
 
     def _show_nearest(self, event: AsyncEventData) -> None:
         """After a shared location, a town picked, or a place typed (see `referral.origin`)."""
-        model_of(event).outputs.extend(
-            referral.nearest_outputs(
-                self.directory,
-                *referral.origin(event),
-                shared=t("📍 Nearest centres to the place you shared:"),
-                entry=referral.centre_entry,
-                none_listed=t("No centre is listed yet."),
-                far_message=(
-                    t("The nearest centre is far from you."),
-                    t(
-                        "You can also go to the nearest health centre (CSRef) or hospital. "
-                        "After rape, go quickly, if possible within 3 days; even later, go. You "
-                        "have the right to receive care without filing a complaint."
-                    ),
-                    FREE_NUMBERS,
-                    *(number_line(n) for n in self._numbers_for_emergency()),
+        model_of(event).answer_screen = referral.nearest_screen(
+            self.directory,
+            *referral.origin(event),
+            shared=t("📍 Nearest centres to the place you shared:"),
+            entry=referral.centre_entry,
+            map_prefix="",
+            none_listed=t("No centre is listed yet."),
+            far_note=(
+                t("The nearest centre is far from you."),
+                t(
+                    "You can also go to the nearest health centre (CSRef) or hospital. "
+                    "After rape, go quickly, if possible within 3 days; even later, go. You "
+                    "have the right to receive care without filing a complaint."
                 ),
-            )
+                FREE_NUMBERS,
+                *(number_line(n) for n in self._numbers_for_emergency()),
+            ),
         )
 
     # --- building blocks ----------------------------------------------------------------
