@@ -105,6 +105,11 @@ class Person:
     events: asyncio.Queue[ChatEvent]
     latencies: list[float] = field(default_factory=list)
     answered_at: list[float] = field(default_factory=list)  # time.monotonic() of each answer
+    # With a hub, the Bot API calls of each step, by method: counted from her action until
+    # `settle` seconds after the answer (one person alone: every call is hers).
+    hub: Hub | None = None
+    settle: float = 0.0
+    step_calls: list[Counter[str]] = field(default_factory=list)
 
     @classmethod
     def make(cls, hub: Hub, user_id: int, name: str = "Awa") -> Person:
@@ -114,6 +119,7 @@ class Person:
     async def act(self, action: Awaitable[Any], *ends: Ends) -> list[ChatEvent]:
         """Do something, then read the bot's answer up to its last event: one event matching
         each of `ends`, in order. Returns those events; the time taken goes to `latencies`."""
+        before = Counter(self.hub.calls) if self.hub is not None else None
         started = time.monotonic()
         await action
         deadline = started + STEP_TIMEOUT
@@ -130,6 +136,11 @@ class Person:
         now = time.monotonic()
         self.latencies.append(now - started)
         self.answered_at.append(now)
+        if self.hub is not None and before is not None:
+            await asyncio.sleep(self.settle)
+            calls = self.hub.calls - before
+            del calls["getUpdates"]
+            self.step_calls.append(calls)
         return matched
 
     def message(self, event: ChatEvent) -> Json:
@@ -139,18 +150,37 @@ class Person:
 
 # --- journeys -----------------------------------------------------------------------------------
 
-SURVIVOR_STEPS = 6
+# The survivor journey of issue 16's figure "messages per survivor step", then the quick exit.
+SURVIVOR_STEPS = (
+    "/start",
+    "language",
+    "menu: nearest centre",
+    "nearest by location",
+    "nearest centre again",
+    "nearest by typed town",
+    "free numbers",
+    "danger",
+    "what happens at a centre",
+    "quick exit",
+)
+TYPED_TOWN = "Segou"
 
 
 async def survivor_journey(person: Person, where: tuple[float, float]) -> None:
-    """/start → French → nearest centre → shares her location → free numbers → quick exit."""
+    """/start → French → nearest centre → shares her location → nearest centre again → types a
+    town → free numbers → danger → what happens at a centre → quick exit. Each button is pressed
+    on the last screen she received."""
     user = person.user
     (greeting,) = await person.act(user.send("/start"), screen)
-    (menu,) = await person.act(user.press(person.message(greeting), "lang:fr"), screen)
-    await person.act(user.press(person.message(menu), "nav:centre"), screen, new_message)
-    (menu,) = await person.act(user.send_location(*where), screen)
-    (menu,) = await person.act(user.press(person.message(menu), "nav:numbers"), screen)
-    await person.act(user.press(person.message(menu), EXIT), new_message)
+    (last,) = await person.act(user.press(person.message(greeting), "lang:fr"), screen)
+    asked = (screen, new_message)  # "where are you?" and the location keyboard's message
+    (last, _) = await person.act(user.press(person.message(last), "nav:centre"), *asked)
+    (last,) = await person.act(user.send_location(*where), screen)
+    (last, _) = await person.act(user.press(person.message(last), "nav:centre"), *asked)
+    (last,) = await person.act(user.send(TYPED_TOWN), screen)
+    for data in ("nav:numbers", "nav:emergency", "nav:about"):
+        (last,) = await person.act(user.press(person.message(last), data), screen)
+    await person.act(user.press(person.message(last), EXIT), new_message)
 
 
 async def midway_journey(person: Person, where: tuple[float, float]) -> None:
@@ -181,9 +211,9 @@ async def errand_journey(person: Person, where: tuple[float, float]) -> None:
 
 
 async def echo_journey(person: Person, where: tuple[float, float]) -> None:
-    """Six texts to the echo bot, each waiting for its echo: as many updates as the survivor
-    journey, one reply each."""
-    for step in range(SURVIVOR_STEPS):
+    """Texts to the echo bot, each waiting for its echo: as many updates as the survivor journey,
+    one reply each."""
+    for step in range(len(SURVIVOR_STEPS)):
         await person.act(person.user.send(f"Bonjour {step}"), new_message)
 
 

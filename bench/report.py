@@ -7,6 +7,7 @@ from typing import Any
 
 from bench import waves as waves_module
 from bench.common import fmt
+from bench.throughput import paced_share
 
 Results = dict[str, Any]
 
@@ -371,6 +372,41 @@ def _target_flood(results: Results) -> tuple[str, str, list[str]]:
     return text, "met", []
 
 
+STEP_CALLS_TARGET, STEP_PACED_TARGET = 1.5, 1.2  # issue 16, point 1
+
+
+def _step_figures(steps: dict[str, Any]) -> tuple[float, float, float]:
+    """Over the journey without its quick exit: Bot API calls, paced messages and
+    answerCallbackQuery calls per step."""
+    journey = steps["steps"][: steps["without_exit"]]
+    calls = sum(sum(s["calls"].values()) for s in journey) / len(journey)
+    paced = sum(paced_share(s["calls"]) for s in journey) / len(journey)
+    answers = sum(s["calls"].get("answerCallbackQuery", 0) for s in journey) / len(journey)
+    return calls, paced, answers
+
+
+def _target_steps(results: Results) -> tuple[str, str, list[str]]:
+    steps = results.get("throughput", {}).get("steps")
+    if not steps:
+        return "not measured", "–", []
+    calls, paced, answers = _step_figures(steps)
+    text = (
+        f"{fmt(calls, 2)} Bot API calls per step ({fmt(answers, 2)} of them "
+        f"answerCallbackQuery), {fmt(paced, 2)} paced messages"
+    )
+    if calls <= STEP_CALLS_TARGET and paced <= STEP_PACED_TARGET:
+        return text, "met", []
+    why = [
+        "Each button press is acknowledged (answerCallbackQuery: Telegram's documentation asks "
+        "for it on every press, or her button spins); it is a call, not a paced message.",
+        'The location keyboard cannot share a message with inline buttons: "where are you?" '
+        "is the screen and one message carrying the keyboard, and the nearest centres are sent "
+        "with the keyboard's removal and then given their buttons (an edit).",
+        "The danger screen sends every number as a card at once (safety before speed).",
+    ]
+    return text, "missed", why
+
+
 # --- the document -------------------------------------------------------------------------------
 
 
@@ -457,6 +493,8 @@ def render(results: Results) -> str:
     )  # fmt: skip
 
     targets = [
+        (f"Messages per survivor step ≤ {STEP_CALLS_TARGET} Bot API calls, of which ≤ "
+         f"{STEP_PACED_TARGET} paced messages", _target_steps(results)),
         ("Survivor-journey throughput at 50 ms round trip ≥ 80 % of the echo floor",
          _target_throughput(results)),
         ("Bot-side handling time p99 < 20 ms (pacing lifted, 50 ms round trip)",
@@ -498,6 +536,27 @@ def render(results: Results) -> str:
         lines += _waves(results["waves"])
     lines += _method()
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _steps(steps: dict[str, Any] | None) -> list[str]:
+    """Issue 16's figure, step by step: what one person alone costs in Bot API calls."""
+    if not steps:
+        return []
+    calls, paced, answers = _step_figures(steps)
+    lines = [
+        f"**Messages per survivor step** ({steps['people']} people one after the other, alone "
+        "with the bot): every Bot API call from her action to her next one, by step. *Paced*: "
+        "messages sent or edited, which Telegram paces per chat. Over the journey without its "
+        f"quick exit: **{fmt(calls, 2)} calls per step, {fmt(paced, 2)} paced messages** "
+        f"({fmt(answers, 2)} answerCallbackQuery).",
+        "",
+    ]
+    rows = []
+    for step in steps["steps"]:
+        methods = ", ".join(f"{m} {fmt(n, 1)}" for m, n in sorted(step["calls"].items()))
+        rows.append([step["step"], fmt(sum(step["calls"].values()), 1),
+                     fmt(paced_share(step["calls"]), 1), methods])  # fmt: skip
+    return [*lines, *_table(["Step", "Calls", "Paced", "By method"], rows)]
 
 
 def _throughput(results: Results) -> list[str]:
@@ -548,6 +607,7 @@ def _throughput(results: Results) -> list[str]:
         lines += ["**Runs that broke** (left out of every table):", ""]
         lines += [f"- {entry}" for entry in broken]
         lines += [""]
+    lines += _steps(results.get("throughput", {}).get("steps"))
     lines += _table(
         ["Bot", "People", "RTT ms", "Updates/s", "API calls/s", "Calls/update",
          "Answer p50 / p99", "Handler p50 / p99", "Bot-side p50 / p99", "CPU/update ms",
@@ -817,10 +877,9 @@ def _relay(relay: Results) -> list[str]:
                 ["Bot errors", fmt(relay["bot_errors"])],
             ],
         ),
-        "The menu errand is /start → French → free numbers → quick exit; its slowest answer is "
-        "the free numbers (six messages in her chat, paced at about 1 a second after a burst of "
-        "3), before and during alike. A reply that queued behind the staff group would wait "
-        "about 3 s more per message ahead of it.",
+        "The menu errand is /start → French → free numbers → quick exit, one message per step "
+        "(paced at about 1 a second after a burst of 3), before and during alike. A reply that "
+        "queued behind the staff group would wait about 3 s more per message ahead of it.",
         "",
     ]  # fmt: skip
 
@@ -881,20 +940,22 @@ def _method() -> list[str]:
         'location keyboard after "where are you?", the goodbye line). It includes the wait for '
         "the bot's next getUpdates. The injected round trip (`set_latency`) delays every answer "
         "of the emulator, getUpdates included.",
-        "- **Journeys.** Survivor: /start → Français → nearest centre → shares a location (random "
-        "point in Mali) → free numbers → quick exit: 6 updates. Echo: 6 texts, each waiting for "
-        "its echo. Each person acts as soon as the previous answer arrived (a closed loop "
-        "without think time): throughput is then set by the slower of the bot's capacity and "
-        "N ÷ (time per step). 100 people start at once and go to the end. With 1,000 the "
-        "figures cover a window (20 s; `--quick`: 8 s) with all 1,000 at work. People who "
-        "start together move in step (one answer each per round of the bot), so 1,000 started "
-        "at once spend minutes on /start and the language alone. For the echo bot, whose steps "
-        "all cost the same, that is a fair sample: its 1,000 start at once and are stopped at "
-        'the end of the window ("cut" in the table). For Jigiya those are the cheapest steps '
-        "(1–2 Bot API calls, against 7 for the free numbers), so its 1,000 form a *rolling* "
-        "crowd: they join in six groups, each one step behind the one before, and start the "
-        "journey again after the quick exit, so that every step is being done at any moment; "
-        "the window starts once the last group has joined. 5 people warm each bot up first.",
+        "- **Journeys.** Survivor: /start → Français → nearest centre → shares a location "
+        "(random point in Mali) → nearest centre → types a town → free numbers → danger → what "
+        "happens at a centre → quick exit: 10 updates, each button pressed on the last screen. "
+        "Echo: 10 texts, each waiting for its echo. Each person acts as soon as the previous "
+        "answer arrived (a closed loop without think time): throughput is then set by the "
+        "slower of the bot's capacity and N ÷ (time per step). 100 people start at once and go "
+        "to the end. With 1,000 the figures cover a window (20 s; `--quick`: 8 s) with all "
+        "1,000 at work. People who start together move in step (one answer each per round of "
+        "the bot), so 1,000 started at once spend minutes on /start and the language alone. For"
+        " the echo bot, whose steps all cost the same, that is a fair sample: its 1,000 start "
+        'at once and are stopped at the end of the window ("cut" in the table). For Jigiya '
+        "those are the cheapest steps (1–2 Bot API calls, against 6 for the danger screen), so "
+        "its 1,000 form a *rolling* crowd: they join in ten groups, each one step behind the "
+        "one before, and start the journey again after the quick exit, so that every step is "
+        "being done at any moment; the window starts once the last group has joined. 5 people "
+        "warm each bot up first.",
         "- **Echo floor** (`bench/echo.py`): a plain PTB `Application`, PTB's own Updater, one "
         "`MessageHandler` sending the text back, `concurrent_updates(64)` like Jigiya's "
         "`ChatOrderedProcessor` (64 running), no rate limiter, no database, PTB's default HTTP "

@@ -40,8 +40,10 @@ from bench.common import (
 from bench.journey import (
     SURVIVOR_STEPS,
     Hub,
+    Person,
     crowd,
     echo_journey,
+    places,
     rolling_crowd,
     survivor_journey,
 )
@@ -106,7 +108,7 @@ async def measure(config: RunConfig, *, first_user: int = 100_000) -> dict[str, 
             people = range(first_user + WARMUP_PEOPLE, first_user + WARMUP_PEOPLE + config.people)
             if config.window is not None:
                 result = await rolling_crowd(
-                    hub, journey, people, cohorts=SURVIVOR_STEPS, window=config.window,
+                    hub, journey, people, cohorts=len(SURVIVOR_STEPS), window=config.window,
                     on_window=mark,
                 )  # fmt: skip
             else:
@@ -196,6 +198,50 @@ def _paced_calls(hub: Hub) -> int:
     return sum(n for method, n in hub.calls.items() if method.startswith(PACED_ENDPOINTS))
 
 
+STEP_SETTLE = 0.3  # seconds after each answer in which a late call still counts for its step
+
+
+async def measure_steps(people: int, *, first_user: int = 90_000) -> dict[str, Any]:
+    """Issue 16's "messages per survivor step": people do the survivor journey one after the
+    other, alone with the bot (pacing lifted, no round trip), and every Bot API call between
+    one action and the next is counted for that step, by method. Paced: the calls Telegram
+    paces per chat (messages sent or edited); answerCallbackQuery is a call, not a message."""
+    workdir = fresh_dir("throughput/steps")
+    args = ["-m", "bench.botproc", "jigiya", "--stats", str(workdir / "stats.json")]
+    async with BotApiEmulator(TOKEN) as emu:
+        hub = Hub(emu)
+        child = await spawn(
+            args, bot_env(emu.base_url, workdir / "jigiya.sqlite3"), workdir / "bot.log"
+        )
+        try:
+            await wait_ready(emu, child)
+            # One journey first, not counted: what the bot does once after it starts.
+            await crowd(hub, survivor_journey, [first_user - 1])
+            counted: list[list[dict[str, int]]] = []
+            for user_id, where in zip(
+                range(first_user, first_user + people), places(people, seed=3), strict=True
+            ):
+                person = Person.make(hub, user_id)
+                person.hub, person.settle = hub, STEP_SETTLE
+                await survivor_journey(person, where)
+                hub.forget(user_id)
+                counted.append([dict(calls) for calls in person.step_calls])
+        finally:
+            await child.stop()
+    steps = []
+    for index, name in enumerate(SURVIVOR_STEPS):
+        by_method: dict[str, float] = {}
+        for journey in counted:
+            for method, n in journey[index].items():
+                by_method[method] = by_method.get(method, 0) + n / len(counted)
+        steps.append({"step": name, "calls": by_method})
+    return {"people": people, "steps": steps, "without_exit": len(SURVIVOR_STEPS) - 1}
+
+
+def paced_share(calls: dict[str, float]) -> float:
+    return sum(n for method, n in calls.items() if method.startswith(PACED_ENDPOINTS))
+
+
 # Where the event loop thread's CPU goes: (label, test on (file, function)). Cumulative times
 # overlap (a request made by a handler counts in both), so shares are of the thread's total.
 _PROFILE_PARTS: list[tuple[str, Callable[[str, str], bool]]] = [
@@ -239,9 +285,9 @@ def plan(quick: bool) -> list[RunConfig]:
     move in step (one answer each per round of the bot), so 1,000 people started at once spend
     the first minutes on /start and the language alone: for the echo bot, whose steps all cost
     the same, that is a fair sample; for Jigiya those are the cheapest steps (one or two Bot API
-    calls, against seven for the free numbers), so its larger crowd is a rolling one
-    (bench/journey.py): it joins in six groups one step apart, and every step is being done at
-    any moment.
+    calls, against six for the danger screen), so its larger crowd is a rolling one
+    (bench/journey.py): it joins in as many groups as the journey has steps, one step apart, and
+    every step is being done at any moment.
     """
     sizes = (10, 50) if quick else (100, 1000)
     window = 8.0 if quick else 20.0
@@ -264,6 +310,17 @@ def plan(quick: bool) -> list[RunConfig]:
 async def run_phase(quick: bool, log: Callable[[str], None] = print) -> dict[str, Any]:
     results = []
     broken = []
+    steps: dict[str, Any] | None = None
+    try:
+        async with asyncio.timeout(RUN_LIMIT):
+            steps = await measure_steps(2 if quick else 5)
+        journey = steps["steps"][: steps["without_exit"]]
+        calls = sum(sum(s["calls"].values()) for s in journey) / len(journey)
+        paced = sum(paced_share(s["calls"]) for s in journey) / len(journey)
+        log(f"  survivor steps: {calls:.2f} Bot API calls per step, {paced:.2f} paced messages")
+    except Exception as exc:
+        broken.append(f"steps: {type(exc).__name__}: {exc}"[:500])
+        log(f"  survivor steps FAILED: {broken[-1]}")
     for config in plan(quick):
         started = time.monotonic()
         try:
@@ -285,4 +342,4 @@ async def run_phase(quick: bool, log: Callable[[str], None] = print) -> dict[str
             f"({time.monotonic() - started:.0f} s)"
         )
         results.append(result)
-    return {"runs": results, "broken": broken}
+    return {"runs": results, "broken": broken, "steps": steps}

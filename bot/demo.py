@@ -121,6 +121,7 @@ class Demo:
 
     async def watch(self, persona: Persona) -> None:
         """Print what this persona sees, as it happens."""
+        shown: dict[int, str] = {}  # the text of each message, to print an edit of buttons alone
         while True:
             try:
                 event = await persona.reader.next_event(timeout=3600)
@@ -131,6 +132,14 @@ class Demo:
             if persona.member is not None and event.thread_id is not None:
                 persona.thread = event.thread_id
             lines = _describe(event)
+            if (
+                event.kind == "edit"
+                and event.message
+                and event.message.get("text") == shown.get(event.message["message_id"])
+            ):
+                lines = ["(buttons added below the message above)"]  # a keyboard taken away
+            if event.message and "text" in event.message:
+                shown[event.message["message_id"]] = event.message["text"]
             if not lines:
                 continue
             where = f" · topic {event.thread_id}" if event.thread_id else ""

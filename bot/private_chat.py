@@ -155,8 +155,8 @@ class PrivateChats:
         if any(isinstance(o, Handover) for o in result.outputs):
             opened = await services.hotline.open(person_key, key.chat_id, language or DEFAULT)
             if opened.refused is not None:
-                refused = Screen(body=(opened.refused,), edit=False)
-                outputs = [refused, services.survivor.menu_screen(language)]
+                menu = services.survivor.menu_screen(language)
+                outputs = [replace(menu, body=(opened.refused, *menu.body))]
         await self.deliver(key, outputs, language=language, replace=incoming.pressed)
 
     async def tools_of(self, member: int) -> frozenset[Tool]:

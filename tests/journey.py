@@ -113,6 +113,15 @@ async def answer(
     return got
 
 
+async def messages(person: FakeUser, count: int, timeout: float = 5.0) -> Answer:
+    """Read an answer that is only new messages and no screen (contact cards, a map pin: the
+    message whose button was pressed keeps its own screen): up to the `count`th."""
+    got = Answer()
+    while len(got.sent) < count:
+        got.events.append(await person.next_event(timeout))
+    return got
+
+
 async def start_in(person: FakeUser, language: str = "fr") -> Answer:
     """/start and a language: the answer is the menu."""
     await person.send("/start")

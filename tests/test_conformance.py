@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.content import load_directory
 from bot.emulator import ApiCall, ApiError, BotApiEmulator
 from bot.emulator.context import BUTTON_ACTIONS, KEYBOARD_BUTTON_FIELDS
 from bot.emulator.server import METHODS
@@ -21,7 +22,7 @@ from tests.hotline_helpers import (
     wait_for_content,
     wait_until,
 )
-from tests.journey import EXIT, answer, start_in
+from tests.journey import EXIT, answer, messages, start_in
 
 SCHEMA = Schema.load()
 MOPTI = (14.4931, -4.1872)
@@ -86,9 +87,12 @@ async def test_a_survivor_and_hotline_journey_conforms(
     menu = (await start_in(awa)).screen
     await awa.press(menu, "nav:centre")
     await answer(awa, location_prompt=True)
-    await awa.send_location(*MOPTI)  # venues, a location keyboard and its removal
-    await awa.press((await answer(awa)).screen, "nav:numbers")  # contact cards
-    await awa.press((await answer(awa)).screen, "nav:talk")
+    await awa.send_location(*MOPTI)  # a location keyboard, its removal, buttons given after
+    await awa.press((await answer(awa)).screen, "nav:numbers")
+    numbers = (await answer(awa)).screen
+    await awa.press(numbers, "nav:cards")  # contact cards
+    await messages(awa, len(load_directory().numbers))
+    await awa.press(numbers, "nav:talk")
     case = await open_case(desk, awa, consent=await screen_with(awa, "talk:agree"))
     await desk.claim(desk.fatou, case)
     for hers in (await awa.send("Il me frappe"), await awa.send_voice(), await awa.send_photo()):

@@ -236,9 +236,9 @@ async def test_an_answer_on_its_way_when_she_leaves_is_deleted_as_it_lands(
     # Every answer now takes a while to come back: longer than the exit waits for an answer
     # being made (bot/telegram/intake.py), so it is cancelled with its request on the wire.
     emulator.set_return_latency(3.0)
-    await awa.press(menu, "nav:numbers")  # several messages, the first already on its way
+    await awa.press(menu, "nav:emergency")  # several messages, the first already on its way
     await emulator.wait_for_call(
-        "sendMessage", timeout=5, predicate=lambda call: call.finished is None
+        "sendContact", timeout=5, predicate=lambda call: call.finished is None
     )
     await awa.send("/exit")
     await wait_until(lambda: GOODBYE in texts(posted(emulator, awa.id)), what="goodbye")

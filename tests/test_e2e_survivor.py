@@ -20,6 +20,7 @@ import logging
 import shutil
 import sqlite3
 import struct
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,7 @@ from bot.content import CONTENT_DIR, load_directory
 from bot.emulator import ApiCall, BotApiEmulator, FakeUser
 from bot.flows import referral, survivor
 from bot.flows.screens import t
+from bot.handlers import events
 from bot.i18n import Catalogs
 from tests.conftest import RunningBot, StartBot
 from tests.journey import (
@@ -46,6 +48,7 @@ from tests.journey import (
     first_line,
     goodbye,
     labels,
+    messages,
     start_in,
 )
 
@@ -260,13 +263,14 @@ def check_entry(entry: str, rank: int, centre_id: str, language: str) -> None:
 
 
 def check_emergency(got: Answer, language: str = "fr") -> None:
-    """One text with a line per number and its real status, a safe place if nobody answers and
-    what Jigiya cannot do, a plan to stay safer one tap away; every number as a contact card
-    under a name that gives nothing away (police, gendarmerie, then the green lines), and the
-    menu to go on."""
+    """Every number as a contact card at once, first, under a name that gives nothing away
+    (police, gendarmerie, then the green lines); then one text with a line per number and its
+    real status, a safe place if nobody answers and what Jigiya cannot do, with a plan to stay
+    safer one tap away and the menu's buttons to go on."""
     expected = _languages()[language]
-    text = got.sent[0]["text"]
-    assert first_line(got.sent[0]) == say(language, "☎️ Useful numbers")
+    danger = got.sent[-1]
+    text = danger["text"]
+    assert first_line(danger) == say(language, "☎️ Useful numbers")
     lines = [p for p in paragraphs(text) if p.startswith("• ")]
     assert len(lines) == len(NUMBERS)
     for line, number in zip(lines, NUMBERS_FOR_EMERGENCY, strict=True):
@@ -275,14 +279,23 @@ def check_emergency(got: Answer, language: str = "fr") -> None:
         assert freshness_word(language, number) in line
     assert expected["no_answer"] in text
     assert expected["not_emergency"] in text
-    assert button_data(got.sent[0]) == ["nav:plan"]
-    assert got.contacts == [
+    assert button_data(danger) == ["nav:plan", *MENU_DATA]
+    assert [m.get("contact") for m in got.sent[:-1]] == [
         {"phone_number": n["number"], "first_name": card_name(language, n)}
         for n in NUMBERS_FOR_EMERGENCY
     ]
     assert not [c for c in got.contacts if "VBG" in c["first_name"].upper()]
-    assert got.sent[-1]["text"] == expected["menu"]
-    assert button_data(got.sent[-1]) == MENU_DATA
+
+
+def one_message(got: Answer) -> Json:
+    """The nearest centres: one new message, which takes the location keyboard away and is
+    then given its buttons (a message has one keyboard): the menu's, for a town-coordinates
+    list (no map button)."""
+    (sent,) = got.sent
+    assert got.keyboards == [{"remove_keyboard": True}]
+    assert got.screen["message_id"] == sent["message_id"]
+    assert button_data(got.screen) == MENU_DATA
+    return sent
 
 
 def card_name(language: str, number: dict[str, str]) -> str:
@@ -331,7 +344,7 @@ async def tour(
     screen = await step("greeting", person.send("/start"))
     screen = await step("menu", person.press(screen, "lang:fr"))
     screen = await step("emergency", person.press(screen, EMERGENCY))
-    screen = await step("plan", person.press(got["emergency"].sent[0], "nav:plan"))
+    screen = await step("plan", person.press(screen, "nav:plan"))
     screen = await step("numbers", person.press(screen, "nav:numbers"))
     screen = await step("talk", person.press(screen, "nav:talk"))
     screen = await step("about", person.press(screen, "nav:about"))
@@ -437,6 +450,21 @@ async def test_the_language_button_ticks_the_language_chosen(
     assert labels(again)[:3] == ["Français", "Bamanankan", "✓ English"]
 
 
+async def test_a_button_on_an_old_message_answers_below_it_rather_than_editing_it(
+    emulator: BotApiEmulator, bot: RunningBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An edit keeps the message's date, from which Telegram counts the 48 hours her quick exit
+    may delete it: an old message is not filled with new content."""
+    awa = emulator.user(2005, language_code="fr")
+    menu = (await start_in(awa)).screen
+    later = time.time() + events.EDIT_WITHIN_SECONDS + 60
+    monkeypatch.setattr(events, "wall_clock", lambda: later)
+    await awa.press(menu, "nav:about")
+    got = await answer(awa)
+    assert got.edits == []
+    assert got.screen["message_id"] > menu["message_id"]
+
+
 # --- emergency ------------------------------------------------------------------------------------
 
 
@@ -449,7 +477,7 @@ async def test_emergency_gives_each_number_as_a_card_and_a_line(
     await awa.press(menu.screen, EMERGENCY)
     got = await answer(awa)
     check_emergency(got, language)
-    assert got.edits == []  # new messages, the menu after them
+    assert got.edits == []  # new messages: the cards, then the screen under them
     contacts = [c for c in emulator.calls if c.method == "sendContact"]
     assert len(contacts) == len(NUMBERS)
     assert all(c.params["protect_content"] is True for c in contacts)
@@ -501,8 +529,11 @@ async def test_free_numbers_give_purpose_hours_and_status_and_a_card_each(
     menu = await start_in(awa, language)
     await awa.press(menu.screen, "nav:numbers")
     got = await answer(awa)
-    text = got.sent[0]["text"]
-    assert first_line(got.sent[0]) == say(language, "☎️ Free numbers")
+    assert got.sent == []  # one message: the menu pressed becomes the numbers
+    numbers = got.screen
+    assert numbers["message_id"] == menu.screen["message_id"]
+    text = numbers["text"]
+    assert first_line(numbers) == say(language, "☎️ Free numbers")
     blocks = [p for p in paragraphs(text) if p[:2].isdigit()]
     assert len(blocks) == len(NUMBERS)
     for block, number in zip(blocks, NUMBERS, strict=True):
@@ -511,10 +542,14 @@ async def test_free_numbers_give_purpose_hours_and_status_and_a_card_each(
         assert number[_languages()[language]["purpose"]] in block
         assert number["hours"] in block  # every shipped line has hours from its source
         assert block.endswith(freshness_word(language, number))
-    assert got.contacts == [
+    # The cards to tap and call are one tap away, and come alone: the numbers stay on screen.
+    assert button_data(numbers) == ["nav:cards", *MENU_DATA]
+    await awa.press(numbers, "nav:cards")
+    cards = await messages(awa, len(NUMBERS))
+    assert cards.contacts == [
         {"phone_number": n["number"], "first_name": card_name(language, n)} for n in NUMBERS
     ]
-    assert got.sent[-1]["text"] == _languages()[language]["menu"]
+    assert cards.edits == []
 
 
 async def test_talk_to_a_person_explains_and_gives_the_numbers(
@@ -524,14 +559,14 @@ async def test_talk_to_a_person_explains_and_gives_the_numbers(
     menu = await start_in(awa)
     await awa.press(menu.screen, "nav:talk")
     got = await answer(awa)
-    text = got.sent[0]["text"]
-    assert first_line(got.sent[0]) == "💬 Parler à une personne"
+    text = got.screen["text"]
+    assert first_line(got.screen) == "💬 Parler à une personne"
     explanation, *lines = paragraphs(text)[1:]
     assert "appeler ces numéros gratuits" in explanation  # without a hotline: call these
     assert [line.split(" : ", 1)[0] for line in lines] == [
         f"• {n['display']}" for n in NUMBERS_FOR_EMERGENCY
     ]
-    assert got.sent[-1]["text"] == FR_MENU
+    assert button_data(got.screen) == MENU_DATA
 
 
 @pytest.mark.parametrize(
@@ -556,12 +591,13 @@ async def test_what_happens_at_a_centre(
     menu = await start_in(awa, language)
     await awa.press(menu.screen, "nav:about")
     got = await answer(awa)
-    assert len(got.sent) == 2  # the explanation, then the menu
+    assert got.sent == []  # one message: the menu pressed becomes the explanation
     for must in musts:
-        assert must in got.sent[0]["text"]
+        assert must in got.screen["text"]
     for promise in ("confidenti", "72", "never need", "jamais besoin", "écoutée", "soutenue"):
-        assert promise not in got.sent[0]["text"]
-    assert first_line(got.sent[0]) == say(language, "ℹ️ At a One Stop Center")
+        assert promise not in got.screen["text"]
+    assert first_line(got.screen) == say(language, "ℹ️ At a One Stop Center")
+    assert button_data(got.screen) == MENU_DATA
 
 
 # --- nearest centre -------------------------------------------------------------------------------
@@ -599,26 +635,23 @@ async def test_a_shared_location_lists_the_three_nearest_centres(
     ]
     await awa.send_location(*where)
     got = await answer(awa)
-    results = paragraphs(got.sent[0]["text"])
+    results = paragraphs(one_message(got)["text"])
     assert results[0] == "📍 Centres les plus proches du lieu partagé :"
-    assert len(results) == 4
-    for rank, (entry, centre_id) in enumerate(zip(results[1:], expected, strict=True), 1):
+    assert len(results) == (4 + 3 + len(NUMBERS) if far else 4)
+    for rank, (entry, centre_id) in enumerate(zip(results[1:4], expected, strict=True), 1):
         check_entry(entry, rank, centre_id, "fr")
-    distances = [distance_km(e) for e, c in zip(results[1:], expected, strict=True)
+    distances = [distance_km(e) for e, c in zip(results[1:4], expected, strict=True)
                  if c not in OLD_SOURCES]  # fmt: skip
     assert distances == sorted(distances)
     assert (distances[0] > 100) is far
-    assert got.keyboards[0] == {"remove_keyboard": True}  # the location button goes away
-    assert awa.reply_keyboard is None
-    if far:
-        advice = got.sent[1]["text"]
+    assert awa.reply_keyboard is None  # the location button goes away
+    if far:  # other help, in the same message
+        advice = "\n\n".join(results[4:])
         assert advice.startswith("Le centre le plus proche est loin de vous.")
         assert "centre de santé (CSRef) ou à l'hôpital le plus proche" in advice
         assert "Après un viol, allez-y vite, si possible dans les 3 jours" in advice
         assert all(f"• {n['display']}" in advice for n in NUMBERS)
-    assert len(got.sent) == (3 if far else 2)
     assert got.venues == []  # every shipped centre has town coordinates only: no map pin
-    assert got.sent[-1]["text"] == FR_MENU
     assert not [c for c in emulator.calls if c.method == "sendVenue"]
 
 
@@ -637,9 +670,9 @@ async def test_a_location_works_at_any_moment(
             await follow(awa, screen, ["nav:centre", "nav:regions", "region:0"])
     await awa.send_location(*GAO)
     got = await answer(awa)
-    assert got.sent[0]["text"].startswith("📍 Centres les plus proches du lieu partagé :\n\n1. ")
-    check_entry(paragraphs(got.sent[0]["text"])[1], 1, "gao", "fr")
-    assert got.sent[-1]["text"] == FR_MENU
+    nearest = one_message(got)
+    assert nearest["text"].startswith("📍 Centres les plus proches du lieu partagé :\n\n1. ")
+    check_entry(paragraphs(nearest["text"])[1], 1, "gao", "fr")
 
 
 async def test_region_then_town_buttons_lead_to_the_nearest_centres(
@@ -667,13 +700,12 @@ async def test_region_then_town_buttons_lead_to_the_nearest_centres(
     towns = (await answer(awa)).screen
     await awa.press(towns, "place:sevare")
     got = await answer(awa)
-    results = paragraphs(got.sent[0]["text"])
+    results = paragraphs(one_message(got)["text"])
     assert results[0] == "📍 Centres les plus proches de Sévaré :"
     check_entry(results[1], 1, "sevare", "fr")
     assert (
         paragraphs(results[1])[0].split("\n")[0].endswith("à Sévaré (lieu exact pas encore connu)")
     )
-    assert got.sent[-1]["text"] == FR_MENU
 
 
 @pytest.mark.parametrize(
@@ -694,11 +726,9 @@ async def test_a_typed_place_with_typos_is_found(
     await follow(awa, menu.screen, ["nav:centre"])
     await awa.send(typed)
     got = await answer(awa)
-    results = paragraphs(got.sent[0]["text"])
+    results = paragraphs(one_message(got)["text"])
     assert results[0] == f"📍 Centres les plus proches de {place} :"
     check_entry(results[1], 1, nearest, "fr")
-    assert got.keyboards[0] == {"remove_keyboard": True}
-    assert got.sent[-1]["text"] == FR_MENU
 
 
 @pytest.mark.parametrize(
@@ -721,8 +751,8 @@ async def test_an_unsure_place_is_confirmed_with_a_button(
     assert button_data(confirm)[1:] == WHERE_DATA
     await awa.press(confirm, choice)
     got = await answer(awa)
-    assert got.sent[0]["text"].startswith(f"📍 Centres les plus proches de {label.split(' ')[0]} :")
-    assert got.sent[-1]["text"] == FR_MENU
+    nearest = one_message(got)
+    assert nearest["text"].startswith(f"📍 Centres les plus proches de {label.split(' ')[0]} :")
 
 
 async def test_an_unknown_place_says_so_and_asks_again(
@@ -766,16 +796,21 @@ async def test_a_centre_with_its_own_coordinates_is_pinned_with_its_hours_and_ph
     await start_in(awa)
     await awa.send_location(*MOPTI)
     got = await answer(awa)
-    entry = paragraphs(got.sent[0]["text"])[1]
+    (nearest,) = got.sent  # the pin only when she asks for it
+    entry = paragraphs(nearest["text"])[1]
     assert "lundi au vendredi, 8 h à 16 h" in entry
     assert "21420000" in entry
-    assert got.sent[1]["venue"] == {
+    # One map button per centre whose position is its own, in her language, above the menu.
+    assert buttons(got.screen)[0] == ("📍 Carte 1 : " + own_coordinates["name"], "map:sevare")
+    assert button_data(got.screen)[1:] == MENU_DATA
+    await awa.press(got.screen, "map:sevare")
+    (pin,) = (await messages(awa, 1)).sent
+    assert pin["venue"] == {
         "location": {"latitude": 14.533, "longitude": -4.1},
         "title": own_coordinates["name"],
         "address": "Hôpital Sominé Dolo, Sévaré",
     }
-    assert got.sent[1]["has_protected_content"] is True
-    assert got.sent[-1]["text"] == FR_MENU
+    assert pin["has_protected_content"] is True
     (venue,) = [c for c in emulator.calls if c.method == "sendVenue"]
     assert venue.params["protect_content"] is True
 
@@ -1009,19 +1044,21 @@ async def test_main_path_in_each_language(
     assert first_line(where) == say(language, "Where are you?")
     await awa.send_location(*MOPTI)
     got = await answer(awa)
-    results = paragraphs(got.sent[0]["text"])
+    results = paragraphs(one_message(got)["text"])
     assert results[0] == expected["shared"]
     check_entry(results[1], 1, "sevare", language)
     await follow(awa, got.screen, ["nav:centre"])
     await awa.send("Segou")
     got = await answer(awa)
-    results = paragraphs(got.sent[0]["text"])
+    results = paragraphs(one_message(got)["text"])
     assert results[0] == say(language, "📍 Nearest centres to %(place)s:", place="Ségou")
     check_entry(results[1], 1, "segou", language)
     await awa.press(got.screen, "nav:numbers")
-    got = await answer(awa)
-    assert [c["phone_number"] for c in got.contacts] == [n["number"] for n in NUMBERS]
-    await awa.press(got.screen, EXIT)
+    numbers = (await answer(awa)).screen
+    await awa.press(numbers, "nav:cards")
+    cards = await messages(awa, len(NUMBERS))
+    assert [c["phone_number"] for c in cards.contacts] == [n["number"] for n in NUMBERS]
+    await awa.press(numbers, EXIT)
     await goodbye(awa)
     assert [m.get("text") for m in awa.messages] == [expected["goodbye"]]
 
@@ -1042,9 +1079,8 @@ async def test_every_message_is_protected_and_no_first_line_says_what_the_chat_i
     for message in shown:
         line = first_line(message).lower()
         assert not [word for word in REVEALING if word in line], line
-        # Every screen: one tap to the numbers, one tap out (the danger screen's one button
-        # leads to the plan, and the menu follows it).
-        if buttons(message) and button_data(message) != ["nav:plan"]:
+        # Every screen, the danger screen too: one tap to the numbers, one tap out.
+        if buttons(message):
             assert {EMERGENCY, EXIT} <= set(button_data(message)), message["text"]
         if "contact" in message:  # a card she may save: a name that gives nothing away
             name = message["contact"]["first_name"].lower()

@@ -46,6 +46,11 @@ def data_of(screen: Screen) -> list[str]:
     return [b.data for b in buttons(screen)]
 
 
+def later(model: FlowModel) -> FlowModel:
+    """The model of her next update: what was stored, nothing of this step's answer."""
+    return FlowModel(dict(model.data), model.language)
+
+
 def msgids(screen: Screen) -> list[str]:
     return [part.msgid for part in screen.body if isinstance(part, Msg)]
 
@@ -135,12 +140,14 @@ async def test_emergency_from_any_screen_gives_every_number_as_a_card() -> None:
     for state in (LANGUAGE, MENU, WHERE, REGIONS):
         model = FlowModel({}, "fr")
         outputs = await step(model, state, Event("button", 6, name="nav:emergency"))
-        cards = [o for o in outputs if isinstance(o, Contact)]
-        assert {c.phone for c in cards} == {n.number for n in DIRECTORY.numbers}
-        first = outputs[0]
-        assert isinstance(first, Screen)
-        assert msgids(first)[0] == "☎️ Useful numbers"  # a neutral first line
-        assert any("not an emergency service" in m for m in msgids(first))
+        *cards, danger = outputs
+        # Every number as a card, at once and first (safety before speed), then the screen.
+        assert all(isinstance(c, Contact) for c in cards)
+        assert {c.phone for c in cards} == {n.number for n in DIRECTORY.numbers}  # type: ignore[union-attr]
+        assert isinstance(danger, Screen)
+        assert msgids(danger)[0] == "☎️ Useful numbers"  # a neutral first line
+        assert any("not an emergency service" in m for m in msgids(danger))
+        assert {"nav:plan", "nav:emergency", "exit"} <= set(data_of(danger))
         assert model.state == MENU
 
 
@@ -169,13 +176,39 @@ async def test_far_from_every_centre_gives_health_centre_advice() -> None:
 async def test_a_centre_with_its_own_coordinates_gets_a_map_pin() -> None:
     sevare = next(c for c in DIRECTORY.centres if c.id == "sevare")
     own = replace(sevare, coordinates="facility")
-    directory = Directory([own], DIRECTORY.numbers, DIRECTORY.places)
+    bamako = next(c for c in DIRECTORY.centres if c.id == "bamako-commune-5")
+    directory = Directory([own, bamako], DIRECTORY.numbers, DIRECTORY.places)
     flow = SurvivorFlow(directory)
     model = FlowModel({}, "fr")
-    outputs = await step(model, WHERE, Event("location", 9, location=(14.49, -4.19)), flow)
-    pins = [o for o in outputs if isinstance(o, Pin)]
-    assert len(pins) == 1
-    assert pins[0].title == own.name
+    (nearest,) = await step(model, WHERE, Event("location", 9, location=(14.49, -4.19)), flow)
+    assert isinstance(nearest, Screen)  # one message: the pin comes only when she asks
+    assert data_of(nearest)[0] == "map:sevare"
+    (pin,) = await step(model := later(model), MENU, Event("button", 10, name="map:sevare"), flow)
+    assert isinstance(pin, Pin)  # the pin alone: the list she pressed stays as it is
+    assert pin.title == own.name
+    assert model.state == MENU
+    # A town's position is never shown as a centre's, even from a forged button.
+    forged = Event("button", 11, name="map:bamako-commune-5")
+    outputs = await step(later(model), MENU, forged, flow)
+    assert not any(isinstance(o, Pin) for o in outputs)
+
+
+async def test_numbers_are_one_message_with_the_cards_one_tap_away() -> None:
+    model = FlowModel({}, "fr")
+    (numbers,) = await step(model, MENU, Event("button", 12, name="nav:numbers"))
+    assert isinstance(numbers, Screen)
+    assert numbers.kept
+    assert numbers.edit
+    assert data_of(numbers)[0] == "nav:cards"
+    cards = await step(model := later(model), MENU, Event("button", 13, name="nav:cards"))
+    assert [c.phone for c in cards] == [n.number for n in DIRECTORY.numbers]  # type: ignore[union-attr]
+    # The numbers were the last screen shown: a button pressed on them leaves them in the chat.
+    (where,) = await step(model := later(model), MENU, Event("button", 14, name="nav:centre"))
+    assert isinstance(where, Screen)
+    assert not where.edit
+    (menu,) = await step(later(model), WHERE, Event("button", 15, name="nav:menu"))
+    assert isinstance(menu, Screen)
+    assert menu.edit
 
 
 async def test_region_then_town_then_nearest() -> None:

@@ -1263,18 +1263,18 @@ async def test_the_quick_exit_deletes_a_screen_shown_before_an_answer_failed(
     await awa.send("/start")
     greeting = await next_shown(awa)
     emulator.fail(
-        "sendContact",
+        "sendMessage",
         status=403,
         description="Forbidden: bot was blocked by the user",
         chat_id=awa.id,
     )
     await awa.press(greeting, "nav:emergency")
-    numbers = await next_shown(awa)  # the first message of the answer reached her
-    await emulator.wait_for_call("sendContact", predicate=lambda c: c.finished is not None)
+    card = await next_shown(awa)  # the first message of the answer reached her
+    await emulator.wait_for_call("sendMessage", predicate=lambda c: c.error is not None)
     await awa.send("exit")
     await emulator.wait_for_call("deleteMessages", predicate=lambda c: c.finished is not None)
     await awa.next_message()  # the goodbye line
-    assert numbers["message_id"] not in awa.chat.messages
+    assert card["message_id"] not in awa.chat.messages
 
 
 async def test_the_quick_exit_deletes_a_hotline_message_that_reached_her_on_its_way(

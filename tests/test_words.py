@@ -96,7 +96,7 @@ def test_the_quick_exit_keeps_its_priority() -> None:
 async def test_help_words_open_the_danger_screen_from_any_state(state: str) -> None:
     after, outputs = await step(state, Event("text", 2, text="Au secours"))
     assert after == MENU
-    assert shown(outputs[0]).startswith("☎️ Numéros utiles")
+    assert shown(outputs[-1]).startswith("☎️ Numéros utiles")  # under the cards
     assert {o.phone for o in outputs if isinstance(o, Contact)} == {
         n.number for n in DIRECTORY.numbers
     }
@@ -107,7 +107,7 @@ async def test_help_words_open_the_danger_screen_from_any_state(state: str) -> N
 
 async def test_the_danger_screen_gives_real_status_a_safe_place_and_the_plan() -> None:
     _, outputs = await step(MENU, Event("button", 3, name="nav:emergency"))
-    danger = outputs[0]
+    danger = outputs[-1]
     assert isinstance(danger, Screen)
     text = shown(danger)
     assert text.count("(pas encore confirmé par téléphone)") == len(DIRECTORY.numbers)
@@ -117,7 +117,7 @@ async def test_the_danger_screen_gives_real_status_a_safe_place_and_the_plan() -
     assert "ou à la police ou à la gendarmerie si vous vous y sentez en sécurité" in text
     assert "il ne peut pas envoyer de secours chez vous" in text
     assert "personne ne lit" not in text  # never contradicts "someone is reading now"
-    assert [b.data for row in danger.buttons for b in row] == ["nav:plan"]
+    assert [b.data for row in danger.buttons for b in row][:2] == ["nav:plan", "nav:emergency"]
     names = [FR.render(o.name) for o in outputs if isinstance(o, Contact)]
     assert names == ["Police 80 00 11 15", "Gendarmerie 80 00 11 14", "Numéro vert 80 00 11 32",
                      "Numéro vert 80 333"]  # fmt: skip
@@ -126,7 +126,7 @@ async def test_the_danger_screen_gives_real_status_a_safe_place_and_the_plan() -
 async def test_with_every_number_hidden_the_danger_screen_still_says_where_to_go() -> None:
     flow = SurvivorFlow(Directory(DIRECTORY.centres, [], DIRECTORY.places))
     _, outputs = await step(MENU, Event("button", 4, name="nav:emergency"), flow)
-    assert "allez dans un lieu sûr" in shown(outputs[0])
+    assert "allez dans un lieu sûr" in shown(outputs[-1])
 
 
 async def test_the_plan_is_one_tap_away_and_tells_the_truth_about_the_quick_exit() -> None:
@@ -214,11 +214,11 @@ def test_a_blocked_person_is_told_the_truth_in_neutral_words() -> None:
 
 
 def entries(latitude: float, longitude: float, flow: SurvivorFlow = OPEN) -> list[str]:
-    outputs = referral.nearest_outputs(
+    screen = referral.nearest_screen(
         flow.directory, latitude, longitude, None, shared=referral.FREE_NUMBERS,
-        entry=referral.centre_entry,
+        entry=referral.centre_entry, map_prefix="",
     )  # fmt: skip
-    return shown(outputs[0]).split("\n\n")[1:]
+    return shown(screen).split("\n\n")[1:]
 
 
 def test_centres_sharing_a_town_centre_say_the_town_not_a_distance() -> None:

@@ -35,11 +35,12 @@ REVEALING = ("violence", "viol", "vbg", "sexu", "abus", "agress", "victim", "sur
 
 
 def check_danger(got: Answer) -> None:
-    """The danger screen, the numbers as cards, then the menu."""
-    assert first_line(got.sent[0]) == DANGER
-    assert fr(IF_NOBODY_ANSWERS) in got.sent[0]["text"]
+    """The numbers as cards, at once, then the danger screen with the menu's buttons."""
     assert len(got.contacts) == 4
-    assert got.sent[-1]["text"] == "Que voulez-vous faire ?"
+    assert [("contact" in m) for m in got.sent] == [True] * 4 + [False]
+    assert first_line(got.sent[-1]) == DANGER
+    assert fr(IF_NOBODY_ANSWERS) in got.sent[-1]["text"]
+    assert {"nav:plan", "nav:centre", "nav:talk", "exit"} <= set(button_data(got.sent[-1]))
 
 
 def to_her(emulator: BotApiEmulator, person: FakeUser, method: str) -> list[ApiCall]:

@@ -1,9 +1,12 @@
 """The flow pattern: one shared `transitions` machine per flow, a fresh model per update.
 
 A flow turns an `Event` into a trigger of its machine; transition callbacks change the model and
-may add outputs (contact cards, lists); what is shown last is the screen of the state the model
-ends in, with any notices (for example "I did not understand that") above it. Nothing here knows
-about Telegram.
+may add outputs (contact cards, a map pin); what is shown last is one message: the step's answer
+(`FlowModel.answer_screen`: the nearest centres, the numbers) or else the screen of the state the
+model ends in, with the state's buttons and any notices (for example "I did not understand
+that"). A step that only adds what a button asked for (a map pin, the contact cards) shows no
+screen: the message pressed keeps its own (`FlowModel.no_screen`). Nothing here knows about
+Telegram.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
 
 from transitions.extensions.asyncio import AsyncEventData, AsyncMachine
@@ -47,8 +50,9 @@ def normalised(text: str) -> str:
 class FlowModel:
     """The per-update model. A plain class on purpose: transitions skips value-equal models.
 
-    `data` is stored; `outputs`, `notices` and `view` (details the step's screen shows, such
-    as the towns of a region just picked) are this step's answer and are never stored.
+    `data` is stored; `outputs`, `notices`, `view` (details the step's screen shows, such as
+    the towns of a region just picked), `answer_screen` and `no_screen` are this step's answer
+    and are never stored.
     """
 
     state: str
@@ -59,6 +63,9 @@ class FlowModel:
         self.outputs: list[Output] = []
         self.notices: list[Msg] = []
         self.view: dict[str, Any] = {}
+        # Shown instead of the state's screen, with the state's buttons under its own.
+        self.answer_screen: Screen | None = None
+        self.no_screen = False  # the step's outputs alone: the message pressed keeps its screen
 
     if TYPE_CHECKING:  # bound by the machine in add_model
 
@@ -80,6 +87,8 @@ def argument(event: AsyncEventData) -> Any:
 
 
 NOT_UNDERSTOOD = t("Sorry, I did not understand that. Please use the buttons below.")
+# In a conversation's stored data: the last screen shown was an answer she may still need.
+KEPT = "kept"
 
 
 class Flow(ABC):
@@ -116,21 +125,35 @@ class Flow(ABC):
         """What the person sees in the model's current state."""
 
     async def step(self, model: FlowModel, event: Event) -> list[Output]:
-        """Apply one event and return what to show. The model must have been added."""
+        """Apply one event and return what to show. The model must have been added.
+
+        A button pressed under a kept answer (`Screen.kept`; the last screen shown, as far as
+        the flow knows) brings the next screen below it rather than in its place."""
+        kept = bool(model.data.pop(KEPT, False))
         route = self.route(model, event)
         if route is None or not await model.may_trigger(route[0], *route[1]):
             model.notices.append(NOT_UNDERSTOOD)
         else:
             await model.trigger(route[0], *route[1])
-        return [*model.outputs, self.with_notices(model)]
+        if model.no_screen and not model.notices:
+            if kept:
+                model.data[KEPT] = True  # the answer is still the last screen she was shown
+            return list(model.outputs)
+        screen = self.with_notices(model)
+        if kept and event.kind == "button":
+            screen = replace(screen, edit=False)
+        if screen.kept:
+            model.data[KEPT] = True
+        return [*model.outputs, screen]
 
     def with_notices(self, model: FlowModel) -> Screen:
+        """The step's answer, or the state's screen, with the state's buttons, and the notices
+        above."""
         screen = self.screen(model)
+        if model.answer_screen is not None:
+            screen = replace(
+                model.answer_screen, buttons=(*model.answer_screen.buttons, *screen.buttons)
+            )
         if not model.notices:
             return screen
-        return Screen(
-            body=(*model.notices, *screen.body),
-            buttons=screen.buttons,
-            edit=screen.edit,
-            ask_location=screen.ask_location,
-        )
+        return replace(screen, body=(*model.notices, *screen.body))

@@ -476,7 +476,8 @@ class EditorFlow(Flow):
         if model.state == SOURCE:
             return Screen(
                 body=(t("How do you know? One line: I called, I visited, a link…"),),
-                buttons=((BACK,),), edit=False, drop_location_button=True,
+                # After a position, the location keyboard goes (an edit gives the button back).
+                buttons=((BACK,),), edit=False, drop_location_button=field == "position",
             )  # fmt: skip
         return self._item_screen(model, item)
 

@@ -245,27 +245,26 @@ class OfficerFlow(Flow):
 
     def _nearest(self, event: AsyncEventData) -> None:
         """After a shared location, a town picked, or a place typed (see `referral.origin`)."""
-        model_of(event).outputs.extend(
-            referral.nearest_outputs(
-                self.directory,
-                *referral.origin(event),
-                shared=t("📍 Nearest centres to the shared location:"),
-                entry=referral.referral_entry,
-                far_note=(
-                    t(
-                        "No centre is near: refer to the nearest health centre (CSRef) or "
-                        "hospital. After rape, as soon as possible (HIV prevention within 72 "
-                        "hours, emergency contraception up to 120 hours), and still later; care "
-                        "never depends on a complaint."
-                    ),
+        model_of(event).answer_screen = referral.nearest_screen(
+            self.directory,
+            *referral.origin(event),
+            shared=t("📍 Nearest centres to the shared location:"),
+            entry=referral.referral_entry,
+            map_prefix=PREFIX,
+            far_note=(
+                t(
+                    "No centre is near: refer to the nearest health centre (CSRef) or "
+                    "hospital. After rape, as soon as possible (HIV prevention within 72 "
+                    "hours, emergency contraception up to 120 hours), and still later; care "
+                    "never depends on a complaint."
                 ),
-                below=numbers(self.directory),
-            )
+            ),
+            below=numbers(self.directory),
         )
 
     def _show_numbers(self, event: AsyncEventData) -> None:
-        model_of(event).outputs.append(
-            Screen(body=(t("📞 Free numbers"), *numbers(self.directory)), edit=False)
+        model_of(event).answer_screen = Screen(
+            body=(t("📞 Free numbers"), *numbers(self.directory)), kept=True
         )
 
     # --- what each state shows ------------------------------------------------------------------

@@ -6,6 +6,9 @@ region and town buttons, look up typed places and draw its screens. What differs
 survivor looking for help and an officer referring someone is given by the flow: the words,
 the button data, the rows under every screen, and what the nearest centres say.
 
+A "📍 Map" button under the nearest centres (`referral.nearest_screen`) is routed here too: it
+sends that centre's map pin and nothing else.
+
 A region picked or places offered may say where someone is: they are kept in the model's `view`,
 shown once and never stored.
 """
@@ -20,6 +23,7 @@ from transitions.extensions.asyncio import AsyncEventData
 
 from bot.content import Directory, PlaceSearch
 from bot.flows.base import FlowModel, Route, argument, model_of
+from bot.flows.referral import map_pin
 from bot.flows.screens import Button, Msg, Screen, Text, t
 
 WHERE, REGIONS, TOWNS, CONFIRM = "where", "regions", "towns", "confirm"
@@ -77,6 +81,10 @@ class PlacePicker:
              "after": [_remember_candidates]},
             {"trigger": "search_place", "source": STATES, "dest": WHERE,
              "after": [self._not_found]},
+            # A "📍 Map" button under the nearest centres: its pin alone, wherever she is now.
+            {"trigger": "show_map", "source": "*", "dest": None,
+             "conditions": [lambda e: map_pin(self.directory, argument(e)) is not None],
+             "after": [self._show_map]},
         ]  # fmt: skip
 
     # --- events to triggers -------------------------------------------------------------------
@@ -87,6 +95,8 @@ class PlacePicker:
             return ("choose_region", (self.regions[int(value)],))
         if kind == "place":
             return ("choose_place", (self.directory.place(value),))
+        if kind == "map":
+            return ("show_map", (value,))
         return None
 
     def search(self, text: str) -> Route:
@@ -140,6 +150,13 @@ class PlacePicker:
 
     def _not_found(self, event: AsyncEventData) -> None:
         model_of(event).notices.append(self.words.not_found)
+
+    def _show_map(self, event: AsyncEventData) -> None:
+        model = model_of(event)
+        pin = map_pin(self.directory, argument(event))
+        assert pin is not None  # the transition's condition
+        model.outputs.append(pin)
+        model.no_screen = True
 
 
 def _remember_region(event: AsyncEventData) -> None:

@@ -1,9 +1,10 @@
 """The nearest centres and the phone numbers, as both the survivor flow and officer mode show them.
 
 What is the same for a survivor looking for help and an officer referring someone lives here:
-how a centre, a number and a number's card are written, the map pin, when a centre is "far",
-and where to look from. What differs (the words addressed to each, which numbers, what follows
-the list) is given by the flow. Like every flow, nothing here knows about a channel.
+how a centre, a number and a number's card are written, the nearest centres as one message
+with a map button per centre, the map pin, when a centre is "far", and where to look from. What
+differs (the words addressed to each, which numbers, what follows the list) is given by the
+flow. Like every flow, nothing here knows about a channel.
 
 What a reader is told about an entry is only what is known (issue 17, point 12): the date of
 the source that reported it, never a research date dressed up as a check; "not yet confirmed"
@@ -20,7 +21,7 @@ from transitions.extensions.asyncio import AsyncEventData
 
 from bot.content import Centre, Directory, Number, Place, PlaceSearch
 from bot.flows.base import argument
-from bot.flows.screens import Contact, Localized, Msg, Output, Pin, Screen, Text, t
+from bot.flows.screens import Button, Contact, Localized, Msg, Pin, Screen, Text, t
 
 NEAREST = 3  # centres listed
 FAR_KM = 100  # beyond this, the nearest centre is said to be far and other help is given
@@ -188,7 +189,7 @@ def pin(centre: Centre) -> Pin:
     return Pin(latitude, longitude, centre.name, _where(centre))
 
 
-def nearest_outputs(
+def nearest_screen(
     directory: Directory,
     latitude: float,
     longitude: float,
@@ -196,19 +197,20 @@ def nearest_outputs(
     *,
     shared: Msg,
     entry: Entry,
+    map_prefix: str,
     none_listed: Msg | None = None,
     far_note: Sequence[Text] = (),
     below: Sequence[Text] = (),
-    far_message: Sequence[Text] = (),
-) -> list[Output]:
-    """The nearest centres to a point: one message with a heading (the place's name, else
+) -> Screen:
+    """The nearest centres to a point, as one message: a heading (the place's name, else
     `shared`, the flow's words for a shared location) and an `entry` per centre (`none_listed`
-    when there is none), then a map pin for the first centre when its coordinates are its own.
-    Centres known only from an old source come after the others (`old_source`).
+    when there is none), with a "📍 Map" button for each centre whose coordinates are its own
+    (its data: `map_prefix` + "map:" + its id). Centres known only from an old source come
+    after the others (`old_source`). When the nearest centre is farther than FAR_KM, or there
+    is none, `far_note` follows the entries. `below` always ends the list.
 
-    When the nearest centre is farther than FAR_KM, or there is none, `far_note` is added under
-    the entries and `far_message` is sent as a message of its own at the end. `below` always
-    ends the list.
+    It takes away the location keyboard (she has answered "where are you?") and is kept: a
+    button pressed on it leaves the list in the chat (bot/flows/base.py).
     """
     found = directory.nearest(latitude, longitude, k=NEAREST)
     far = not found or min(km for _, km in found) > FAR_KM
@@ -219,14 +221,23 @@ def nearest_outputs(
         entries = [none_listed]
     if far:
         entries.extend(far_note)
-    outputs: list[Output] = [
-        Screen(body=(heading, *entries, *below), edit=False, drop_location_button=True)
-    ]
-    if nearest and nearest[0][0].coordinates == "facility":
-        outputs.append(pin(nearest[0][0]))
-    if far and far_message:
-        outputs.append(Screen(body=tuple(far_message), edit=False))
-    return outputs
+    maps = tuple(
+        (Button(t("📍 Map %(rank)s: %(name)s", rank=i, name=c.name), f"{map_prefix}map:{c.id}"),)
+        for i, (c, _) in enumerate(nearest, 1)
+        if c.coordinates == "facility"
+    )
+    return Screen(
+        body=(heading, *entries, *below), buttons=maps, drop_location_button=True, kept=True
+    )
+
+
+def map_pin(directory: Directory, centre_id: str) -> Pin | None:
+    """The map pin a "📍 Map" button asks for: None for a centre unknown, or whose position is
+    only its town's (a forged or outdated button)."""
+    centre = directory.centre(centre_id)
+    if centre is None or centre.coordinates != "facility":
+        return None
+    return pin(centre)
 
 
 def origin(event: AsyncEventData) -> tuple[float, float, Place | None]:

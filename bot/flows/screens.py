@@ -65,7 +65,9 @@ class Screen:
     keyboard button); `drop_location_button` takes that way away again. `shareable` lets the
     person forward or save it (an invitation code to pass on): never a survivor's screen.
     `silent` sends it without a notification sound (a message that may reach her while she is
-    not in the app, on a phone someone near her may hear).
+    not in the app, on a phone someone near her may hear). `kept` marks an answer she may still
+    need (the nearest centres, the numbers): a button pressed on it brings the next screen below
+    it instead of in its place (bot/flows/base.py).
     """
 
     body: tuple[Text, ...]
@@ -75,6 +77,7 @@ class Screen:
     drop_location_button: bool = False
     shareable: bool = False
     silent: bool = False
+    kept: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -90,7 +90,18 @@ DANGER = Button(t("🆘 I am in danger now"), "nav:emergency")
 MENU_BUTTON = Button(t("☰ Menu"), "nav:menu")
 EXIT = Button(t("🚪 Quick exit"), EXIT_DATA)
 PLAN = Button(t("🛡️ A plan to stay safer"), "nav:plan")
+CARDS = Button(t("📲 The numbers as cards to tap and call"), "nav:cards")
 NAV_ROWS: Rows = ((DANGER,), (MENU_BUTTON, EXIT))
+# The menu's buttons, under the menu and under every answer shown from it (the nearest centres,
+# the numbers, the danger screen...): whatever she reads, every choice is one tap away.
+MENU_ROWS: Rows = (
+    (DANGER,),
+    (Button(t("📍 Nearest centre"), "nav:centre"),),
+    (Button(t("📞 Free numbers"), "nav:numbers"),),
+    (Button(t("💬 Talk to a person"), "nav:talk"),),
+    (Button(t("ℹ️ What happens at a centre"), "nav:about"),),
+    (Button(t("🌐 Language"), "nav:language"), EXIT),
+)
 
 # What the quick exit does and does not do (issue 17, point 2): Telegram lets a bot delete
 # messages of the last 48 hours only, and the chat stays in her list of chats.
@@ -233,12 +244,20 @@ class SurvivorFlow(Flow):
                 {"trigger": "show_menu", "source": [MENU, *place.STATES, CONSENT, HANDOVER],
                  "dest": MENU},
                 {"trigger": "emergency", "source": every_state, "dest": MENU,
-                 "after": [lambda e: model_of(e).outputs.extend(
-                     self.danger_outputs(language=model_of(e).language))]},
+                 "after": [self._show_danger]},
                 {"trigger": "plan", "source": every_state, "dest": MENU,
                  "after": [self._show_plan]},
                 {"trigger": "numbers", "source": every_state, "dest": MENU,
                  "after": [self._show_numbers]},
+                # The cards one tap away under the numbers: they alone, wherever she is now.
+                {"trigger": "cards", "source": every_state, "dest": None,
+                 "conditions": [lambda e: bool(self.directory.numbers)],
+                 "after": [self._show_cards]},
+                # A voice note she asked for, alone: the screen she pressed it on stays.
+                {"trigger": "listen", "source": every_state, "dest": None,
+                 "conditions": [self._has_voice], "after": [self._play]},
+                {"trigger": "listen", "source": every_state, "dest": None,
+                 "after": [lambda e: model_of(e).notices.append(NO_RECORDING)]},
                 {"trigger": "about", "source": every_state, "dest": MENU,
                  "after": [self._show_about]},
                 {"trigger": "talk", "source": every_state, "dest": CONSENT,
@@ -297,6 +316,7 @@ class SurvivorFlow(Flow):
                 "emergency": "emergency",
                 "plan": "plan",
                 "numbers": "numbers",
+                "cards": "cards",
                 "about": "about",
                 "talk": "talk",
                 "centre": "find_centre",
@@ -316,43 +336,29 @@ class SurvivorFlow(Flow):
         # Offered languages, and those a translator or administrator previews (from the core).
         shown = {*self.voices.visible_languages(), *model.view.get("preview", ())}
         model.view["languages"] = tuple(code for code in CODES if code in shown)
-        route = self.route(model, event)
-        if route is not None and route[0] == "listen":
-            # Only the voice note she asked for: the screen she pressed it on stays as it is.
-            file_id = self.voices.voice(self._heard_in(model), route[1][0])
-            return [Voice(file_id) if file_id else Screen(body=(NO_RECORDING,), edit=False)]
         return await super().step(model, event)
+
+    # --- voice notes --------------------------------------------------------------------
 
     def _heard_in(self, model: FlowModel) -> str | None:
         return model.language or model.view.get("suggested")
+
+    def _has_voice(self, event: AsyncEventData) -> bool:
+        model = model_of(event)
+        return self.voices.voice(self._heard_in(model), argument(event)) is not None
+
+    def _play(self, event: AsyncEventData) -> None:
+        model = model_of(event)
+        file_id = self.voices.voice(self._heard_in(model), argument(event))
+        assert file_id is not None  # the transition's condition
+        model.outputs.append(Voice(file_id))
+        model.no_screen = True
 
     def _listen(self, screen: Screen, name: str, language: str | None) -> Screen:
         """The screen with a "🔊 Listen" button when it has a voice note in her language."""
         if language is None or self.voices.voice(language, name) is None:
             return screen
         return replace(screen, buttons=((Button(LISTEN, f"voice:{name}"),), *screen.buttons))
-
-    def preview_screens(self) -> list[tuple[Text, Screen]]:
-        """The survivor screens a translator sees a message on, named, as survivors see them:
-        those read as voice notes, then the others (the nearest centres from Bamako, far from
-        none, and from Kidal, far from all)."""
-        where, regions, handover = FlowModel({}, None), FlowModel({}, None), FlowModel({}, None)
-        where.state, regions.state, handover.state = place.WHERE, place.REGIONS, HANDOVER
-        nearest = [
-            o
-            for o in (*self._nearest(12.6392, -8.0029, None), *self._nearest(18.4411, 1.4078, None))
-            if isinstance(o, Screen)
-        ]
-        return [
-            *((VOICE_SCREENS[name], screen) for name, screen in self.voice_screens().items()),
-            (t("🛡️ A plan to stay safer"), self._plan_screen()),
-            (t("☎️ Free numbers"), self._numbers_screen()),
-            (PLACE_WORDS.where[0], self.picker.screen(where)),
-            (PLACE_WORDS.regions, self.picker.screen(regions)),
-            *((t("📍 Nearest centre"), screen) for screen in nearest),
-            (t("💬 Talk to a person"), self._talk_screen()),
-            (t("💬 Talk to a person"), self.screen(handover)),
-        ]  # fmt: skip
 
     def voice_screens(self) -> dict[str, Screen]:
         return {name: self.voice_screen(name) for name in VOICE_SCREENS}
@@ -364,7 +370,7 @@ class SurvivorFlow(Flow):
             model.view["languages"] = OFFERED
             return self._language_screen(model)
         if name == "danger":
-            screen = self.danger_outputs()[0]
+            screen = self.danger_outputs()[-1]
             assert isinstance(screen, Screen)
             return screen
         screens: dict[str, Callable[[], Screen]] = {
@@ -376,28 +382,35 @@ class SurvivorFlow(Flow):
         }
         return screens[name]()
 
+    def preview_screens(self) -> list[tuple[Text, Screen]]:
+        """The survivor screens a translator sees a message on, named, as survivors see them:
+        those read as voice notes, then the others (the nearest centres from Bamako, far from
+        none, and from Kidal, far from all)."""
+        where, regions, handover = FlowModel({}, None), FlowModel({}, None), FlowModel({}, None)
+        where.state, regions.state, handover.state = place.WHERE, place.REGIONS, HANDOVER
+        return [
+            *((VOICE_SCREENS[name], screen) for name, screen in self.voice_screens().items()),
+            (t("🛡️ A plan to stay safer"), self._plan_screen()),
+            (t("☎️ Free numbers"), self._numbers_screen()),
+            (PLACE_WORDS.where[0], self.picker.screen(where)),
+            (PLACE_WORDS.regions, self.picker.screen(regions)),
+            (t("📍 Nearest centre"), self._nearest(12.6392, -8.0029, None)),
+            (t("📍 Nearest centre"), self._nearest(18.4411, 1.4078, None)),
+            (t("💬 Talk to a person"), self._talk_screen()),
+            (t("💬 Talk to a person"), self.screen(handover)),
+        ]
+
     # --- what each state shows ----------------------------------------------------------
 
     def menu_screen(self, language: str | None = None) -> Screen:
         """The menu, as every state leads back to it (also shown when a handover is refused)."""
-        return self._listen(self._menu(), "menu", language)
-
-    def _menu(self) -> Screen:
-        return Screen(
-            body=(t("What would you like to do?"),),
-            buttons=(
-                (DANGER,),
-                (Button(t("📍 Nearest centre"), "nav:centre"),),
-                (Button(t("📞 Free numbers"), "nav:numbers"),),
-                (Button(t("💬 Talk to a person"), "nav:talk"),),
-                (Button(t("ℹ️ What happens at a centre"), "nav:about"),),
-                (Button(t("🌐 Language"), "nav:language"), EXIT),
-            ),
-        )
+        menu = Screen(body=(t("What would you like to do?"),), buttons=MENU_ROWS)
+        return self._listen(menu, "menu", language)
 
     def screen(self, model: FlowModel) -> Screen:
         if model.state == MENU:
-            return self.menu_screen(model.language)
+            # Under an answer, the menu's buttons without its own voice note.
+            return self.menu_screen(None if model.answer_screen else model.language)
         if model.state in place.STATES:
             return self.picker.screen(model)
         if model.state == CONSENT:
@@ -504,9 +517,11 @@ class SurvivorFlow(Flow):
     def danger_outputs(
         self, buttons: Rows = ((PLAN,),), language: str | None = None
     ) -> list[Output]:
-        """The danger screen (issue 17, point 5): the free numbers with their real status, then
-        a safe place, and what Jigiya cannot do; a plan to stay safer one tap away (`buttons`);
-        every number as a card. Also shown during a hotline case when she writes a help word."""
+        """The danger screen (issue 17, point 5): every number as a card to tap and call, the
+        most useful first, sent at once (safety before speed: the one screen that is more than
+        one message); then the free numbers with their real status, a safe place, and what
+        Jigiya cannot do, with a plan to stay safer one tap away (`buttons`), as a new message
+        under the cards. Also shown during a hotline case when she writes a help word."""
         numbers = self._numbers_for_emergency()
         what_to_do = (
             (t("If you are in danger now, call one of these free numbers:"),
@@ -520,45 +535,53 @@ class SurvivorFlow(Flow):
             body=(t("☎️ Useful numbers"), *what_to_do, NOT_AN_EMERGENCY_SERVICE),
             buttons=buttons,
             edit=False,
+            kept=True,
         )
-        return [self._listen(screen, "danger", language), *(card(n) for n in numbers)]
+        return [*(card(n) for n in numbers), self._listen(screen, "danger", language)]
 
     # --- transition callbacks -----------------------------------------------------------
 
     def _remember_language(self, event: AsyncEventData) -> None:
         model_of(event).language = argument(event)
 
+    def _show_danger(self, event: AsyncEventData) -> None:
+        model = model_of(event)
+        *cards, screen = self.danger_outputs(language=model.language)
+        assert isinstance(screen, Screen)
+        model.outputs.extend(cards)
+        model.answer_screen = screen
+
     def _show_plan(self, event: AsyncEventData) -> None:
         """A short safety plan (issue 17, point 5; safety planning in the GBV AoR/UNFPA
         guidance on remote GBV services, 2021, and the IASC GBV guidelines), and how to keep
         this chat from being seen. The papers named are to be confirmed for Mali."""
         model = model_of(event)
-        model.outputs.append(self._listen(self._plan_screen(), "exit", model.language))
+        model.answer_screen = self._listen(self._plan_screen(), "exit", model.language)
 
     def _plan_screen(self) -> Screen:
         return Screen(
-                body=(
-                    t("🛡️ A plan to stay safer"),
-                    t(
-                        "• Choose a person you trust, whom you can go to or call at any hour.\n"
-                        "• Agree with that person on a code word that means “come” or “call "
-                        "for help”.\n"
-                        "• Keep your phone charged, with some credit if you can.\n"
-                        "• Keep your important papers (identity card, birth certificates, "
-                        "health booklet) and a little money together, or with that person.\n"
-                        "• Think of where you could go quickly: that person's home, a health "
-                        "centre, or the police or gendarmerie if you feel safe there."
-                    ),
-                    HIDE_PREVIEWS,
-                    QUICK_EXIT_TRUTH,
+            body=(
+                t("🛡️ A plan to stay safer"),
+                t(
+                    "• Choose a person you trust, whom you can go to or call at any hour.\n"
+                    "• Agree with that person on a code word that means “come” or “call "
+                    "for help”.\n"
+                    "• Keep your phone charged, with some credit if you can.\n"
+                    "• Keep your important papers (identity card, birth certificates, "
+                    "health booklet) and a little money together, or with that person.\n"
+                    "• Think of where you could go quickly: that person's home, a health "
+                    "centre, or the police or gendarmerie if you feel safe there."
                 ),
-                edit=False,
-            )  # fmt: skip
+                HIDE_PREVIEWS,
+                QUICK_EXIT_TRUTH,
+            ),
+            kept=True,
+        )
 
     def _show_numbers(self, event: AsyncEventData) -> None:
-        model_of(event).outputs.extend(
-            [self._numbers_screen(), *(card(n) for n in self.directory.numbers)]
-        )
+        """One message: the numbers, what each is for and how fresh it is; their cards to tap
+        and call one tap away (`CARDS`), not sent unasked."""
+        model_of(event).answer_screen = self._numbers_screen()
 
     def _numbers_screen(self) -> Screen:
         numbers = self.directory.numbers
@@ -568,8 +591,14 @@ class SurvivorFlow(Flow):
                 *(number_details(n) for n in numbers),
                 BEING_CHECKED if numbers else GO_TO_SAFETY,
             ),
-            edit=False,
+            buttons=((CARDS,),) if numbers else (),
+            kept=True,
         )
+
+    def _show_cards(self, event: AsyncEventData) -> None:
+        model = model_of(event)
+        model.outputs.extend(card(n) for n in self.directory.numbers)
+        model.no_screen = True
 
     def _show_about(self, event: AsyncEventData) -> None:
         """What a centre offers, without promising what a centre may not deliver (issue 17,
@@ -577,7 +606,7 @@ class SurvivorFlow(Flow):
         delays of WHO's clinical management of rape (HIV prevention within 72 hours, emergency
         contraception up to 120 hours), and that it is not her fault."""
         model = model_of(event)
-        model.outputs.append(self._listen(self._about_screen(), "about", model.language))
+        model.answer_screen = self._listen(self._about_screen(), "about", model.language)
 
     def _about_screen(self) -> Screen:
         return Screen(
@@ -596,11 +625,11 @@ class SurvivorFlow(Flow):
                 ),
                 t("You have the right to receive care without filing a complaint."),
             ),
-            edit=False,
+            kept=True,
         )
 
     def _show_talk(self, event: AsyncEventData) -> None:
-        model_of(event).outputs.append(self._talk_screen())
+        model_of(event).answer_screen = self._talk_screen()
 
     def _talk_screen(self) -> Screen:
         return Screen(
@@ -612,29 +641,26 @@ class SurvivorFlow(Flow):
                 ),
                 *(number_line(n) for n in self._numbers_for_emergency()),
             ),
-            edit=False,
+            kept=True,
         )
 
     def _show_nearest(self, event: AsyncEventData) -> None:
         """After a shared location, a town picked, or a place typed (see `referral.origin`)."""
         model = model_of(event)
-        model.outputs.extend(self._nearest(*referral.origin(event)))
-        # The answer's heading as a voice note, one tap away, as a message of its own: a button
-        # on the answer itself would keep her location keyboard open.
-        listen = self._listen(Screen(body=(LISTEN,), edit=False), "nearest", model.language)
-        if listen.buttons:
-            model.outputs.append(listen)
+        nearest = self._nearest(*referral.origin(event))
+        model.answer_screen = self._listen(nearest, "nearest", model.language)
 
-    def _nearest(self, latitude: float, longitude: float, town: Place | None) -> list[Output]:
-        return referral.nearest_outputs(
+    def _nearest(self, latitude: float, longitude: float, town: Place | None) -> Screen:
+        return referral.nearest_screen(
             self.directory,
             latitude,
             longitude,
             town,
             shared=SHARED_HEADING,
             entry=referral.centre_entry,
+            map_prefix="",
             none_listed=t("No centre is listed yet."),
-            far_message=(
+            far_note=(
                 t("The nearest centre is far from you."),
                 t(
                     "You can also go to the nearest health centre (CSRef) or hospital. "

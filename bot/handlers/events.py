@@ -3,7 +3,10 @@ personal), whose conversation it is, and what else of her message the private ch
 
 from __future__ import annotations
 
-from telegram import Bot, Chat, Message, Update
+import time
+from collections.abc import Callable
+
+from telegram import Bot, CallbackQuery, Chat, Message, Update
 
 from bot.conversation import StorageKey
 from bot.flows.base import Event
@@ -11,6 +14,12 @@ from bot.private_chat import Incoming, Shares, Tool
 
 # Long enough for any command, word, code or place name; the rest of a long text is never read.
 MAX_MATCH_TEXT = 200
+# A message is replaced in place only while it is young. An edit keeps the message's date, and
+# Telegram lets a bot delete a message only 48 hours after that date: what an edit puts into an
+# older message would stay in her chat, out of her quick exit's reach, sooner. Older than this,
+# the answer comes as a new message, deletable for 48 hours like any other.
+EDIT_WITHIN_SECONDS = 3600.0
+wall_clock: Callable[[], float] = time.time  # Telegram's dates are Unix time; tests move it
 
 
 def split_command(text: str | None) -> tuple[str, str]:
@@ -64,13 +73,21 @@ def telegram_key(bot: Bot, chat_id: int, user_id: int) -> StorageKey:
     return StorageKey(bot_id=str(bot.id), chat_id=str(chat_id), user_id=str(user_id))
 
 
+def pressed(query: CallbackQuery) -> int | None:
+    """The message whose button was pressed, to be replaced by the answer; None when it is too
+    old to edit safely (`EDIT_WITHIN_SECONDS`) or out of reach (its date is then 0)."""
+    message = query.message
+    if message is None or wall_clock() - message.date.timestamp() > EDIT_WITHIN_SECONDS:
+        return None
+    return message.message_id
+
+
 def incoming_of(
     update: Update, *, member: int | None = None, tools: frozenset[Tool] = frozenset()
 ) -> Incoming:
     query, message = update.callback_query, update.message
     if query is not None:
-        pressed = query.message.message_id if query.message else None
-        return Incoming(pressed=pressed, member=member, tools=tools)
+        return Incoming(pressed=pressed(query), member=member, tools=tools)
     if message is None:
         return Incoming()  # an edit
     phone = None

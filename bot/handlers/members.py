@@ -26,7 +26,7 @@ from bot.exits import CalledOff
 from bot.flows import quiz as knowledge
 from bot.flows.base import Event
 from bot.flows.screens import Msg, Screen, Text, t, tn
-from bot.handlers.events import event_of, split_command, telegram_key
+from bot.handlers.events import event_of, pressed, split_command, telegram_key
 from bot.handlers.private import stop_spinner
 from bot.i18n import Translator, supported_language
 from bot.languages import CODES, DEFAULT, NATIVE_NAMES
@@ -225,9 +225,8 @@ def on_tool_button(tool: Tool) -> Callable[[Update, JigiyaContext], Coroutine[An
                 _say(context, user, Screen(body=(ACCESS[tool],), edit=False)),
             )
             return
-        pressed = Incoming(pressed=query.message.message_id if query.message else None,
-                           member=user.id)  # fmt: skip
-        step = context.chats.tool_step(tool, _key(context, user.id), event_of(update), pressed)
+        incoming = Incoming(pressed=pressed(query), member=user.id)
+        step = context.chats.tool_step(tool, _key(context, user.id), event_of(update), incoming)
         # The press's answer and its screen side by side, as on the survivor side.
         await asyncio.gather(stop_spinner(query), step)
 

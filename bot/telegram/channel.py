@@ -15,7 +15,6 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     KeyboardButton,
-    Message,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
 )
@@ -107,9 +106,14 @@ class TelegramChannel:
                 )  # fmt: skip
                 shown.append(sent.message_id)
             elif isinstance(output, Screen):
-                edited = lone and output.edit and replace is not None
-                if not (edited and await self._edit(chat_id, replace, output, translator)):
-                    shown.append((await self._send(chat_id, output, translator)).message_id)
+                # Only a new message takes a location keyboard away.
+                edited = lone and output.edit and not output.drop_location_button
+                if not (
+                    edited
+                    and replace is not None
+                    and await self._edit(chat_id, replace, output, translator)
+                ):
+                    await self._send(chat_id, output, translator, shown)
                 if output.ask_location:
                     # Only a reply keyboard asks for a location, and only a new message has one.
                     sent = await self.bot.send_message(
@@ -118,17 +122,21 @@ class TelegramChannel:
                     )  # fmt: skip
                     shown.append(sent.message_id)
 
-    async def _send(self, chat_id: int, screen: Screen, translator: Translator) -> Message:
-        markup: InlineKeyboardMarkup | ReplyKeyboardRemove | None = inline_markup(
-            screen, translator
-        )
-        if markup is None and screen.drop_location_button:
-            markup = ReplyKeyboardRemove()
-        return await self.bot.send_message(
+    async def _send(
+        self, chat_id: int, screen: Screen, translator: Translator, shown: list[int]
+    ) -> None:
+        """A new message. One that takes the location keyboard away cannot carry inline buttons
+        too (a message has one keyboard): it gets them at once by an edit, still one message."""
+        inline = inline_markup(screen, translator)
+        markup = ReplyKeyboardRemove() if screen.drop_location_button else inline
+        sent = await self.bot.send_message(
             chat_id, text_of(screen, translator), reply_markup=markup,
             protect_content=not screen.shareable,
             disable_notification=True if screen.silent else None,
         )  # fmt: skip
+        shown.append(sent.message_id)
+        if screen.drop_location_button and inline is not None:
+            await self.bot.edit_message_reply_markup(chat_id, sent.message_id, reply_markup=inline)
 
     async def _edit(
         self, chat_id: int, message_id: int | None, screen: Screen, translator: Translator
