@@ -187,6 +187,13 @@ def pin(centre: Centre) -> Pin:
     return Pin(latitude, longitude, centre.name, f"{centre.host_facility}, {centre.town}")
 
 
+def suggested(directory: Directory, latitude: float, longitude: float) -> list[tuple[Centre, float]]:
+    """The centres suggested for a point, in the order shown: nearest first, those known only
+    from an old source after the others (`old_source`)."""
+    found = directory.nearest(latitude, longitude, k=NEAREST)
+    return sorted(found, key=lambda pair: old_source(pair[0]))  # stable: nearest first
+
+
 def nearest_outputs(
     directory: Directory,
     latitude: float,
@@ -203,15 +210,14 @@ def nearest_outputs(
     """The nearest centres to a point: one message with a heading (the place's name, else
     `shared`, the flow's words for a shared location) and an `entry` per centre (`none_listed`
     when there is none), then a map pin for the first centre when its coordinates are its own.
-    Centres known only from an old source come after the others (`old_source`).
+    Centres come in the order `suggested` gives.
 
     When the nearest centre is farther than FAR_KM, or there is none, `far_note` is added under
     the entries and `far_message` is sent as a message of its own at the end. `below` always
     ends the list.
     """
-    found = directory.nearest(latitude, longitude, k=NEAREST)
-    far = not found or min(km for _, km in found) > FAR_KM
-    nearest = sorted(found, key=lambda pair: old_source(pair[0]))  # stable: nearest first
+    nearest = suggested(directory, latitude, longitude)
+    far = not nearest or min(km for _, km in nearest) > FAR_KM
     heading = t("📍 Nearest centres to %(place)s:", place=place.name) if place else shared
     entries: list[Text] = [entry(i, c, km) for i, (c, km) in enumerate(nearest, 1)]
     if not entries and none_listed is not None:

@@ -26,9 +26,13 @@ from bot.flows.referral import BEING_CHECKED, FREE_NUMBERS, card, number_details
 from bot.flows.screens import Button, Handover, Localized, Output, Screen, t
 from bot.hotline.hours import Hours
 from bot.i18n import supported_language
+from bot.indicators import allowed, tally
 from bot.languages import CODES, NATIVE_NAMES
 
 NEW, LANGUAGE, MENU, CONSENT, HANDOVER = "new", "language", "menu", "consent", "handover"
+
+# How a place was given, by the trigger that showed the nearest centres: an indicator's value.
+_PLACE_GIVEN = {"located": "location", "choose_place": "buttons", "search_place": "typed"}
 
 Rows = tuple[tuple[Button, ...], ...]
 
@@ -196,7 +200,7 @@ class SurvivorFlow(Flow):
                 {"trigger": "show_menu", "source": [MENU, *place.STATES, CONSENT, HANDOVER],
                  "dest": MENU},
                 {"trigger": "emergency", "source": every_state, "dest": MENU,
-                 "after": [lambda e: model_of(e).outputs.extend(self.danger_outputs())]},
+                 "after": [self._show_danger]},
                 {"trigger": "plan", "source": every_state, "dest": MENU,
                  "after": [self._show_plan]},
                 {"trigger": "numbers", "source": every_state, "dest": MENU,
@@ -421,12 +425,20 @@ class SurvivorFlow(Flow):
     # --- transition callbacks -----------------------------------------------------------
 
     def _remember_language(self, event: AsyncEventData) -> None:
-        model_of(event).language = argument(event)
+        model = model_of(event)
+        model.language = argument(event)
+        model.tallies.append(tally("start", language=argument(event)))
+
+    def _show_danger(self, event: AsyncEventData) -> None:
+        model = model_of(event)
+        model.outputs.extend(self.danger_outputs())
+        model.tallies.append(tally("screen", screen="emergency"))
 
     def _show_plan(self, event: AsyncEventData) -> None:
         """A short safety plan (issue 17, point 5; safety planning in the GBV AoR/UNFPA
         guidance on remote GBV services, 2021, and the IASC GBV guidelines), and how to keep
         this chat from being seen. The papers named are to be confirmed for Mali."""
+        model_of(event).tallies.append(tally("screen", screen="plan"))
         model_of(event).outputs.append(
             Screen(
                 body=(
@@ -449,6 +461,7 @@ class SurvivorFlow(Flow):
         )
 
     def _show_numbers(self, event: AsyncEventData) -> None:
+        model_of(event).tallies.append(tally("screen", screen="numbers"))
         numbers = self.directory.numbers
         model_of(event).outputs.extend(
             [
@@ -469,6 +482,7 @@ class SurvivorFlow(Flow):
         point 6): care in principle free, the right to care without a complaint, the medical
         delays of WHO's clinical management of rape (HIV prevention within 72 hours, emergency
         contraception up to 120 hours), and that it is not her fault."""
+        model_of(event).tallies.append(tally("screen", screen="about"))
         model_of(event).outputs.append(
             Screen(
                 body=(
@@ -507,10 +521,20 @@ class SurvivorFlow(Flow):
 
     def _show_nearest(self, event: AsyncEventData) -> None:
         """After a shared location, a town picked, or a place typed (see `referral.origin`)."""
-        model_of(event).outputs.extend(
+        latitude, longitude, picked = referral.origin(event)
+        model = model_of(event)
+        model.tallies.append(tally("place_given", method=_PLACE_GIVEN[event.event.name]))
+        first = referral.suggested(self.directory, latitude, longitude)[:1]
+        region = first[0][0].region if first else "none"
+        model.tallies.append(
+            tally("first_centre", region=region if allowed("region", region) else "none")
+        )
+        model.outputs.extend(
             referral.nearest_outputs(
                 self.directory,
-                *referral.origin(event),
+                latitude,
+                longitude,
+                picked,
                 shared=t("📍 Nearest centres to the place you shared:"),
                 entry=referral.centre_entry,
                 none_listed=t("No centre is listed yet."),
