@@ -108,7 +108,9 @@ def tally(indicator: str, **values: str) -> Tally:
     return Tally(indicator, tuple(values[name] for name in spec.dims))
 
 
-def knowledge_answer(role: str, question_id: str, *, vslc: bool, baseline: bool, right: bool) -> Tally:
+def knowledge_answer(
+    role: str, question_id: str, *, vslc: bool, baseline: bool, right: bool
+) -> Tally:
     """An officer's answer to a knowledge question, counted by role and month. The question id
     is checked (an id of content/quiz/) but not kept: per question, a role with few officers
     would show one officer's answers; the report shows change by role and topic."""
@@ -158,8 +160,7 @@ class Counter:
     def _rows(self, tallies: Iterable[Tally]) -> list[tuple[str, str, str]]:
         today = self.clock().astimezone(UTC).date()
         return [
-            (period_of(today, INDICATORS[x.indicator].period), x.indicator, x.dims)
-            for x in tallies
+            (period_of(today, INDICATORS[x.indicator].period), x.indicator, x.dims) for x in tallies
         ]
 
     def add_sync(self, conn: sqlite3.Connection, tallies: Sequence[Tally]) -> None:

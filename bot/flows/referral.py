@@ -187,7 +187,9 @@ def pin(centre: Centre) -> Pin:
     return Pin(latitude, longitude, centre.name, f"{centre.host_facility}, {centre.town}")
 
 
-def suggested(directory: Directory, latitude: float, longitude: float) -> list[tuple[Centre, float]]:
+def suggested(
+    directory: Directory, latitude: float, longitude: float
+) -> list[tuple[Centre, float]]:
     """The centres suggested for a point, in the order shown: nearest first, those known only
     from an old source after the others (`old_source`)."""
     found = directory.nearest(latitude, longitude, k=NEAREST)
