@@ -13,6 +13,7 @@ The weekly report goes to the administrators every Monday at 08:00 Bamako time (
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import itertools
 from collections.abc import Callable, Sequence
@@ -169,7 +170,7 @@ PROTECTION = t(
     "than 10 events are counted with their month (*). No figure is about a person."
 )
 NOTHING_YET = t("Nothing to publish yet: a week is published once it is over.")
-LATEST = t("%(period)s: %(values)s")
+WITH_LATEST = t("%(label)s: %(totals)s\n↳ %(period)s: %(values)s")
 KNOWLEDGE_LINE = t("%(role)s, %(topic)s · %(month)s: first answers %(before)s, later %(after)s")
 NOT_ENOUGH = t("too few to show")
 ROLES = {"police": t("police"), "gendarmerie": t("gendarmerie"), "justice": t("justice")}
@@ -191,15 +192,18 @@ def text(report: Report) -> tuple[Text, ...]:
         if table.indicator.name == "knowledge":
             lines.extend(_knowledge(table))
             continue
+        label = LABELS[table.indicator.name]
         totals = " · ".join(f"{c.period} {c.total.shown}" for c in table.columns)
-        lines.append(t("%(label)s: %(totals)s", label=LABELS[table.indicator.name], totals=totals))
-        if table.indicator.dims and len(table.rows) <= 4:
-            latest = table.columns[-1]
-            values = ", ".join(
-                f"{'/'.join(row)} {cell.shown}"
-                for row, cell in zip(table.rows, latest.cells, strict=True)
-            )
-            lines.append(t(LATEST.msgid, period=latest.period, values=values))
+        if not table.indicator.dims or len(table.rows) > 4:
+            lines.append(t("%(label)s: %(totals)s", label=label, totals=totals))
+            continue
+        latest = table.columns[-1]
+        values = ", ".join(
+            f"{'/'.join(row)} {cell.shown}"
+            for row, cell in zip(table.rows, latest.cells, strict=True)
+        )
+        lines.append(t(WITH_LATEST.msgid, label=label, totals=totals, period=latest.period,
+                       values=values))  # fmt: skip
     return tuple(lines)
 
 
@@ -211,15 +215,18 @@ def _share_right(cells: dict[tuple[str, ...], Cell], key: tuple[str, ...]) -> Te
 
 
 def _knowledge(table: Table) -> list[Text]:
-    lines: list[Text] = [LABELS["knowledge"]]
+    """Lines with something to show; a line where both shares are too few is left out."""
+    lines: list[Text] = []
     for column in table.columns:
         cells = dict(zip(table.rows, column.cells, strict=True))
         for role, topic in itertools.product(ROLES, ("general", "vslc")):
             before = _share_right(cells, (role, topic, "baseline"))
             after = _share_right(cells, (role, topic, "later"))
+            if before == after == NOT_ENOUGH:
+                continue
             lines.append(t(KNOWLEDGE_LINE.msgid, role=ROLES[role], topic=TOPICS[topic],
                            month=column.period, before=before, after=after))  # fmt: skip
-    return lines
+    return [LABELS["knowledge"], *(lines or [NOT_ENOUGH])]
 
 
 CHART = t("📈 The same figures as a chart (a gap is a hidden number).")
@@ -235,7 +242,9 @@ async def outputs(
     if not report.empty:
         from bot import report_chart  # matplotlib, only when a report is made
 
-        shown.append(Picture(report_chart.png(report, render), CHART))
+        # Seconds of work the first time (importing matplotlib): not on the bot's event loop.
+        png = await asyncio.to_thread(report_chart.png, report, render)
+        shown.append(Picture(png, CHART))
     return shown
 
 
