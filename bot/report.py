@@ -229,7 +229,7 @@ def _knowledge(table: Table) -> list[Text]:
     return [LABELS["knowledge"], *(lines or [NOT_ENOUGH])]
 
 
-CHART = t("📈 The same figures as a chart (a gap is a hidden number).")
+CHART = t("📈 The same figures as a chart (a hidden number has no bar, only its mark).")
 
 
 async def outputs(

@@ -1,7 +1,8 @@
-"""The report's chart: a PNG of each main indicator's published totals per period.
+"""The report's chart: a PNG of each main indicator's published totals per period, as bars.
 
 matplotlib is imported here only, when a report is made (the bot starts and answers without it),
-with the Agg backend (no display). Only published totals are drawn: a hidden one leaves a gap.
+with the Agg backend (no display). Only published totals are drawn: a hidden one has no bar,
+only its mark ("<5" or "x") at the foot.
 """
 
 from __future__ import annotations
@@ -33,16 +34,20 @@ def png(report: Report, render: Callable[[Text], str]) -> bytes:
     tables = {table.indicator.name: table for table in report.tables}
     periods = _periods(report)
     for ax, (title, names) in zip(axes, PANELS, strict=True):
-        for name in names:
-            table = tables[name]
-            xs = [periods.index(c.period) for c in table.columns]
-            ys = [float("nan") if c.total.hidden else c.total.value for c in table.columns]
-            ax.plot(xs, ys, marker="o", label=render(LABELS[name]))
+        width = 0.8 / len(names)
+        for k, name in enumerate(names):
+            columns = tables[name].columns
+            xs = [periods.index(c.period) + (k - (len(names) - 1) / 2) * width for c in columns]
+            heights = [0 if c.total.hidden else c.total.value for c in columns]
+            ax.bar(xs, heights, width, label=render(LABELS[name]))
+            for x, column in zip(xs, columns, strict=True):
+                if column.total.hidden:  # hidden: its mark at the foot, never a height
+                    ax.text(x, 0, column.total.shown, ha="center", va="bottom", fontsize=6)
         ax.set_title(render(title), fontsize=10, loc="left")
         ax.set_xticks(range(len(periods)), periods, fontsize=7, rotation=30)
         ax.set_ylim(bottom=0)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc="upper left")
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncols=3)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=DPI)
     return buffer.getvalue()
