@@ -71,6 +71,11 @@ class Report:
     def empty(self) -> bool:
         return not any(table.columns for table in self.tables)
 
+    @property
+    def drawable(self) -> bool:
+        """Whether a chart would have a bar: some published total is shown."""
+        return any(not c.total.hidden for table in self.tables for c in table.columns)
+
 
 def _monday(day: date) -> date:
     return day - timedelta(days=day.weekday())
@@ -235,11 +240,11 @@ CHART = t("📈 The same figures as a chart (a hidden number has no bar, only it
 async def outputs(
     store: Store, today: date, protocols: Sequence[str], render: Callable[[Text], str]
 ) -> list[Output]:
-    """What an administrator receives: the text, and the chart when there is anything to draw.
+    """What an administrator receives: the text, and the chart when it would have a bar.
     Shareable: anonymous figures, made to be passed on to partners."""
     report = await make(store, today, protocols=protocols)
     shown: list[Output] = [Screen(body=text(report), edit=False, shareable=True)]
-    if not report.empty:
+    if report.drawable:
         from bot import report_chart  # matplotlib, only when a report is made
 
         # Seconds of work the first time (importing matplotlib): not on the bot's event loop.

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from bot.emulator import BotApiEmulator
-from bot.indicators import INDICATORS, NotAnIndicator, allowed, knowledge_answer, tally
+from bot.indicators import INDICATORS, NotAnIndicator, allowed, knowledge_answer, tally, week_of
 from tests.conftest import StartBot
 from tests.hotline_helpers import (
     HOTLINE,
@@ -106,6 +107,18 @@ async def test_journeys_are_counted_and_no_row_identifies_anyone(
         assert not re.search(r"\d\d|\d[.:,/]", dims)
         assert not any(x in f"{period}{indicator}{dims}" for x in identifiers)
         assert count > 0
+
+    # This week is not over: the administrator's /report shows only the empty months before it,
+    # all "<5", and no chart (nothing in it would have a bar).
+    admin = emulator.user(ADMIN)
+    await admin.send("/report")
+    report = await wait_until(
+        lambda: next((m for m in admin.messages if "📊" in m.get("text", "")), None)
+    )
+    assert "Quick exits: " in report["text"]
+    assert week_of(datetime.now(UTC).date()) not in report["text"]
+    await idle(emulator, db)
+    assert not any("photo" in m for m in admin.messages)
 
 
 def test_only_declared_indicators_and_values_can_be_counted() -> None:
