@@ -186,9 +186,10 @@ async def test_on_monday_at_eight_the_administrators_get_the_text_and_chart(
     try:
         photo = await wait_until(lambda: next((m for m in admin.messages if "photo" in m), None))
         report = next(m["text"] for m in admin.messages if "text" in m)
-        assert "2026-W42 to 2026-W49" in report  # the 8 weeks before that Monday
-        assert "Quick exits: 2026-10 <5 · 2026-11 <5 · 2026-W49 11" in report
-        assert "↳ 2026-W49: fr 12, bm <5, en <5" in report
+        # In French: the administrator never wrote to the bot, so it knows no other language.
+        assert "2026-W42 à 2026-W49" in report  # the 8 weeks before that Monday
+        assert "Sorties rapides : 2026-10 <5 · 2026-11 <5 · 2026-W49 11" in report
+        assert "↳ 2026-W49 : fr 12, bm <5, en <5" in report
         data = emulator.world.files[photo["photo"][-1]["file_id"]].data
         assert data[:8] == b"\x89PNG\r\n\x1a\n"
         assert struct.unpack(">II", data[16:24]) == (800, 600)
