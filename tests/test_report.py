@@ -184,7 +184,9 @@ async def test_on_monday_at_eight_the_administrators_get_the_text_and_chart(
     stop = asyncio.Event()
     bot = asyncio.create_task(run(settings_, stop=stop, clock=lambda: before))
     try:
-        photo = await wait_until(lambda: next((m for m in admin.messages if "photo" in m), None))
+        photo = await wait_until(
+            lambda: next((m for m in admin.messages if "photo" in m), None), timeout=30
+        )
         report = next(m["text"] for m in admin.messages if "text" in m)
         # In French: the administrator never wrote to the bot, so it knows no other language.
         assert "2026-W42 à 2026-W49" in report  # the 8 weeks before that Monday
