@@ -178,19 +178,30 @@ NOTHING_YET = t("Nothing to publish yet: a week is published once it is over.")
 WITH_LATEST = t("%(label)s: %(totals)s\n↳ %(period)s: %(values)s")
 KNOWLEDGE_LINE = t("%(role)s, %(topic)s · %(month)s: first answers %(before)s, later %(after)s")
 NOT_ENOUGH = t("too few to show")
+# The values of the indicators the text breaks down (one dimension, at most four values).
+VALUE_NAMES: dict[str, Text] = {
+    "location": t("location shared"), "buttons": t("picked from buttons"), "typed": t("typed"),
+    "emergency": t("danger"), "numbers": t("numbers"), "about": t("what happens at a centre"),
+    "plan": t("safety plan"), "open": t("in hours"), "closed": t("out of hours"),
+    "lt5m": t("within 5 min"), "lt30m": t("within 30 min"), "lt2h": t("within 2 h"),
+    "later": t("later"), "closed_by_staff": t("closed by staff"),
+    "ended_by_person": t("ended by the person"), "person_left": t("quick exit"),
+    "unreachable": t("person unreachable"),
+}  # fmt: skip
 ROLES = {"police": t("police"), "gendarmerie": t("gendarmerie"), "justice": t("justice")}
 TOPICS = {"vslc": t("conflict-related sexual violence (VSLC)"), "general": t("GBV in general")}
 
 
-def text(report: Report) -> tuple[Text, ...]:
+def text(report: Report, render: Callable[[Text], str]) -> tuple[str, ...]:
     """The short text: each indicator's total per period, the latest period by its values, and
-    officers' knowledge, first answers against later ones, by role, VSLC on its own line."""
+    officers' knowledge, first answers against later ones, by role, VSLC on its own line; its
+    words in the reader's language (`render`)."""
     lines: list[Text] = [
         t(HEADING.msgid, num=len(report.weeks), first=report.weeks[0], last=report.weeks[-1]),
         PROTECTION,
     ]
     if report.empty:
-        return (*lines, NOTHING_YET)
+        return tuple(render(line) for line in (*lines, NOTHING_YET))
     for table in report.tables:
         if not table.columns:
             continue
@@ -204,12 +215,12 @@ def text(report: Report) -> tuple[Text, ...]:
             continue
         latest = table.columns[-1]
         values = ", ".join(
-            f"{'/'.join(row)} {cell.shown}"
+            f"{render(VALUE_NAMES.get(row[0], row[0]))} {cell.shown}"
             for row, cell in zip(table.rows, latest.cells, strict=True)
         )
         lines.append(t(WITH_LATEST.msgid, label=label, totals=totals, period=latest.period,
                        values=values))  # fmt: skip
-    return tuple(lines)
+    return tuple(render(line) for line in lines)
 
 
 def _share_right(cells: dict[tuple[str, ...], Cell], key: tuple[str, ...]) -> Text:
@@ -243,7 +254,7 @@ async def outputs(
     """What an administrator receives: the text, and the chart when it would have a bar.
     Shareable: anonymous figures, made to be passed on to partners."""
     report = await make(store, today, protocols=protocols)
-    shown: list[Output] = [Screen(body=text(report), edit=False, shareable=True)]
+    shown: list[Output] = [Screen(body=text(report, render), edit=False, shareable=True)]
     if report.drawable:
         from bot import report_chart  # matplotlib, only when a report is made
 

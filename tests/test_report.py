@@ -135,7 +135,7 @@ def test_small_weeks_wait_for_their_month_and_no_day_is_ever_shown() -> None:
     # October's two weeks in the window had nothing: merged, shown as "<5".
     assert starts == [("2026-10", "<5"), ("2026-W45", "20"), ("2026-11*", "7"), ("2026-W49", "30")]
     assert [c.period for c in tables["knowledge"].columns] == ["2026-10", "2026-11"]
-    lines = [ENGLISH.render(line) for line in text(report)]
+    lines = list(text(report, ENGLISH.render))
     started = "Conversations started (language chosen): 2026-10 <5 · 2026-W45 20 · 2026-11* 7"
     # 30 of 30 in French would say the others are 0: it is hidden too.
     assert f"{started} · 2026-W49 30\n↳ 2026-W49: fr x, bm <5, en <5" in lines
