@@ -139,6 +139,9 @@ async def _report(weeks: int, path: Path) -> int:
     from state.store import Store
 
     settings = load_settings(allow_missing_token=True)
+    if not settings.db_path.exists():  # a wrong path would give an empty table, not an error
+        print(f"No database at {settings.db_path} (BOT_DB_PATH)", file=sys.stderr)
+        return EXIT_CONFIG
     store = await Store.open(settings.db_path)
     try:
         protocols = [protocol.id for protocol in load_protocols()]

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.__main__ import EXIT_CONFIG
 from bot.__main__ import _report as cli_report
 from bot.app import run
 from bot.disclosure import MERGE_BELOW, SMALL, Cell, protect
@@ -203,7 +204,10 @@ async def test_on_monday_at_eight_the_administrators_get_the_text_and_chart(
 
 async def test_the_csv_for_partners(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`python -m bot report --weeks 12 --csv FILE`, without the process-wide set-up of main."""
-    monkeypatch.setenv("BOT_DB_PATH", str(tmp_path / "jigiya.sqlite3"))
+    db_path = tmp_path / "jigiya.sqlite3"
+    monkeypatch.setenv("BOT_DB_PATH", str(db_path))
     out = tmp_path / "indicators.csv"
+    assert await cli_report(12, out) == EXIT_CONFIG  # no database there: no empty table
+    await (await Store.open(db_path)).close()
     assert await cli_report(12, out) == 0
     assert out.read_text(encoding="utf-8").splitlines()[0] == ",".join(CSV_HEADER)
