@@ -32,10 +32,12 @@ from telegram.ext import (
 from bot.config import ConfigError, Settings
 from bot.content import load_directory
 from bot.content.protocols import load_protocols
+from bot.content.quiz import load_questions
 from bot.conversation import ConversationRunner
 from bot.editing import Editing
 from bot.exits import ExitGate
 from bot.flows import editor, officer
+from bot.flows import quiz as knowledge
 from bot.flows.editor import EditorFlow
 from bot.flows.officer import OfficerFlow
 from bot.flows.screens import t
@@ -50,6 +52,7 @@ from bot.indicators import Clock, Counter
 from bot.keys import Keys, load_or_create_secret
 from bot.languages import CODES
 from bot.private_chat import PrivateChats
+from bot.quiz import Quiz
 from bot.report import next_report_at
 from bot.services import Services
 from bot.telegram import polling, webhook
@@ -71,6 +74,7 @@ log = logging.getLogger(__name__)
 PURGE_INTERVAL = 30
 TOPICS_INTERVAL = 3600  # seconds between deletions of the topics of cases closed long ago
 REMIND_INTERVAL = 60  # seconds between looks for hotline cases nobody claimed in time
+QUIZ_INTERVAL = 60  # seconds between looks for officers' weekly questions due
 
 # Time allowed for updates in progress when asked to stop; the whole stop stays under 10 s.
 DRAIN_SECONDS = 6.0
@@ -136,6 +140,8 @@ def routes(settings: Settings) -> list[BaseHandler[Update, JigiyaContext, None]]
         CallbackQueryHandler(members.on_tool_button("officer"), pattern=f"^{officer.PREFIX}"),
         CommandHandler(editor.COMMANDS, members.on_tool_command("editor"), private),
         CallbackQueryHandler(members.on_tool_button("editor"), pattern=f"^{editor.PREFIX}"),
+        CommandHandler(knowledge.COMMAND, members.on_quiz_command, private),
+        CallbackQueryHandler(members.on_quiz_button, pattern=f"^{knowledge.PREFIX}"),
         ChatMemberHandler(groups.on_my_membership, ChatMemberHandler.MY_CHAT_MEMBER),
         MessageHandler(filters.ChatType.PRIVATE, private_chat.on_private_update),
         CallbackQueryHandler(private_chat.on_private_update),
@@ -161,6 +167,7 @@ async def run(
         directory = load_directory()
         editing = Editing(store, directory)
         await editing.load()  # editors' approved changes, over the CSV files
+        protocols = load_protocols()
         services = Services(
             settings,
             store,
@@ -168,11 +175,12 @@ async def run(
             Catalogs(),
             SurvivorFlow(directory, settings.hotline_hours if hotline.configured else None),
             hotline,
-            OfficerFlow(load_protocols(), directory),
+            OfficerFlow(protocols, directory),
             Officers(store, keys),
             ExitGate(),
             editing,
             EditorFlow(editing),
+            Quiz(store, load_questions(protocols), counter=counter),
             counter,
         )
         application = build_application(settings, services)
@@ -302,7 +310,13 @@ def _schedule_jobs(application: Application, services: Services) -> None:  # typ
                 log.warning("The weekly report did not reach an administrator (%s)",
                             type(exc).__name__)  # fmt: skip
 
+    async def weekly_questions(context: JigiyaContext) -> None:
+        await members.send_weekly_questions(context)
+
     job_queue.run_repeating(purge, interval=PURGE_INTERVAL, first=1, name="purge")
+    job_queue.run_repeating(
+        weekly_questions, interval=QUIZ_INTERVAL, first=QUIZ_INTERVAL, name="quiz"
+    )
     if settings.admin_ids:
         _schedule_report(job_queue, clock, weekly_report)
     if services.hotline.configured:

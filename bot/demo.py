@@ -45,7 +45,8 @@ HELP = """Demo commands:
   !quit                                    leave (Ctrl-D works too)
 Anything else is sent as a message; a number presses that button of the last message.
 As staff, you write in the case topic you saw last: claim the case first (its card's button).
-The officer is also an administrator: /invite police, then /officer <code>, then /checklists.
+The officer is also an administrator: /invite police, then /officer <code>, then /checklists;
+/quiz asks a knowledge question (/quiz off, /quiz on); a checklist's 🖨️ sends a PDF.
 For the editor: as officer, /invite editor; as editor, /officer <code>, then /verify; a change
 waits for a second person: as officer (an administrator), /review."""
 

@@ -14,6 +14,7 @@ from bot.flows.survivor import SurvivorFlow
 from bot.hotline.service import Hotline
 from bot.i18n import Catalogs
 from bot.indicators import Counter
+from bot.quiz import Quiz
 from state.officers import Officers
 from state.store import Store
 
@@ -31,4 +32,5 @@ class Services:
     exits: ExitGate
     editing: Editing
     editor: EditorFlow
+    quiz: Quiz
     counter: Counter = field(default_factory=Counter)  # the indicators' counts, and their clock

@@ -5,12 +5,14 @@ without the role, whatever button data they send."""
 from __future__ import annotations
 
 import asyncio
+import io
 import re
 import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pypdf import PdfReader
 
 from bot.emulator import BotApiEmulator, FakeUser
 from tests.conftest import RunningBot, StartBot
@@ -29,10 +31,20 @@ async def bot(start_bot: StartBot) -> RunningBot:
     return await start_bot(**ADMINS)
 
 
-async def shown(person: FakeUser) -> Json:
+def pdf_text(data: bytes) -> str:
+    """A PDF document's text, as a reader would copy it."""
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+
+
+# A PDF document takes a second of CPU to make (more on a busy machine, and the first one also
+# imports fpdf2): its wait is longer.
+DOCUMENT_SECONDS = 20.0
+
+
+async def shown(person: FakeUser, timeout: float = 5.0) -> Json:
     """The next message the person sees appear or change (button answers skipped)."""
     while True:
-        event = await person.next_event()
+        event = await person.next_event(timeout)
         if event.kind in ("message", "edit"):
             assert event.message is not None
             return event.message
@@ -68,6 +80,7 @@ async def become_officer(emulator: BotApiEmulator, person: FakeUser, code: str =
     """Invited and redeemed by the deep link; returns the officer menu."""
     await person.send(f"/start {code or await invite(emulator)}")
     assert (await shown(person))["text"].startswith("✅ ")  # welcome, in the person's language
+    assert (await shown(person))["text"].startswith("🧠 ")  # the baseline's first question
     menu = await shown(person)
     assert menu["text"].startswith("👮 ")
     await shown(emulator.user(ADMIN))  # the administrator hears who used the code
@@ -83,6 +96,7 @@ async def test_invite_redeem_tick_restart_resume_and_summary_document(
     code = await invite(emulator)
     await awa.send(f"/start {code}")
     assert (await shown(awa))["text"] == "✅ Welcome. You now have access to the officer tools."
+    assert "Five short questions" in (await shown(awa))["text"]  # the baseline's first
     menu = await shown(awa)
     assert "Never type anything about the person you are helping" in menu["text"]
     told = await shown(admin)
@@ -107,14 +121,14 @@ async def test_invite_redeem_tick_restart_resume_and_summary_document(
     assert "⬜ 2. Care first, the statement after" in checklist["text"]
 
     await awa.press(checklist, "off:finish:first-contact")
-    document = await shown(awa)
+    document = await shown(awa, DOCUMENT_SECONDS)
     summary = await shown(awa)
     assert document["document"]["file_name"].startswith("jigiya-summary-first-contact-")
     assert "has_protected_content" not in document  # to print or attach to the case file
     assert summary["message_id"] == checklist["message_id"]
     assert "Done (2 steps):" in summary["text"]
     assert "Not done (11 steps):" in summary["text"]
-    content = emulator.world.files[document["document"]["file_id"]].data.decode()
+    content = pdf_text(emulator.world.files[document["document"]["file_id"]].data)
     assert "[x] 1. Respond promptly" in content
     assert "[ ] 2. Care first, the statement after" in content
     assert "no information about the person helped" in content
@@ -131,6 +145,7 @@ async def test_redeem_by_command_works_once(emulator: BotApiEmulator, bot: Runni
     code = await invite(emulator, "gendarmerie")
     await awa.send(f"/officer {code.lower()}")
     assert "Welcome" in (await shown(awa))["text"]
+    assert (await shown(awa))["text"].startswith("🧠 Five short questions")
     assert (await shown(awa))["text"].startswith("👮 Officer tools")
     await binta.send(f"/officer {code}")
     assert "does not work" in (await shown(binta))["text"]
@@ -237,11 +252,11 @@ async def test_officer_mode_hands_the_rest_back_to_the_survivor_side(
     reminder = await shown(awa)
     assert reminder["text"].startswith("🔒 Please do not type anything about the person")
     assert reminder["has_protected_content"] is True
-    printable = await press(awa, checklist, "off:print:child")
-    assert printable["document"]["file_name"] == "jigiya-child.txt"
-    assert (
-        "[ ] 1. A child is anyone under eighteen."
-        in emulator.world.files[printable["document"]["file_id"]].data.decode()
+    await awa.press(checklist, "off:print:child")
+    printable = await shown(awa, DOCUMENT_SECONDS)
+    assert printable["document"]["file_name"] == "jigiya-child.pdf"
+    assert "[ ] 1. A child is anyone under eighteen." in pdf_text(
+        emulator.world.files[printable["document"]["file_id"]].data
     )
     await awa.send("/start")
     assert (await shown(awa))["text"].startswith("Hello.")  # the survivor greeting

@@ -214,7 +214,7 @@ async def test_printable_version_is_a_document_with_every_item_reason_and_source
     outputs = await model.press("off:print:medical")
     document, screen = outputs
     assert isinstance(document, Document)
-    assert document.filename == "jigiya-medical.txt"
+    assert document.filename == "jigiya-medical.pdf"
     assert model.state == CHECKLIST
     assert isinstance(screen, Screen)
     content = "\n".join(text(line) for line in document.body)
@@ -234,7 +234,7 @@ async def test_finishing_sums_up_done_and_not_done_and_starts_afresh() -> None:
     assert model.state == SUMMARY
     assert "evidence" not in model.data.get("progress", {})
     assert isinstance(document, Document)
-    assert document.filename == "jigiya-summary-evidence-2026-12-07.txt"
+    assert document.filename == "jigiya-summary-evidence-2026-12-07.pdf"
     assert isinstance(summary, Screen)
     assert not isinstance(summary, Document)
     shown = text(summary)

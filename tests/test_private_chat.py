@@ -11,6 +11,7 @@ import pytest
 from bot.config import Settings
 from bot.content import load_directory
 from bot.content.protocols import load_protocols
+from bot.content.quiz import load_questions
 from bot.conversation import ConversationRunner, StorageKey
 from bot.editing import Editing
 from bot.exits import ExitGate
@@ -23,6 +24,7 @@ from bot.hotline.service import Hotline
 from bot.i18n import Catalogs, Translator
 from bot.keys import Keys
 from bot.private_chat import GOODBYE, SHARE_LOCATION, Incoming, PrivateChats
+from bot.quiz import Quiz
 from bot.services import Services
 from state import cases
 from state.officers import Officers
@@ -87,11 +89,12 @@ async def services(store: Store) -> Services:
     settings = Settings(token=None, hotline_chat_id=STAFF)
     directory = load_directory()
     editing = Editing(store, directory)
+    protocols = load_protocols()
     return Services(
         settings, store, ConversationRunner(store, KEYS), Catalogs(),
         SurvivorFlow(directory, settings.hotline_hours), Hotline(store, KEYS, settings),
-        OfficerFlow(load_protocols(), directory), Officers(store, KEYS), ExitGate(),
-        editing, EditorFlow(editing),
+        OfficerFlow(protocols, directory), Officers(store, KEYS), ExitGate(),
+        editing, EditorFlow(editing), Quiz(store, load_questions(protocols)),
     )  # fmt: skip
 
 

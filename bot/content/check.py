@@ -19,7 +19,8 @@ from babel.messages.pofile import read_po
 from bot.config import PROJECT_ROOT
 from bot.content.directory import CONTENT_DIR
 from bot.content.load import read_content
-from bot.content.protocols import read_protocols
+from bot.content.protocols import Protocols, read_protocols
+from bot.content.quiz import read_questions
 from bot.content.rows import Content
 from bot.flows import decision
 
@@ -71,6 +72,12 @@ def check(
         protocols = read_protocols(protocols_dir, today)
         errors += protocols.errors
         warnings += protocols.warnings
+        if (content_dir / "quiz").is_dir():
+            quiz = read_questions(Protocols(protocols.protocols), content_dir / "quiz", today)
+            errors += quiz.errors
+            warnings += quiz.warnings
+        else:
+            warnings.append(f"quiz: no folder {content_dir / 'quiz'}: officers get no questions")
     else:
         warnings.append(f"protocols: no folder {protocols_dir}: officer mode cannot start")
     errors += decision.check()

@@ -78,9 +78,11 @@ class Screen:
 
 @dataclass(frozen=True, kw_only=True)
 class Document(Screen):
-    """A text file to keep, print or attach to the case file; never anything about the survivor.
+    """A document to keep, print or attach to the case file (a PDF on Telegram, bot/pdf.py);
+    never anything about the survivor.
 
-    `body` holds its lines. A channel that cannot send files shows it as a message."""
+    `body` holds its lines, the first its title. A channel that cannot send files shows it as
+    a message."""
 
     filename: str
     caption: Text

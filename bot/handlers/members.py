@@ -23,6 +23,7 @@ from telegram.ext import filters
 from bot import report
 from bot.conversation import StorageKey
 from bot.exits import CalledOff
+from bot.flows import quiz as knowledge
 from bot.flows.base import Event
 from bot.flows.screens import Msg, Screen, Text, t, tn
 from bot.handlers.events import event_of, split_command, telegram_key
@@ -145,6 +146,10 @@ async def on_redeem(update: Update, context: JigiyaContext) -> None:
         welcome = WELCOME[tool]
         await _tell_inviter(context, redemption.officer, user)
     await _say(context, user, Screen(body=(welcome,), edit=False))
+    if tool == "officer" and not redemption.already:
+        # The baseline: what the officer knows on joining, to see what lasts. Above the menu,
+        # so that the tools stay the last message.
+        await _show(context, user, await services.quiz.join(user.id))
     first = "officer" if tool == "officer" else "verify"
     event = Event("command", update.update_id, name=first, language_hint=user.language_code)
     await context.chats.tool_step(tool, _key(context, user.id), event, Incoming(member=user.id))
@@ -189,6 +194,71 @@ def on_tool_button(tool: Tool) -> Callable[[Update, JigiyaContext], Coroutine[An
         await asyncio.gather(stop_spinner(query), step)
 
     return on_button
+
+
+# --- knowledge checks --------------------------------------------------------------------------
+
+
+async def on_quiz_command(update: Update, context: JigiyaContext) -> None:
+    """/quiz asks a question now; /quiz off and /quiz on pause and resume the weekly ones."""
+    if (sent := await _handled(context, update)) is None:
+        return
+    user, message = sent
+    if "officer" not in await context.chats.tools_of(user.id):
+        await _say(context, user, Screen(body=(ACCESS["officer"],), edit=False))
+        return
+    quiz = context.services.quiz
+    argument = split_command(message.text)[1].lower()
+    if argument in ("off", "on"):
+        await _show(context, user, await quiz.pause(user.id, paused=argument == "off"))
+    elif argument:
+        await _say(context, user, Screen(body=(knowledge.USAGE,), edit=False))
+    else:
+        await _show(context, user, await quiz.ask(user.id))
+
+
+async def on_quiz_button(update: Update, context: JigiyaContext) -> None:
+    """An answer: quiz:a:<question>:<choice>, checked against the role and the question on
+    screen, so forged or old buttons count nothing."""
+    query, user = update.callback_query, update.effective_user
+    if query is None or user is None:
+        return
+    if "officer" not in await context.chats.tools_of(user.id):
+        translator = await _translator(context, user)
+        await asyncio.gather(
+            stop_spinner(query, translator.render(ONLY_FOR["officer"])),
+            _say(context, user, Screen(body=(ACCESS["officer"],), edit=False)),
+        )
+        return
+    kind, _, rest = (query.data or "")[len(knowledge.PREFIX) :].partition(":")
+    question, _, choice = rest.partition(":")
+    if kind != "a" or not choice.isdecimal() or len(choice) > 1:
+        await stop_spinner(query)
+        return
+    pressed = query.message.message_id if query.message else None
+    screens = await context.services.quiz.answer(user.id, question, int(choice))
+    await stop_spinner(query)
+    # The answer takes the question's place; a next baseline question comes below it.
+    key = _key(context, user.id)
+    await context.chats.deliver(key, screens[:1], hint=user.language_code, replace=pressed,
+                                ensure=True)  # fmt: skip
+    await _show(context, user, screens[1:])
+
+
+async def send_weekly_questions(context: JigiyaContext) -> None:
+    """The job: each officer's weekly question when it is due (bot/flows/quiz.py)."""
+    for user_id, screens in await context.services.quiz.due():
+        try:
+            await context.chats.deliver(_key(context, user_id), screens, ensure=True)
+        except (TelegramError, CalledOff) as exc:
+            log.warning("A weekly question could not be sent (%s)", type(exc).__name__)
+
+
+async def _show(context: JigiyaContext, user: User, screens: list[Screen]) -> None:
+    if screens:
+        await context.chats.deliver(
+            _key(context, user.id), screens, hint=user.language_code, ensure=True
+        )
 
 
 async def _say(context: JigiyaContext, user: User, screen: Screen) -> None:

@@ -6,6 +6,7 @@ phone), except what is meant to be passed on: an officer's document, an invitati
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 
@@ -22,6 +23,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot.flows.screens import Contact, Document, Output, Picture, Pin, Screen, t
 from bot.i18n import Translator
+from bot.pdf import pdf_document
 
 log = logging.getLogger(__name__)
 
@@ -91,11 +93,13 @@ class TelegramChannel:
                 )
                 shown.append(sent.message_id)
             elif isinstance(output, Document):
-                text = "\n".join(translator.render(line) for line in output.body) + "\n"
+                lines = [translator.render(line) for line in output.body]
+                # A PDF takes a moment to make: off the event loop, which serves everyone.
+                pdf = await asyncio.to_thread(pdf_document, lines)
                 # Not protected: officers print it or attach it to the case file, and it holds
                 # nothing about the survivor.
                 sent = await self.bot.send_document(
-                    chat_id, document=text.encode("utf-8"), filename=output.filename,
+                    chat_id, document=pdf, filename=output.filename,
                     caption=translator.render(output.caption),
                 )  # fmt: skip
                 shown.append(sent.message_id)

@@ -8,3 +8,16 @@ CREATE TABLE indicator_counts (
     count INTEGER NOT NULL CHECK (count > 0),
     PRIMARY KEY (period, indicator, dims)
 ) WITHOUT ROWID;
+
+-- The knowledge checks' monthly counts (migration 008) become the indicator `knowledge`, by role,
+-- topic, phase and result; the question id is not kept (docs/indicators.md).
+INSERT INTO indicator_counts (period, indicator, dims, count)
+SELECT month, 'knowledge',
+       'role=' || role || ';topic=' || (CASE is_vslc WHEN 1 THEN 'vslc' ELSE 'general' END)
+       || ';phase=' || phase || ';result=' || result.name,
+       SUM(CASE result.name WHEN 'right' THEN right_count ELSE wrong_count END)
+FROM knowledge_months, (SELECT 'right' AS name UNION ALL SELECT 'wrong') AS result
+WHERE role IN ('police', 'gendarmerie', 'justice')
+GROUP BY 1, 3
+HAVING SUM(CASE result.name WHEN 'right' THEN right_count ELSE wrong_count END) > 0;
+DROP TABLE knowledge_months;
