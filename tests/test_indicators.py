@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 
 from bot.emulator import BotApiEmulator
 from bot.indicators import INDICATORS, NotAnIndicator, allowed, knowledge_answer, tally, week_of
+from state.store import Store
 from tests.conftest import StartBot
 from tests.hotline_helpers import (
     HOTLINE,
@@ -138,3 +140,32 @@ def test_only_declared_indicators_and_values_can_be_counted() -> None:
             bad()
     answer = knowledge_answer("justice", "vslc-definition", vslc=True, baseline=False, right=True)
     assert answer.dims == "role=justice;topic=vslc;phase=later;result=right"
+
+
+async def test_the_quizs_earlier_monthly_counts_become_the_knowledge_indicator(
+    tmp_path: Path,
+) -> None:
+    """Migration 009 moves what migration 008 counted, without the question id."""
+    path = tmp_path / "before.sqlite3"
+    migrations = sorted((Path(__file__).parent.parent / "state" / "migrations").glob("0*.sql"))
+    before = [m for m in migrations if m.name < "009"]
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA synchronous = OFF")  # a test's own file: no need to wait for the disk
+        for migration in before:
+            db.executescript(migration.read_text(encoding="utf-8"))
+        db.execute(f"PRAGMA user_version = {len(before)}")
+        db.executemany(
+            "INSERT INTO knowledge_months VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [("2026-11", "police", "q1", 1, "baseline", 2, 1),
+             ("2026-11", "police", "q2", 1, "baseline", 3, 0),
+             ("2026-11", "justice", "q3", 0, "later", 0, 4)],
+        )  # fmt: skip
+    await (await Store.open(path)).close()
+    assert {
+        (p, d): n for p, d, n in query(path, "SELECT period, dims, count FROM indicator_counts")
+    } == {
+        ("2026-11", "role=police;topic=vslc;phase=baseline;result=right"): 5,
+        ("2026-11", "role=police;topic=vslc;phase=baseline;result=wrong"): 1,
+        ("2026-11", "role=justice;topic=general;phase=later;result=wrong"): 4,
+    }
+    assert query(path, "SELECT name FROM sqlite_master WHERE name = 'knowledge_months'") == []
