@@ -112,6 +112,17 @@ class ConversationRunner:
 
         await self._store.defer(remember)
 
+    async def remember_language(self, key: StorageKey, language: str) -> None:
+        """Keep a member's language (an officer's, editor's or administrator's: never call it for
+        a survivor, whose language is hers to choose), so that notices they did not ask for
+        reach them in it. It lives in their person row, and goes with it."""
+        person_key = self.person_key(key)
+
+        def remember(conn: sqlite3.Connection) -> None:
+            conversations.ensure_person_sync(conn, person_key, language)
+
+        await self._store.write(remember)
+
     async def language(self, key: StorageKey) -> str | None:
         async with self._store.reading() as db:
             return await conversations.language(db, self.person_key(key))

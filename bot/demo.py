@@ -47,8 +47,9 @@ Anything else is sent as a message; a number presses that button of the last mes
 As staff, you write in the case topic you saw last: claim the case first (its card's button).
 The officer is also an administrator: /invite police, then /officer <code>, then /checklists;
 /quiz asks a knowledge question (/quiz off, /quiz on); a checklist's 🖨️ sends a PDF.
-For the editor: as officer, /invite editor; as editor, /officer <code>, then /verify; a change
-waits for a second person: as officer (an administrator), /review."""
+For the editor: as officer, /invite editor; as editor, /officer <code>, then /verify (➕, or
+/add, proposes a new number or centre); a change waits for a second person: as officer (an
+administrator), /review."""
 
 Json = dict[str, Any]
 # Where the demo writes a chart it receives (anonymous figures only), for you to open.

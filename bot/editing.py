@@ -2,9 +2,9 @@
 changes applied, live in the Directory every flow holds.
 
 Every act is one row of the append-only log (state/directory_log.py), written before it takes
-effect. Two people stand behind every change that could mislead: a correction or a "not
-working" takes effect once someone else approves it, and a number two people found not working
-is hidden at once (bot/content/changes.py).
+effect. Two people stand behind every change that could mislead: a correction, a new number or
+centre, or a "not working" takes effect once someone else approves it, and a number two people
+found not working is hidden at once (bot/content/changes.py).
 """
 
 from __future__ import annotations

@@ -183,6 +183,9 @@ class PrivateChats:
             else:
                 outputs.append(output)
         language = supported_language([result.language, event.language_hint])
+        if incoming.member is not None and language is not None and language != result.language:
+            # The language a member uses the tools in, kept for notices they did not ask for.
+            await services.runner.remember_language(key, language)
         await self.deliver(key, outputs, language=language, replace=incoming.pressed, ensure=True)
         return True
 
@@ -203,7 +206,8 @@ class PrivateChats:
 
     async def _tell_admins(self, key: StorageKey, record: Record) -> None:
         """A number two people found not working is hidden from survivors: administrators are
-        told, in their own chats (a member's chat on this channel is named by the member)."""
+        told, in their own chats (a member's chat on this channel is named by the member), in
+        the language they chose or last used the bot in, else French."""
         item = self.services.editing.item(f"{record.item_kind}:{record.item_id}")
         name = record.item_id if item is None else item.entry.name
         note = Screen(body=(t(HIDDEN.msgid, item=name),), edit=False)

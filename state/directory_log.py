@@ -1,5 +1,7 @@
 """The directory's append-only log: every check, report, proposed change and decision of the
-editors (migration 007). Read whole at start, to apply approved changes over content/."""
+editors (migration 007). Read whole at start, to apply approved changes over content/. A
+proposal whose field is `new` adds a whole entry: `item_id` is the id it will take, `after` its
+CSV cells as JSON, `reason` the source (bot/content/changes.py)."""
 
 from __future__ import annotations
 

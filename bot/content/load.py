@@ -48,6 +48,10 @@ NUMBER_COLUMNS = (
 )  # fmt: skip
 # Empty until an editor calls or visits (bot/editing.py); `content export` fills it.
 VERIFIED_BY_COLUMN = "verified_by"
+# A centre's street address, as a source or an editor gives it: empty until one does (never
+# made up from coordinates). Optional, like `verified_by`: `content export` adds it.
+ADDRESS_COLUMN = "address"
+OPTIONAL_CENTRE_COLUMNS = (VERIFIED_BY_COLUMN, ADDRESS_COLUMN)
 OPTIONAL_NUMBER_COLUMNS = (
     *(f"{field}_{code}" for field in LOCALIZED_NUMBER_FIELDS for code in CODES if code != DEFAULT),
     VERIFIED_BY_COLUMN,
@@ -68,7 +72,7 @@ def read_content(content_dir: Path, today: date | None = None) -> Content:
     content.places = _read(content_dir / PLACES_FILE, PLACE_COLUMNS, _place, content, today, {})
     content.centres = _read(
         content_dir / CENTRES_FILE, CENTRE_COLUMNS, _centre, content, today, ids,
-        optional=(VERIFIED_BY_COLUMN,),
+        optional=OPTIONAL_CENTRE_COLUMNS,
     )  # fmt: skip
     content.numbers = _read(
         content_dir / NUMBERS_FILE, NUMBER_COLUMNS, _number, content, today, ids,
@@ -76,6 +80,14 @@ def read_content(content_dir: Path, today: date | None = None) -> Content:
     )  # fmt: skip
     _check_links(content)
     return content
+
+
+def read_entry(file: str, cells: dict[str, str]) -> Centre | Number | None:
+    """One row, given as its cells, checked as a row of `file` (an entry editors added in the
+    bot, bot/content/changes.py); None if it has any error."""
+    row = Row(file, 0, cells, Content(), None)
+    entry = _centre(row) if file == CENTRES_FILE else _number(row)
+    return entry if row.ok else None
 
 
 def _read(
@@ -178,7 +190,7 @@ def _centre(row: Row) -> Centre:
     hours = row.text("hours")
     if ROUND_THE_CLOCK.search(hours):
         row.fail("hours", "a centre's hours must never say 24/7 (sources-mali §1.1, §6)")
-    row.shown("name", "host_facility", "hours")
+    row.shown("name", "host_facility", "hours", ADDRESS_COLUMN)
     centre = Centre(
         id=row.ident(),
         name=row.text("name", required=True),
@@ -199,6 +211,7 @@ def _centre(row: Row) -> Centre:
         status=row.choice("status", STATUSES) or "unverified",
         notes=row.text("notes"),
         verified_by=row.choice(VERIFIED_BY_COLUMN, VERIFIED_BY, required=False),
+        address=row.text(ADDRESS_COLUMN),
     )
     _warn_on_status(row, centre.status, centre.source_date)
     row.dated(centre.opened, centre.source_date, centre.last_verified)

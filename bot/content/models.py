@@ -72,6 +72,7 @@ class Centre:
     status: Status
     notes: str
     verified_by: VerifiedBy | None = None  # None: checked against its source only
+    address: str = ""  # street, landmark: only as a source or an editor on site gives it
 
     @property
     def location(self) -> tuple[float, float] | None:

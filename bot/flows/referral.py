@@ -173,7 +173,8 @@ def referral_entry(rank: int, centre: Centre, km: float) -> Msg:
 
 
 def _where(centre: Centre) -> str:
-    return f"{centre.host_facility}, {centre.town}" if centre.host_facility else centre.town
+    """Where to go: the host facility, the address a source or an editor gave, the town."""
+    return ", ".join(part for part in (centre.host_facility, centre.address, centre.town) if part)
 
 
 def _services(centre: Centre) -> tuple[Msg, ...]:
@@ -184,7 +185,7 @@ def pin(centre: Centre) -> Pin:
     """Only for a centre whose coordinates are its own (`coordinates == "facility"`)."""
     assert centre.location is not None
     latitude, longitude = centre.location
-    return Pin(latitude, longitude, centre.name, f"{centre.host_facility}, {centre.town}")
+    return Pin(latitude, longitude, centre.name, _where(centre))
 
 
 def suggested(

@@ -115,6 +115,12 @@ async def on_admin_command(update: Update, context: JigiyaContext) -> None:
     if (sent := await _handled(context, update)) is None:
         return
     user, message = sent
+    key = _key(context, user.id)
+    stored = await context.services.runner.language(key)
+    language = supported_language([stored, user.language_code])
+    if language is not None and language != stored:
+        # An administrator's language, kept for the notices they did not ask for.
+        await context.services.runner.remember_language(key, language)
     command, rest = split_command(message.text)
     if command == "invite":
         await _invite(context, user, rest.lower())
