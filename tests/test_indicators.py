@@ -25,7 +25,7 @@ from tests.hotline_helpers import (
     screen_with,
     wait_until,
 )
-from tests.test_officer_e2e import ADMIN, become_officer, press, shown
+from tests.test_officer_e2e import ADMIN, CODE
 
 pytestmark = pytest.mark.usefixtures("unpaced", "in_process")
 
@@ -62,15 +62,18 @@ async def test_journeys_are_counted_and_no_row_identifies_anyone(
     await mariam.press(await screen_with(mariam, "lang:bm"), "lang:bm")
     await mariam.press(await screen_with(mariam, "nav:talk"), "exit")
     # An officer: a checklist started and finished, and the decision aid to its end.
-    menu = await become_officer(emulator, officer)
-    listing = await press(officer, menu, "off:list")
-    checklist = await press(officer, listing, "off:open:first-contact")
-    await officer.press(checklist, "off:finish:first-contact")
-    await shown(officer)  # the summary document
-    menu = await press(officer, await shown(officer), "off:menu")
-    question = await press(officer, menu, "off:decide")
-    question = await press(officer, question, "off:ans:0:no")
-    await press(officer, question, "off:ans:1:no")
+    admin = emulator.user(ADMIN, "Focal", language_code="en")
+    await admin.send("/invite police")
+    invited = await wait_until(
+        lambda: next((m for m in admin.messages if "🔑" in m.get("text", "")), None)
+    )
+    code = CODE.search(invited["text"])
+    assert code is not None
+    await officer.send(f"/start {code[0]}")
+    for data in ("off:list", "off:open:first-contact", "off:finish:first-contact", "off:menu",
+                 "off:decide", "off:ans:0:no", "off:ans:1:no"):  # fmt: skip
+        # Each button as soon as the screen before has it (the newest message holding it).
+        await officer.press(await screen_with(officer, data, timeout=20), data)
     await idle(emulator, db)
 
     found = await wait_until(lambda: counts(db) if ("quick_exit", "") in counts(db) else None)
@@ -112,7 +115,6 @@ async def test_journeys_are_counted_and_no_row_identifies_anyone(
 
     # This week is not over: the administrator's /report shows only the empty months before it,
     # all "<5", and no chart (nothing in it would have a bar).
-    admin = emulator.user(ADMIN)
     await admin.send("/report")
     report = await wait_until(
         lambda: next((m for m in admin.messages if "📊" in m.get("text", "")), None)
