@@ -1,4 +1,4 @@
-"""Command line: `python -m bot run | demo | content check | content export DIR |
+"""Command line: `python -m bot run | demo [--web] | content check | content export DIR |
 report --weeks N --csv FILE`."""
 
 from __future__ import annotations
@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import sys
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -50,7 +51,23 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="run the offline demo instead when TELEGRAM_BOT_TOKEN is not set",
     )
-    commands.add_parser("demo", help="try Jigiya offline: the real bot, a local Telegram stand-in")
+    demo = commands.add_parser(
+        "demo", help="try Jigiya offline: the real bot, a local Telegram stand-in"
+    )
+    demo.add_argument(
+        "--web",
+        action="store_true",
+        help="the trainers' playground: the survivor's, the officer's and the staff group's "
+        "phones side by side in a web browser",
+    )
+    demo.add_argument("--port", type=_port, default=8080, help="with --web (default 8080)")
+    demo.add_argument(
+        "--listen",
+        default="127.0.0.1",
+        metavar="ADDR",
+        help="with --web: the address to listen on (default 127.0.0.1, this machine only; "
+        "0.0.0.0 lets a room reach it)",
+    )
     content = commands.add_parser("content", help="work on the content files in content/")
     content.add_argument(
         "action",
@@ -74,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     os.umask(0o077)
     args = _parser().parse_args(argv)
     setup_logging()
+    if args.command == "demo" and args.web:
+        return _playground(args.listen, args.port)
     if args.command == "demo":
         return _demo()
     if args.command == "content" and args.action == "export":
@@ -88,8 +107,10 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_report(args.weeks, args.csv))
     if args.command == "content":
         from bot.content import main_check
+        from bot.playground.scenarios import main_check as check_scenarios
 
-        return main_check()
+        # The scenarios play the bot over the content: only once the content is sound.
+        return main_check() or check_scenarios()
     try:
         settings = load_settings(allow_missing_token=args.demo_if_no_token)
     except ConfigError as exc:
@@ -150,6 +171,30 @@ async def _report(weeks: int, path: Path) -> int:
         await store.close()
     save_csv(report, path)
     print(f"Wrote {path}: {report.weeks[0]} to {report.weeks[-1]}")
+    return 0
+
+
+def _port(value: str) -> int:
+    if not value.isdecimal() or not 0 < int(value) < 65536:
+        raise argparse.ArgumentTypeError("expected a port number, for example 8080")
+    return int(value)
+
+
+def _playground(host: str, port: int) -> int:
+    from bot.playground.server import serve
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await serve(host, port, stop)
+
+    try:
+        asyncio.run(main())
+    except OSError as exc:  # the port is taken, or the address is not this machine's
+        print(f"Cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
+        return EXIT_CONFIG
     return 0
 
 

@@ -28,11 +28,12 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
+from telegram.request import BaseRequest
 
 from bot.config import ConfigError, Settings
 from bot.content import load_directory
-from bot.content.protocols import load_protocols
-from bot.content.quiz import load_questions
+from bot.content.protocols import Protocols, load_protocols
+from bot.content.quiz import QuestionBank, load_questions
 from bot.conversation import ConversationRunner
 from bot.editing import Editing
 from bot.exits import ExitGate
@@ -89,25 +90,55 @@ COMMANDS = (
 
 
 @dataclass(frozen=True)
+class FixedContent:
+    """Content no one changes while the bot runs (editors change the directory, not this):
+    loaded once per process, and shared by the playground's many bots."""
+
+    protocols: Protocols
+    questions: QuestionBank
+
+    @classmethod
+    def load(cls) -> FixedContent:
+        protocols = load_protocols()
+        return cls(protocols, load_questions(protocols))
+
+
+@dataclass(frozen=True)
 class WebhookOptions:
     url: str
     host: str
     port: int
 
 
-def build_application(settings: Settings, services: Services) -> Application:  # type: ignore[type-arg]
+def build_application(
+    settings: Settings,
+    services: Services,
+    *,
+    request: Callable[..., BaseRequest] | None = None,
+    paced: bool = True,
+) -> Application:  # type: ignore[type-arg]
+    """`request` makes the transport (HTTP by default; the playground hands requests to its
+    emulator in process); `paced=False` lifts the pace of Telegram's limits (the playground's
+    emulated worlds have none)."""
     if settings.token is None:
         raise ValueError("build_application needs a token")
+    transport = request or AiohttpRequest
+    limiter = OutgoingRateLimiter(gate=services.exits)
+    if not paced:  # rates no emulated world reaches: answers at once
+        limiter = OutgoingRateLimiter(
+            gate=services.exits, private_max_rate=1000, private_time_period=1.0,
+            overall_max_rate=1000,
+        )  # fmt: skip
     application = (
         ApplicationBuilder()
         .token(settings.token)
         .base_url(settings.api_url)
         .base_file_url(settings.file_url)
-        .request(AiohttpRequest())
-        .get_updates_request(AiohttpRequest(connection_pool_size=1))  # one long poll at a time
+        .request(transport())
+        .get_updates_request(transport(connection_pool_size=1))  # one long poll at a time
         .updater(None)  # our intake receives updates: see bot/telegram/intake.py
         .concurrent_updates(ChatOrderedProcessor())
-        .rate_limiter(OutgoingRateLimiter(gate=services.exits))
+        .rate_limiter(limiter)
         .context_types(ContextTypes(context=JigiyaContext))
         .build()
     )
@@ -154,10 +185,17 @@ async def run(
     *,
     webhook_options: WebhookOptions | None = None,
     stop: asyncio.Event | None = None,
+    request: Callable[..., BaseRequest] | None = None,
+    paced: bool = True,
+    content: FixedContent | None = None,
     clock: Clock | None = None,
 ) -> None:
     """Run until SIGTERM/SIGINT (or `stop` is set), then finish what is in progress and close.
-    `clock` dates the indicators' counts and the weekly report (moved by tests and the demo)."""
+    A caller that gives `stop` owns the signals (the playground runs many bots in one process).
+    `request` and `paced`: see build_application. `content`: already loaded (the playground
+    shares it between its worlds). `clock` dates the indicators' counts and the weekly report
+    (moved by tests and the demo)."""
+    on_signals = stop is None
     stop = stop or asyncio.Event()
     keys = Keys(load_or_create_secret(settings.secret, settings.secret_path))
     store = await Store.open(settings.db_path)
@@ -167,7 +205,7 @@ async def run(
         directory = load_directory()
         editing = Editing(store, directory)
         await editing.load()  # editors' approved changes, over the CSV files
-        protocols = load_protocols()
+        content = content or FixedContent.load()
         services = Services(
             settings,
             store,
@@ -175,17 +213,17 @@ async def run(
             Catalogs(),
             SurvivorFlow(directory, settings.hotline_hours if hotline.configured else None),
             hotline,
-            OfficerFlow(protocols, directory),
+            OfficerFlow(content.protocols, directory),
             Officers(store, keys),
             ExitGate(),
             editing,
             EditorFlow(editing),
-            Quiz(store, load_questions(protocols), counter=counter),
+            Quiz(store, content.questions, counter=counter),
             counter,
         )
-        application = build_application(settings, services)
-        # Before the first request, so that a stop signal also ends a wait for Telegram.
-        _stop_on_signals(stop)
+        application = build_application(settings, services, request=request, paced=paced)
+        if on_signals:  # before the first request: a stop signal also ends a wait for Telegram
+            _stop_on_signals(stop)
         if not await _reach_telegram(application, stop):
             return
         async with application:

@@ -27,6 +27,7 @@ from bot.report import next_report_at
 
 DEMO_TOKEN = "1000000001:" + "demo" * 9
 STAFF_GROUP_ID = -1001000000001
+SURVIVOR_ID, OFFICER_ID, EDITOR_ID, STAFF_ID = 1001, 2002, 2004, 3003
 # After each action, wait for the bot's answer to arrive and settle before reading the next line,
 # so input pasted or piped in is played like a person who reads before tapping.
 ANSWER_SECONDS = 3.0
@@ -118,10 +119,10 @@ class Demo:
         self._clock = clock
         self._out = out
         self._directory = load_directory()
-        survivor = emulator.user(1001, "Awa", language_code="fr")
-        officer = emulator.user(2002, "Moussa", language_code="fr")
-        editor = emulator.user(2004, "Kadiatou", language_code="fr")
-        staff_user = emulator.user(3003, "Fatou", language_code="fr")
+        survivor = emulator.user(SURVIVOR_ID, "Awa", language_code="fr")
+        officer = emulator.user(OFFICER_ID, "Moussa", language_code="fr")
+        editor = emulator.user(EDITOR_ID, "Kadiatou", language_code="fr")
+        staff_user = emulator.user(STAFF_ID, "Fatou", language_code="fr")
         member = emulator.forum(STAFF_GROUP_ID, "Jigiya hotline").member(staff_user)
         self.personas = {
             "survivor": Persona("survivor", survivor),
@@ -330,6 +331,21 @@ class ScriptedWeek:
         raise TimeoutError("no invitation code")
 
 
+def demo_settings(api_url: str, folder: Path) -> Settings:
+    """The demo's bot (terminal and web): its database and key in `folder`, the officer
+    persona an administrator, the staff group always open."""
+    return Settings(
+        token=DEMO_TOKEN,
+        api_url=api_url,
+        db_path=folder / "demo.sqlite3",
+        hotline_chat_id=STAFF_GROUP_ID,
+        hotline_hours=Hours.parse("mon-sun 00:00-24:00"),  # someone always "reads"
+        admin_ids=frozenset({OFFICER_ID}),
+        # Generated here on start and removed with the folder: never the user's key.
+        secret_path=folder / "secret.key",
+    )
+
+
 def _coordinates(text: str) -> tuple[float, float] | None:
     match = re.fullmatch(r"\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*", text)
     return (float(match.group(1)), float(match.group(2))) if match else None
@@ -347,16 +363,7 @@ async def run_demo(out: TextIO = sys.stdout) -> int:
     logging.getLogger().setLevel(logging.WARNING)
     with tempfile.TemporaryDirectory(prefix="jigiya-demo-") as tmp:
         async with BotApiEmulator(DEMO_TOKEN) as emulator:
-            settings = Settings(
-                token=DEMO_TOKEN,
-                api_url=emulator.base_url,
-                db_path=Path(tmp) / "demo.sqlite3",
-                hotline_chat_id=STAFF_GROUP_ID,
-                hotline_hours=Hours.parse("mon-sun 00:00-24:00"),  # someone always "reads"
-                admin_ids=frozenset({2002}),
-                # Generated here on start and removed with the folder: never the user's key.
-                secret_path=Path(tmp) / "secret.key",
-            )
+            settings = demo_settings(emulator.base_url, Path(tmp))
             stop = asyncio.Event()
             clock = DemoClock()
             bot = asyncio.create_task(run(settings, stop=stop, clock=clock))

@@ -225,8 +225,10 @@ class FakeUser(_Reading):
             sticker.pop(key, None)
         return self._say({"sticker": sticker})
 
-    async def send_voice(self, duration: int = 3) -> Json:
-        stored = self._emu.world.store_file("voice", b"OggS-voice", None, "audio/ogg")
+    async def send_voice(
+        self, duration: int = 3, data: bytes = b"OggS-voice", mime_type: str = "audio/ogg"
+    ) -> Json:
+        stored = self._emu.world.store_file("voice", data, None, mime_type)
         return self._say({"voice": {**stored.as_dict(), "duration": duration}})
 
     async def send_photo(self, caption: str | None = None) -> Json:
