@@ -24,6 +24,7 @@ from bot.flows.screens import Button, Handover, Msg, Output, Record, Screen, t
 from bot.flows.survivor import EXIT, wants_help, wants_quick_exit
 from bot.hotline.outbox import END as END_CASE
 from bot.i18n import supported_language
+from bot.indicators import tally
 from bot.languages import DEFAULT
 from bot.services import Services
 from state.cases import Case
@@ -166,7 +167,11 @@ class PrivateChats:
         member may use it. False when the event is not for that tool."""
         services = self.services
         flow = services.officer if tool == "officer" else services.editor
-        result = await services.runner.step(flow, key, event)
+        role = None
+        if tool == "officer" and incoming.member is not None:
+            invited = await services.officers.officer(incoming.member)
+            role = None if invited is None else invited.role
+        result = await services.runner.step(flow, key, event, role=role)
         if not result.outputs:
             return False
         if incoming.message_id is not None:
@@ -285,7 +290,7 @@ class PrivateChats:
         if (previous := exits.last_goodbye(key.chat_id)) is not None:
             ids.add(previous)  # a second exit (a double tap): her chat still ends with one line
         undeleted = await self.channel.delete(key.chat_id, sorted(ids))
-        await runner.forget(key, undeleted=undeleted)
+        await runner.forget(key, undeleted=undeleted, tallies=(tally("quick_exit"),))
         goodbye: list[int] = []
         # Also takes away a location keyboard she may still have.
         await self.channel.show(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.config import Settings
 from bot.conversation import ConversationRunner
@@ -13,6 +13,7 @@ from bot.flows.officer import OfficerFlow
 from bot.flows.survivor import SurvivorFlow
 from bot.hotline.service import Hotline
 from bot.i18n import Catalogs
+from bot.indicators import Counter
 from bot.quiz import Quiz
 from state.officers import Officers
 from state.store import Store
@@ -32,3 +33,4 @@ class Services:
     editing: Editing
     editor: EditorFlow
     quiz: Quiz
+    counter: Counter = field(default_factory=Counter)  # the indicators' counts, and their clock

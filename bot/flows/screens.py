@@ -92,6 +92,15 @@ class Document(Screen):
 
 
 @dataclass(frozen=True)
+class Picture:
+    """A PNG image someone asked for (an administrator's report chart); never to a survivor,
+    who gets no image she did not ask for."""
+
+    png: bytes
+    caption: Text
+
+
+@dataclass(frozen=True)
 class Contact:
     """A phone number as a card the person can tap to call."""
 
@@ -130,4 +139,4 @@ class Record:
     proposal: int | None = None
 
 
-Output = Screen | Contact | Pin | Handover | Record
+Output = Screen | Contact | Pin | Picture | Handover | Record

@@ -26,9 +26,13 @@ from bot.flows.referral import BEING_CHECKED, FREE_NUMBERS, card, number_details
 from bot.flows.screens import Button, Handover, Localized, Output, Screen, t
 from bot.hotline.hours import Hours
 from bot.i18n import supported_language
+from bot.indicators import allowed, tally
 from bot.languages import CODES, NATIVE_NAMES
 
 NEW, LANGUAGE, MENU, CONSENT, HANDOVER = "new", "language", "menu", "consent", "handover"
+
+# How a place was given, by the trigger that showed the nearest centres: an indicator's value.
+_PLACE_GIVEN = {"located": "location", "choose_place": "buttons", "search_place": "typed"}
 
 Rows = tuple[tuple[Button, ...], ...]
 
@@ -430,7 +434,9 @@ class SurvivorFlow(Flow):
     # --- transition callbacks -----------------------------------------------------------
 
     def _remember_language(self, event: AsyncEventData) -> None:
-        model_of(event).language = argument(event)
+        model = model_of(event)
+        model.language = argument(event)
+        model.tallies.append(tally("start", language=argument(event)))
 
     def _show_danger(self, event: AsyncEventData) -> None:
         model = model_of(event)
@@ -438,11 +444,13 @@ class SurvivorFlow(Flow):
         assert isinstance(screen, Screen)
         model.outputs.extend(cards)
         model.answer_screen = screen
+        model.tallies.append(tally("screen", screen="emergency"))
 
     def _show_plan(self, event: AsyncEventData) -> None:
         """A short safety plan (issue 17, point 5; safety planning in the GBV AoR/UNFPA
         guidance on remote GBV services, 2021, and the IASC GBV guidelines), and how to keep
         this chat from being seen. The papers named are to be confirmed for Mali."""
+        model_of(event).tallies.append(tally("screen", screen="plan"))
         model_of(event).answer_screen = Screen(
             body=(
                 t("🛡️ A plan to stay safer"),
@@ -465,6 +473,7 @@ class SurvivorFlow(Flow):
     def _show_numbers(self, event: AsyncEventData) -> None:
         """One message: the numbers, what each is for and how fresh it is; their cards to tap
         and call one tap away (`CARDS`), not sent unasked."""
+        model_of(event).tallies.append(tally("screen", screen="numbers"))
         numbers = self.directory.numbers
         model_of(event).answer_screen = Screen(
             body=(
@@ -486,6 +495,7 @@ class SurvivorFlow(Flow):
         point 6): care in principle free, the right to care without a complaint, the medical
         delays of WHO's clinical management of rape (HIV prevention within 72 hours, emergency
         contraception up to 120 hours), and that it is not her fault."""
+        model_of(event).tallies.append(tally("screen", screen="about"))
         model_of(event).answer_screen = Screen(
             body=(
                 t("ℹ️ At a One Stop Center"),
@@ -520,9 +530,19 @@ class SurvivorFlow(Flow):
 
     def _show_nearest(self, event: AsyncEventData) -> None:
         """After a shared location, a town picked, or a place typed (see `referral.origin`)."""
-        model_of(event).answer_screen = referral.nearest_screen(
+        latitude, longitude, picked = referral.origin(event)
+        model = model_of(event)
+        model.tallies.append(tally("place_given", method=_PLACE_GIVEN[event.event.name]))
+        first = referral.suggested(self.directory, latitude, longitude)[:1]
+        region = first[0][0].region if first else "none"
+        model.tallies.append(
+            tally("first_centre", region=region if allowed("region", region) else "none")
+        )
+        model.answer_screen = referral.nearest_screen(
             self.directory,
-            *referral.origin(event),
+            latitude,
+            longitude,
+            picked,
             shared=t("📍 Nearest centres to the place you shared:"),
             entry=referral.centre_entry,
             map_prefix="",
