@@ -1,5 +1,5 @@
 """Command line: `python -m bot run | demo [--web] | content check | content export DIR |
-locales coverage | locales export`."""
+report --weeks N --csv FILE | locales coverage | locales export`."""
 
 from __future__ import annotations
 
@@ -77,6 +77,11 @@ def _parser() -> argparse.ArgumentParser:
         "approved changes (from BOT_DB_PATH) as CSV files to DIR",
     )
     content.add_argument("dir", nargs="?", type=Path, help="export: the folder to write to")
+    report = commands.add_parser(
+        "report", help="write the anonymous indicators, protected, as CSV for partners"
+    )
+    report.add_argument("--weeks", type=int, default=8, help="complete weeks to cover (default 8)")
+    report.add_argument("--csv", type=Path, required=True, help="the CSV file to write")
     locales = commands.add_parser("locales", help="the translations made inside the bot")
     locales.add_argument(
         "action",
@@ -103,6 +108,11 @@ def main(argv: list[str] | None = None) -> int:
             print("Usage: python -m bot content export DIR", file=sys.stderr)
             return EXIT_CONFIG
         return asyncio.run(_export(args.dir))
+    if args.command == "report":
+        if not 1 <= args.weeks <= 520:
+            print("--weeks must be between 1 and 520", file=sys.stderr)
+            return EXIT_CONFIG
+        return asyncio.run(_report(args.weeks, args.csv))
     if args.command == "locales":
         return asyncio.run(_locales(args.action))
     if args.command == "content":
@@ -149,6 +159,28 @@ async def _export(out_dir: Path) -> int:
         await store.close()
     for path in export(CONTENT_DIR, editing.applied, out_dir):
         print(f"Wrote {path}")
+    return 0
+
+
+async def _report(weeks: int, path: Path) -> int:
+    from datetime import UTC, datetime
+
+    from bot.content.protocols import load_protocols
+    from bot.report import make, save_csv
+    from state.store import Store
+
+    settings = load_settings(allow_missing_token=True)
+    if not settings.db_path.exists():  # a wrong path would give an empty table, not an error
+        print(f"No database at {settings.db_path} (BOT_DB_PATH)", file=sys.stderr)
+        return EXIT_CONFIG
+    store = await Store.open(settings.db_path)
+    try:
+        protocols = [protocol.id for protocol in load_protocols()]
+        report = await make(store, datetime.now(UTC).date(), weeks=weeks, protocols=protocols)
+    finally:
+        await store.close()
+    save_csv(report, path)
+    print(f"Wrote {path}: {report.weeks[0]} to {report.weeks[-1]}")
     return 0
 
 

@@ -8,9 +8,11 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import partial
+from typing import Any
 
 from telegram import Bot, BotCommand, Update
 from telegram.error import InvalidToken, TelegramError
@@ -22,6 +24,7 @@ from telegram.ext import (
     ChatMemberHandler,
     CommandHandler,
     ContextTypes,
+    JobQueue,
     MessageHandler,
     filters,
 )
@@ -48,10 +51,12 @@ from bot.hotline.history import delete_old_topics
 from bot.hotline.outbox import OutboxWorker
 from bot.hotline.service import Hotline
 from bot.i18n import Catalogs
+from bot.indicators import Clock, Counter
 from bot.keys import Keys, load_or_create_secret
 from bot.languages import CODES
 from bot.private_chat import PrivateChats
 from bot.quiz import Quiz
+from bot.report import next_report_at
 from bot.services import Services
 from bot.telegram import polling, webhook
 from bot.telegram.channel import TelegramChannel
@@ -190,17 +195,20 @@ async def run(
     request: Callable[..., BaseRequest] | None = None,
     paced: bool = True,
     content: FixedContent | None = None,
+    clock: Clock | None = None,
 ) -> None:
     """Run until SIGTERM/SIGINT (or `stop` is set), then finish what is in progress and close.
     A caller that gives `stop` owns the signals (the playground runs many bots in one process).
     `request` and `paced`: see build_application. `content`: already loaded (the playground
-    shares it between its worlds)."""
+    shares it between its worlds). `clock` dates the indicators' counts and the weekly report
+    (moved by tests and the demo)."""
     on_signals = stop is None
     stop = stop or asyncio.Event()
     keys = Keys(load_or_create_secret(settings.secret, settings.secret_path))
     store = await Store.open(settings.db_path)
+    counter = Counter(clock) if clock is not None else Counter()
     try:
-        hotline = Hotline(store, keys, settings)
+        hotline = Hotline(store, keys, settings, counter)
         directory = load_directory()
         editing = Editing(store, directory)
         await editing.load()  # editors' approved changes, over the CSV files
@@ -215,7 +223,7 @@ async def run(
         services = Services(
             settings,
             store,
-            ConversationRunner(store, keys),
+            ConversationRunner(store, keys, counter),
             translations.catalogs,
             survivor,
             hotline,
@@ -224,10 +232,11 @@ async def run(
             ExitGate(),
             editing,
             EditorFlow(editing),
-            Quiz(store, content.questions),
+            Quiz(store, content.questions, counter=counter),
             translations,
             TranslatorFlow(translations, survivor),
             ReviewFlow([DirectoryReview(editing), TranslationReview(translations)]),
+            counter,
         )
         await services.officers.active()  # members in memory, for the intake's first updates
         application = build_application(settings, services, request=request, paced=paced)
@@ -343,19 +352,35 @@ def _schedule_jobs(application: Application, services: Services) -> None:  # typ
     async def remind(context: JigiyaContext) -> None:
         await services.hotline.remind_unclaimed()
 
+    job_queue = application.job_queue
+    assert job_queue is not None  # python-telegram-bot[job-queue] is a dependency
+    clock = services.counter.clock
+
+    async def weekly_report(context: JigiyaContext) -> None:
+        # The next one first: an administrator out of reach must not stop the weeks after. An
+        # hour on, so that a timer firing a moment early cannot give this Monday twice.
+        _schedule_report(job_queue, clock, weekly_report, later=timedelta(hours=1))
+        for admin in settings.admin_ids:
+            try:
+                await members.send_report(context, admin)
+            except Exception as exc:
+                log.warning("The weekly report did not reach an administrator (%s)",
+                            type(exc).__name__)  # fmt: skip
+
     async def weekly_questions(context: JigiyaContext) -> None:
         await members.send_weekly_questions(context)
 
-    assert application.job_queue is not None  # python-telegram-bot[job-queue] is a dependency
-    application.job_queue.run_repeating(purge, interval=PURGE_INTERVAL, first=1, name="purge")
-    application.job_queue.run_repeating(
+    job_queue.run_repeating(purge, interval=PURGE_INTERVAL, first=1, name="purge")
+    job_queue.run_repeating(
         weekly_questions, interval=QUIZ_INTERVAL, first=QUIZ_INTERVAL, name="quiz"
     )
+    if settings.admin_ids:
+        _schedule_report(job_queue, clock, weekly_report)
     if services.hotline.configured:
-        application.job_queue.run_repeating(
+        job_queue.run_repeating(
             remind, interval=REMIND_INTERVAL, first=REMIND_INTERVAL, name="remind"
         )
-        application.job_queue.run_repeating(
+        job_queue.run_repeating(
             delete_topics, interval=TOPICS_INTERVAL, first=TOPICS_INTERVAL, name="topics"
         )
 
@@ -364,6 +389,20 @@ def _records_voice(services: Services, user_id: int) -> bool:
     """A translator or administrator: their voice notes may be recordings to propose."""
     role = services.officers.known_role(user_id)
     return user_id in services.settings.admin_ids or translator_language(role) is not None
+
+
+def _schedule_report(
+    job_queue: JobQueue,  # type: ignore[type-arg]
+    clock: Clock,
+    callback: Callable[[JigiyaContext], Coroutine[Any, Any, None]],
+    *,
+    later: timedelta = timedelta(0),
+) -> None:
+    """The weekly report at the next Monday 08:00 Bamako time by `clock` (after `later`), as a
+    delay from now: each report schedules the next, so a moved clock (the demo, a test) is
+    followed at once."""
+    now = clock()
+    job_queue.run_once(callback, when=next_report_at(now + later) - now, name="weekly-report")
 
 
 async def _delete_late(bot: Bot, chat: str, message_id: int) -> None:

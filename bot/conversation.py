@@ -11,12 +11,13 @@ the update's removal from the inbox (state/store.py).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from bot.flows.base import Event, Flow, FlowModel
 from bot.flows.screens import Output
+from bot.indicators import Counter, Tally
 from bot.keys import Keys
 from state import conversations, messages
 from state.conversations import ConversationRow
@@ -46,9 +47,10 @@ class StepResult:
 
 
 class ConversationRunner:
-    def __init__(self, store: Store, keys: Keys) -> None:
+    def __init__(self, store: Store, keys: Keys, counter: Counter | None = None) -> None:
         self._store = store
         self._keys = keys
+        self.counter = counter or Counter()
 
     def person_key(self, key: StorageKey) -> str:
         """The person, whatever chat she writes from: the name of her rows in the store."""
@@ -61,17 +63,19 @@ class ConversationRunner:
         event: Event,
         *,
         message_id: int | None = None,
+        role: str | None = None,
         view: Mapping[str, Any] | None = None,
     ) -> StepResult:
         """One flow step; `message_id`, the person's own message, is remembered for the quick
-        exit with the step. `view`: what the core knows for this step only (a member's role,
-        their languages), never stored."""
+        exit with the step, and what the step counts (by `role`, an officer's) with its save.
+        `view`: what the core knows for this step only (a member's languages, what they may
+        review), never stored."""
         storage_key = key.digest(self._keys)
         person_key = self.person_key(key)
         async with self._store.reading() as db:
             row, language = await conversations.load(db, flow.name, storage_key, person_key)
         row = row or ConversationRow(state=flow.initial)
-        model = FlowModel(row.data, language)
+        model = FlowModel(row.data, language, role)
         model.view.update(view or {})
         flow.machine.add_model(model, initial=row.state)
         try:
@@ -89,6 +93,7 @@ class ConversationRunner:
             conversations.save(conn, flow.name, storage_key, person_key, row)
             if message_id is not None:
                 messages.remember_sync(conn, person_key, [message_id])
+            self.counter.add_sync(conn, model.tallies)
 
         await self._store.write(save)
         return StepResult(outputs, model.language)
@@ -131,15 +136,19 @@ class ConversationRunner:
         async with self._store.reading() as db:
             return await messages.deletable(db, self.person_key(key))
 
-    async def forget(self, key: StorageKey, *, undeleted: list[int] | None = None) -> None:
+    async def forget(
+        self, key: StorageKey, *, undeleted: list[int] | None = None, tallies: Sequence[Tally] = ()
+    ) -> None:
         """Delete every row of this person: conversations and message ids go with the person.
 
         `undeleted` are ids of messages Telegram would not delete just now: only they are kept,
-        so that the next quick exit can try again (they go with the 48-hour purge anyway)."""
+        so that the next quick exit can try again (they go with the 48-hour purge anyway).
+        `tallies` (her quick exit) are counted in the same transaction."""
         person_key = self.person_key(key)
 
         def forget(conn: sqlite3.Connection) -> None:
             conversations.forget_person(conn, person_key)
+            self.counter.add_sync(conn, tallies)
             if undeleted:
                 conversations.ensure_person_sync(conn, person_key, None)
                 messages.remember_sync(conn, person_key, undeleted)

@@ -14,14 +14,16 @@ import sys
 import tempfile
 import threading
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
 from bot.app import run
 from bot.config import Settings
-from bot.content import load_directory
+from bot.content import Directory, load_directory
 from bot.emulator import BotApiEmulator, ChatEvent, FakeGroup, FakeMember, FakeUser
 from bot.hotline.hours import Hours
+from bot.report import next_report_at
 
 DEMO_TOKEN = "1000000001:" + "demo" * 9
 STAFF_GROUP_ID = -1001000000001
@@ -37,6 +39,9 @@ HELP = """Demo commands:
   !loc 14.49,-4.19  or  !loc Mopti         share a location (coordinates, or a town's centre)
   !sticker  !voice  !photo                 send one of those
   !contact 70123456  !file certificat.pdf  share a phone number or a file
+  !week                                    play a scripted week of other people, then move
+                                           the bot's clock to the next Monday 08:00: as
+                                           officer (an administrator), /report shows it
   !help                                    this text
   !quit                                    leave (Ctrl-D works too)
 Anything else is sent as a message; a number presses that button of the last message.
@@ -50,6 +55,21 @@ For the translator: as officer, /invite translator bm; as translator, /officer <
 /translate (answer with the Bambara text) or /record (answer with !voice); as officer, /review."""
 
 Json = dict[str, Any]
+# Where the demo writes a chart it receives (anonymous figures only), for you to open.
+CHART_PATH = Path(tempfile.gettempdir()) / "jigiya-demo-report.png"
+WEEK_PEOPLE = 30  # survivors in the scripted week
+WEEK_OFFICERS = 3
+
+
+class DemoClock:
+    """The bot's clock for the indicators and the weekly report: the real time, moved on by
+    `!week` so that the scripted week is over and its report is due."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
 
 
 @dataclass
@@ -87,6 +107,8 @@ def _describe(event: ChatEvent) -> list[str]:
         lines.append(f"🔊 (a voice note, {message['voice'].get('duration', 0)} s)")
     if "document" in message:
         lines.append(f"📄 {message['document'].get('file_name', 'document')}")
+    if "photo" in message:
+        lines.append(f"🖼️ (an image: {CHART_PATH})")
     text = message.get("text") or message.get("caption")
     if text:
         lines.extend(text.splitlines())
@@ -96,7 +118,9 @@ def _describe(event: ChatEvent) -> list[str]:
 
 
 class Demo:
-    def __init__(self, emulator: BotApiEmulator, out: TextIO) -> None:
+    def __init__(self, emulator: BotApiEmulator, out: TextIO, clock: DemoClock) -> None:
+        self._emulator = emulator
+        self._clock = clock
         self._out = out
         self._directory = load_directory()
         survivor = emulator.user(SURVIVOR_ID, "Awa", language_code="fr")
@@ -131,6 +155,9 @@ class Demo:
             self._changed.set()
             if persona.member is not None and event.thread_id is not None:
                 persona.thread = event.thread_id
+            if event.message and "photo" in event.message:
+                stored = self._emulator.world.files[event.message["photo"][-1]["file_id"]]
+                CHART_PATH.write_bytes(stored.data)
             lines = _describe(event)
             if (
                 event.kind == "edit"
@@ -193,6 +220,15 @@ class Demo:
             await persona.user.send(line)
         return True
 
+    async def _scripted_week(self) -> None:
+        self.say(f"(playing a week: {WEEK_PEOPLE} people and {WEEK_OFFICERS} officers...)")
+        admin = self.personas["officer"].user
+        await ScriptedWeek(self._emulator, admin, self._directory).play()
+        now = self._clock()
+        self._clock.offset += next_report_at(now) - now
+        self.say(f"(the week is over: the bot's clock says {self._clock():%A %d %B %H:%M} UTC; "
+                 "as officer, an administrator, send /report)")  # fmt: skip
+
     def _where(self, text: str) -> tuple[float, float] | None:
         """Coordinates typed as such, or the centre of the town that best matches the text."""
         if (coordinates := _coordinates(text)) is not None:
@@ -220,9 +256,94 @@ class Demo:
             await persona.user.send_contact(arg.strip(), persona.user.user["first_name"])
         elif name == "file" and arg.strip():
             await persona.user.send_document(arg.strip())
+        elif name == "week":
+            await self._scripted_week()
         else:
             self.say(HELP)
         return True
+
+
+async def _button(person: FakeUser, data: str, timeout: float = 20.0) -> Json:
+    """The newest message in the person's chat with a button carrying `data`."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        found = [m for m in person.messages if data in _data(m)]
+        if found:
+            return found[-1]
+        await asyncio.sleep(0.05)
+    raise TimeoutError(f"no button {data}")
+
+
+def _data(message: Json) -> list[str]:
+    rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
+    return [button.get("callback_data", "") for row in rows for button in row]
+
+
+async def _tap(person: FakeUser, data: str) -> None:
+    await person.press(await _button(person, data), data)
+
+
+class ScriptedWeek:
+    """Other people's week, played through the real bot: survivors in three languages find
+    numbers and centres, some leave by the quick exit; officers go through checklists and the
+    decision aid. Only the anonymous counts remain of it."""
+
+    def __init__(self, emulator: BotApiEmulator, admin: FakeUser, directory: Directory) -> None:
+        self.emulator = emulator
+        self.admin = admin
+        self.towns = [p for p in directory.places if p.region in ("Bamako", "Mopti", "Ségou")]
+
+    async def play(self) -> None:
+        languages = ["fr"] * 16 + ["bm"] * 9 + ["en"] * 5
+        survivors = [
+            self.survivor(self.emulator.user(5000 + i, f"P{i}", language_code="fr"), lang, i)
+            for i, lang in enumerate(languages[:WEEK_PEOPLE])
+        ]
+        await asyncio.gather(*survivors)
+        for i in range(WEEK_OFFICERS):  # one invitation at a time: the code is read back
+            await self.officer(self.emulator.user(6000 + i, f"O{i}", language_code="fr"), i)
+
+    async def survivor(self, person: FakeUser, language: str, i: int) -> None:
+        await person.send("/start")
+        await _tap(person, f"lang:{language}")
+        for data, every in (("nav:numbers", 2), ("nav:emergency", 3), ("nav:about", 4)):
+            if i % every == 0:
+                await _tap(person, data)
+        town = self.towns[i % len(self.towns)]
+        if i % 3 == 0:
+            await person.send_location(town.latitude, town.longitude)
+        else:
+            await _tap(person, "nav:centre")
+            await person.send(town.name)
+        await _button(person, "nav:talk")
+        if i % 4 == 1:
+            await _tap(person, "exit")
+
+    async def officer(self, person: FakeUser, i: int) -> None:
+        role = ("police", "gendarmerie", "police")[i % 3]
+        seen = len(self.admin.messages)
+        await self.admin.send(f"/invite {role}")
+        code = await self._code(seen)
+        await person.send(f"/officer {code}")
+        for protocol in ("first-contact", "medical", "vslc", "evidence"):
+            await _tap(person, "off:list")
+            await _tap(person, f"off:open:{protocol}")
+            await _tap(person, f"off:finish:{protocol}")
+        await _tap(person, "off:menu")
+        await _tap(person, "off:decide")
+        for index, answer in enumerate(("yes", "no", "yes", "unsure", "no", "no")):
+            await _tap(person, f"off:ans:{index}:{answer}")
+
+    async def _code(self, seen: int) -> str:
+        for _ in range(400):
+            for message in self.admin.messages[seen:]:
+                if found := re.search(
+                    r"[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}", message.get("text", "")
+                ):
+                    return found[0]
+            await asyncio.sleep(0.05)
+        raise TimeoutError("no invitation code")
 
 
 def demo_settings(api_url: str, folder: Path) -> Settings:
@@ -259,9 +380,10 @@ async def run_demo(out: TextIO = sys.stdout) -> int:
         async with BotApiEmulator(DEMO_TOKEN) as emulator:
             settings = demo_settings(emulator.base_url, Path(tmp))
             stop = asyncio.Event()
-            bot = asyncio.create_task(run(settings, stop=stop))
+            clock = DemoClock()
+            bot = asyncio.create_task(run(settings, stop=stop, clock=clock))
             await emulator.wait_for_call("getUpdates", timeout=15)
-            demo = Demo(emulator, out)
+            demo = Demo(emulator, out, clock)
             watchers = [asyncio.create_task(demo.watch(p)) for p in demo.personas.values()]
             demo.say("Jigiya offline demo: the real bot, a local stand-in for Telegram.")
             demo.say(HELP)

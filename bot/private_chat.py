@@ -24,6 +24,7 @@ from bot.flows.screens import Button, Decision, Handover, Msg, Output, Proposal,
 from bot.flows.survivor import EXIT, wants_help, wants_quick_exit
 from bot.hotline.outbox import END as END_CASE
 from bot.i18n import supported_language
+from bot.indicators import tally
 from bot.languages import CODES, DEFAULT
 from bot.services import Services
 from state.cases import Case
@@ -215,7 +216,11 @@ class PrivateChats:
         if incoming.text is not None and event.kind == "text":
             event = replace(event, text=incoming.text)
         view = await self._view(tool, incoming.member)
-        result = await services.runner.step(self._flow(tool), key, event, view=view)
+        role = None
+        if tool == "officer" and incoming.member is not None:
+            invited = await services.officers.officer(incoming.member)
+            role = None if invited is None else invited.role
+        result = await services.runner.step(self._flow(tool), key, event, role=role, view=view)
         if not result.outputs:
             return False
         if incoming.message_id is not None:
@@ -392,7 +397,7 @@ class PrivateChats:
         if (previous := exits.last_goodbye(key.chat_id)) is not None:
             ids.add(previous)  # a second exit (a double tap): her chat still ends with one line
         undeleted = await self.channel.delete(key.chat_id, sorted(ids))
-        await runner.forget(key, undeleted=undeleted)
+        await runner.forget(key, undeleted=undeleted, tallies=(tally("quick_exit"),))
         goodbye: list[int] = []
         # Also takes away a location keyboard she may still have.
         await self.channel.show(

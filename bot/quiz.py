@@ -2,8 +2,9 @@
 answers, and the weekly questions. Reads and writes the officer's own record (state/quiz.py);
 what comes next and when is decided by bot/flows/quiz.py from an injected clock.
 
-An officer's answers are theirs alone: only the monthly counts by role leave the record
-(`record_knowledge`), and the record goes when their access is revoked (migration 008).
+An officer's answers are theirs alone: only the anonymous indicator `knowledge` leaves the
+record (by role and month, bot/indicators.py), and the record goes when their access is revoked
+(migration 008).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import aiosqlite
 from bot.content.quiz import BASELINE, Question, QuestionBank
 from bot.flows import quiz as flow
 from bot.flows.screens import Screen
+from bot.indicators import Counter, allowed, knowledge_answer
 from state import quiz as records
 from state.quiz import QuizRecord
 from state.store import Store
@@ -35,11 +37,16 @@ def _welcomed(question: Screen) -> Screen:
 
 class Quiz:
     def __init__(
-        self, store: Store, bank: QuestionBank, clock: Callable[[], datetime] = _now
+        self,
+        store: Store,
+        bank: QuestionBank,
+        clock: Callable[[], datetime] = _now,
+        counter: Counter | None = None,
     ) -> None:
         self._store = store
         self.bank = bank
         self._clock = clock
+        self._counter = counter or Counter(clock)  # the bot's, whose clock dates every count
 
     async def join(self, user_id: int) -> list[Screen]:
         """An officer who just got access: the first baseline question (none if they had a
@@ -74,10 +81,10 @@ class Quiz:
             card = flow.answered(cards.get(question.id), question.id, right, int(at.timestamp()))
             await records.save_card(db, user_id, card)
             phase: records.Phase = "baseline" if quiz.baseline_left > 0 else "later"
-            await records.record_knowledge(
-                db, quiz.role, question.id, question.vslc, phase, right,
-                month=at.astimezone(flow.BAMAKO).strftime("%Y-%m"),
-            )  # fmt: skip
+            if allowed("role", quiz.role):  # an officer's role (never an editor's)
+                counted = knowledge_answer(quiz.role, question.id, vslc=question.vslc,
+                                           baseline=phase == "baseline", right=right)  # fmt: skip
+                await self._counter.add(db, [counted])
             quiz = replace(quiz, asked=None, baseline_left=max(quiz.baseline_left - 1, 0))
             await records.update(db, quiz)
         shown = [flow.answer_screen(question, chosen)]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.config import Settings
 from bot.conversation import ConversationRunner
@@ -15,6 +15,7 @@ from bot.flows.survivor import SurvivorFlow
 from bot.flows.translator import TranslatorFlow
 from bot.hotline.service import Hotline
 from bot.i18n import Catalogs
+from bot.indicators import Counter
 from bot.quiz import Quiz
 from bot.translations import Translations
 from state.officers import Officers
@@ -38,3 +39,4 @@ class Services:
     translations: Translations
     translator: TranslatorFlow
     review: ReviewFlow
+    counter: Counter = field(default_factory=Counter)  # the indicators' counts, and their clock

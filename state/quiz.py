@@ -1,6 +1,6 @@
-"""Officers' knowledge-check records (migration 012): one row per officer and one card per
-question answered, read and written in one transaction per act; and the monthly counts that
-leave the records with no officer id (`record_knowledge`).
+"""Officers' knowledge-check records (migration 008): one row per officer and one card per
+question answered, read and written in one transaction per act. What leaves the records is the
+anonymous indicator `knowledge` (bot/indicators.py), by role and month, with no officer id.
 
 Functions take an aiosqlite connection inside `Store.transaction()`.
 """
@@ -90,26 +90,4 @@ async def save_card(db: aiosqlite.Connection, user_id: int, card: Card) -> None:
         "ON CONFLICT (user_id, question_id) DO UPDATE SET box = excluded.box, "
         "due_at = excluded.due_at",
         (user_id, card.question_id, card.box, card.due_at),
-    )
-
-
-async def record_knowledge(
-    db: aiosqlite.Connection,
-    role: str,
-    question_id: str,
-    is_vslc: bool,
-    phase: Phase,
-    right: bool,
-    *,
-    month: str,
-) -> None:
-    """Count one answer into the month's aggregate (month "YYYY-MM", Bamako time): by role,
-    question and phase, right or wrong, with no officer id. What the anonymous indicators read."""
-    await db.execute(
-        "INSERT INTO knowledge_months (month, role, question_id, is_vslc, phase, right_count, "
-        "wrong_count) VALUES (?, ?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT (month, role, question_id, phase) DO UPDATE SET "
-        "right_count = right_count + excluded.right_count, "
-        "wrong_count = wrong_count + excluded.wrong_count",
-        (month, role, question_id, int(is_vslc), phase, int(right), int(not right)),
     )

@@ -1,5 +1,5 @@
 """Translators' append-only log: proposed translations and voice notes, and their approvals
-(migration 009). Read whole at start, to lay approved translations over the compiled catalogs."""
+(migration 010). Read whole at start, to lay approved translations over the compiled catalogs."""
 
 from __future__ import annotations
 

@@ -123,12 +123,13 @@ async def officer(store: Store) -> Officers:
     return officers
 
 
-def months(db_path: Path) -> list[tuple[object, ...]]:
+def knowledge(db_path: Path) -> dict[tuple[str, str], int]:
+    """The anonymous indicator's counts: (month, values) -> answers."""
     with sqlite3.connect(db_path) as db:
-        return db.execute(
-            "SELECT month, role, question_id, is_vslc, phase, right_count, wrong_count "
-            "FROM knowledge_months ORDER BY phase, question_id"
+        rows = db.execute(
+            "SELECT period, dims, count FROM indicator_counts WHERE indicator = 'knowledge'"
         ).fetchall()
+    return {(period, dims): count for period, dims, count in rows}
 
 
 async def answer_rightly(quiz: Quiz, screen: Screen) -> list[Screen]:
@@ -152,11 +153,11 @@ async def test_baseline_on_joining_then_the_weekly_question_at_its_time(
         assert texts(shown[0])[1] == "✅ Right."
         screen = shown[-1]
     assert texts(screen) == [flow.BASELINE_DONE.msgid]
-    rows = months(db_path)
-    assert len(rows) == BASELINE
-    assert {row[:2] for row in rows} == {("2026-12", "gendarmerie")}
-    assert {row[4:] for row in rows} == {("baseline", 1, 0)}
-    assert sum(int(str(row[3])) for row in rows) == BASELINE_VSLC
+    baseline = "role=gendarmerie;topic={};phase=baseline;result=right"
+    assert knowledge(db_path) == {
+        ("2026-12", baseline.format("vslc")): BASELINE_VSLC,
+        ("2026-12", baseline.format("general")): BASELINE - BASELINE_VSLC,
+    }
 
     # Nothing before the week's drawn time; the question at it; then not again that week.
     slot = flow.send_time(joined.date() + WEEK, str(OFFICER))
@@ -176,7 +177,9 @@ async def test_baseline_on_joining_then_the_weekly_question_at_its_time(
     assert Localized(question.explain) in explained.body
     [again] = await quiz.answer(OFFICER, question.id, question.right)
     assert texts(again) == [flow.ALREADY.msgid]
-    assert [r[4:] for r in months(db_path) if r[2] == question.id] == [("later", 0, 1)]
+    topic = "vslc" if question.vslc else "general"
+    later = {k: n for k, n in knowledge(db_path).items() if "phase=later" in k[1]}
+    assert later == {("2026-12", f"role=gendarmerie;topic={topic};phase=later;result=wrong"): 1}
     # Next week: the wrongly answered question comes back.
     clock.at = flow.send_time(slot.date() + WEEK, str(OFFICER))
     [(_, [back])] = await quiz.due()
@@ -212,10 +215,9 @@ async def test_the_record_goes_with_the_officer_and_the_counts_stay_anonymous(
     with sqlite3.connect(db_path) as db:
         assert db.execute("SELECT COUNT(*) FROM quiz_officers").fetchone() == (0,)
         assert db.execute("SELECT COUNT(*) FROM quiz_cards").fetchone() == (0,)
-        columns = {row[1] for row in db.execute("PRAGMA table_info(knowledge_months)")}
-    assert columns == {"month", "role", "question_id", "is_vslc", "phase", "right_count",
-                       "wrong_count"}  # fmt: skip
-    assert len(months(db_path)) == 1
+        columns = {row[1] for row in db.execute("PRAGMA table_info(indicator_counts)")}
+    assert columns == {"period", "indicator", "dims", "count"}
+    assert sum(knowledge(db_path).values()) == 1
 
 
 # --- end to end --------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
 from transitions.extensions.asyncio import AsyncEventData, AsyncMachine
 
 from bot.flows.screens import Msg, Output, Screen, t
+from bot.indicators import Tally
 
 EventKind = Literal["command", "text", "button", "location", "other"]
 
@@ -52,20 +53,24 @@ class FlowModel:
 
     `data` is stored; `outputs`, `notices`, `view` (details the step's screen shows, such as
     the towns of a region just picked), `answer_screen` and `no_screen` are this step's answer
-    and are never stored.
+    and are never stored. `tallies` are what the step counts for the anonymous indicators
+    (bot/indicators.py), added to the counts with the step's save; `role` is an invited
+    officer's, for those tallies.
     """
 
     state: str
 
-    def __init__(self, data: dict[str, Any], language: str | None) -> None:
+    def __init__(self, data: dict[str, Any], language: str | None, role: str | None = None) -> None:
         self.data = data
         self.language = language
+        self.role = role
         self.outputs: list[Output] = []
         self.notices: list[Msg] = []
         self.view: dict[str, Any] = {}
         # Shown instead of the state's screen, with the state's buttons under its own.
         self.answer_screen: Screen | None = None
         self.no_screen = False  # the step's outputs alone: the message pressed keeps its screen
+        self.tallies: list[Tally] = []
 
     if TYPE_CHECKING:  # bound by the machine in add_model
 

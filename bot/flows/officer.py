@@ -26,7 +26,8 @@ from bot.flows.base import Event, Flow, FlowModel, Route, argument, model_of
 from bot.flows.officer_screens import MENU_BUTTON, PLACE_WORDS, OfficerScreens, numbers
 from bot.flows.place import WHERE, PlacePicker
 from bot.flows.screens import Output, Screen, t
-from bot.languages import OFFERED
+from bot.indicators import tally
+from bot.languages import CODES, OFFERED
 
 PREFIX = "off:"  # every officer button; the channel checks the role before any of them
 COMMANDS = frozenset({"officer", "checklists"})
@@ -64,6 +65,12 @@ def _forget_what_was_shown(model: FlowModel) -> None:
         model.data.pop("finished", None)
 
 
+def _count(model: FlowModel, indicator: str, **values: str) -> None:
+    """An officer's tally, by role (the channel gives it; none for someone without one)."""
+    if model.role is not None:
+        model.tallies.append(tally(indicator, role=model.role, **values))
+
+
 class OfficerFlow(Flow):
     name = "officer"
     initial = IDLE
@@ -92,7 +99,7 @@ class OfficerFlow(Flow):
                  "after": [self._remember_language]},
                 {"trigger": "list", "source": anywhere, "dest": CHECKLISTS},
                 {"trigger": "open", "source": anywhere, "dest": CHECKLIST,
-                 "conditions": [self._known_protocol], "after": [self._remember_protocol]},
+                 "conditions": [self._known_protocol], "after": [self._open]},
                 {"trigger": "tick", "source": anywhere, "dest": CHECKLIST,
                  "conditions": [self._known_item], "after": [self._toggle]},
                 {"trigger": "why", "source": anywhere, "dest": WHY,
@@ -106,7 +113,8 @@ class OfficerFlow(Flow):
                 {"trigger": "decide", "source": anywhere, "dest": QUESTION,
                  "after": [self._clear_answers]},
                 {"trigger": "answer", "source": QUESTION, "dest": RESULT,
-                 "conditions": [self._answers_last], "after": [self._remember_answer]},
+                 "conditions": [self._answers_last],
+                 "after": [self._remember_answer, self._decided]},
                 {"trigger": "answer", "source": QUESTION, "dest": QUESTION,
                  "conditions": [self._answers_current], "after": [self._remember_answer]},
                 {"trigger": "question_back", "source": [QUESTION, RESULT], "dest": QUESTION,
@@ -204,6 +212,13 @@ class OfficerFlow(Flow):
     def _remember_protocol(self, event: AsyncEventData) -> None:
         model_of(event).data["protocol"] = argument(event)
 
+    def _open(self, event: AsyncEventData) -> None:
+        """A protocol opened: a checklist started, unless it resumes one begun before."""
+        model, protocol_id = model_of(event), argument(event)
+        if protocol_id not in model.data.get("progress", {}):
+            _count(model, "checklist_started", protocol=protocol_id)
+        model.data["protocol"] = protocol_id
+
     def _remember_item(self, event: AsyncEventData) -> None:
         data = model_of(event).data
         data["protocol"], data["item"] = _args(event)
@@ -229,6 +244,7 @@ class OfficerFlow(Flow):
         model = model_of(event)
         protocol_id = argument(event)
         done = model.data.get("progress", {}).pop(protocol_id, [])
+        _count(model, "checklist_finished", protocol=protocol_id)
         today = self._today()
         model.data["finished"] = {"protocol": protocol_id, "done": done, "on": today.isoformat()}
         protocol = self.screens.protocol(model, protocol_id)
@@ -239,6 +255,10 @@ class OfficerFlow(Flow):
 
     def _remember_answer(self, event: AsyncEventData) -> None:
         model_of(event).data["answers"].append(_args(event)[1])
+
+    def _decided(self, event: AsyncEventData) -> None:
+        model = model_of(event)
+        _count(model, "decision", verdict=decision.verdict(model.data["answers"]))
 
     def _forget_answer(self, event: AsyncEventData) -> None:
         model_of(event).data["answers"].pop()

@@ -189,6 +189,15 @@ def pin(centre: Centre) -> Pin:
     return Pin(latitude, longitude, centre.name, _where(centre))
 
 
+def suggested(
+    directory: Directory, latitude: float, longitude: float
+) -> list[tuple[Centre, float]]:
+    """The centres suggested for a point, in the order shown: nearest first, those known only
+    from an old source after the others (`old_source`)."""
+    found = directory.nearest(latitude, longitude, k=NEAREST)
+    return sorted(found, key=lambda pair: old_source(pair[0]))  # stable: nearest first
+
+
 def nearest_screen(
     directory: Directory,
     latitude: float,
@@ -205,16 +214,15 @@ def nearest_screen(
     """The nearest centres to a point, as one message: a heading (the place's name, else
     `shared`, the flow's words for a shared location) and an `entry` per centre (`none_listed`
     when there is none), with a "📍 Map" button for each centre whose coordinates are its own
-    (its data: `map_prefix` + "map:" + its id). Centres known only from an old source come
-    after the others (`old_source`). When the nearest centre is farther than FAR_KM, or there
-    is none, `far_note` follows the entries. `below` always ends the list.
+    (its data: `map_prefix` + "map:" + its id). Centres come in the order `suggested` gives.
+    When the nearest centre is farther than FAR_KM, or there is none, `far_note` follows the
+    entries. `below` always ends the list.
 
     It takes away the location keyboard (she has answered "where are you?") and is kept: a
     button pressed on it leaves the list in the chat (bot/flows/base.py).
     """
-    found = directory.nearest(latitude, longitude, k=NEAREST)
-    far = not found or min(km for _, km in found) > FAR_KM
-    nearest = sorted(found, key=lambda pair: old_source(pair[0]))  # stable: nearest first
+    nearest = suggested(directory, latitude, longitude)
+    far = not nearest or min(km for _, km in nearest) > FAR_KM
     heading = t("📍 Nearest centres to %(place)s:", place=place.name) if place else shared
     entries: list[Text] = [entry(i, c, km) for i, (c, km) in enumerate(nearest, 1)]
     if not entries and none_listed is not None:

@@ -93,6 +93,15 @@ class Document(Screen):
 
 
 @dataclass(frozen=True)
+class Picture:
+    """A PNG image someone asked for (an administrator's report chart); never to a survivor,
+    who gets no image she did not ask for."""
+
+    png: bytes
+    caption: Text
+
+
+@dataclass(frozen=True)
 class Contact:
     """A phone number as a card the person can tap to call."""
 
@@ -164,4 +173,4 @@ class Decision:
     done: Msg
 
 
-Output = Screen | Contact | Pin | Handover | Record | Voice | Proposal | Decision
+Output = Screen | Contact | Pin | Picture | Handover | Record | Voice | Proposal | Decision

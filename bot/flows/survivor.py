@@ -28,9 +28,13 @@ from bot.flows.referral import BEING_CHECKED, FREE_NUMBERS, card, number_details
 from bot.flows.screens import Button, Handover, Localized, Msg, Output, Screen, Text, Voice, t
 from bot.hotline.hours import Hours
 from bot.i18n import supported_language
+from bot.indicators import allowed, tally
 from bot.languages import CODES, NATIVE_NAMES, OFFERED
 
 NEW, LANGUAGE, MENU, CONSENT, HANDOVER = "new", "language", "menu", "consent", "handover"
+
+# How a place was given, by the trigger that showed the nearest centres: an indicator's value.
+_PLACE_GIVEN = {"located": "location", "choose_place": "buttons", "search_place": "typed"}
 
 Rows = tuple[tuple[Button, ...], ...]
 
@@ -542,7 +546,9 @@ class SurvivorFlow(Flow):
     # --- transition callbacks -----------------------------------------------------------
 
     def _remember_language(self, event: AsyncEventData) -> None:
-        model_of(event).language = argument(event)
+        model = model_of(event)
+        model.language = argument(event)
+        model.tallies.append(tally("start", language=argument(event)))
 
     def _show_danger(self, event: AsyncEventData) -> None:
         model = model_of(event)
@@ -550,12 +556,14 @@ class SurvivorFlow(Flow):
         assert isinstance(screen, Screen)
         model.outputs.extend(cards)
         model.answer_screen = screen
+        model.tallies.append(tally("screen", screen="emergency"))
 
     def _show_plan(self, event: AsyncEventData) -> None:
         """A short safety plan (issue 17, point 5; safety planning in the GBV AoR/UNFPA
         guidance on remote GBV services, 2021, and the IASC GBV guidelines), and how to keep
         this chat from being seen. The papers named are to be confirmed for Mali."""
         model = model_of(event)
+        model.tallies.append(tally("screen", screen="plan"))
         model.answer_screen = self._listen(self._plan_screen(), "exit", model.language)
 
     def _plan_screen(self) -> Screen:
@@ -581,6 +589,7 @@ class SurvivorFlow(Flow):
     def _show_numbers(self, event: AsyncEventData) -> None:
         """One message: the numbers, what each is for and how fresh it is; their cards to tap
         and call one tap away (`CARDS`), not sent unasked."""
+        model_of(event).tallies.append(tally("screen", screen="numbers"))
         model_of(event).answer_screen = self._numbers_screen()
 
     def _numbers_screen(self) -> Screen:
@@ -606,6 +615,7 @@ class SurvivorFlow(Flow):
         delays of WHO's clinical management of rape (HIV prevention within 72 hours, emergency
         contraception up to 120 hours), and that it is not her fault."""
         model = model_of(event)
+        model.tallies.append(tally("screen", screen="about"))
         model.answer_screen = self._listen(self._about_screen(), "about", model.language)
 
     def _about_screen(self) -> Screen:
@@ -646,8 +656,15 @@ class SurvivorFlow(Flow):
 
     def _show_nearest(self, event: AsyncEventData) -> None:
         """After a shared location, a town picked, or a place typed (see `referral.origin`)."""
+        latitude, longitude, picked = referral.origin(event)
         model = model_of(event)
-        nearest = self._nearest(*referral.origin(event))
+        model.tallies.append(tally("place_given", method=_PLACE_GIVEN[event.event.name]))
+        first = referral.suggested(self.directory, latitude, longitude)[:1]
+        region = first[0][0].region if first else "none"
+        model.tallies.append(
+            tally("first_centre", region=region if allowed("region", region) else "none")
+        )
+        nearest = self._nearest(latitude, longitude, picked)
         model.answer_screen = self._listen(nearest, "nearest", model.language)
 
     def _nearest(self, latitude: float, longitude: float, town: Place | None) -> Screen:

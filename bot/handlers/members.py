@@ -21,6 +21,7 @@ from telegram import Message, Update, User
 from telegram.error import TelegramError
 from telegram.ext import filters
 
+from bot import report
 from bot.conversation import StorageKey
 from bot.exits import CalledOff
 from bot.flows import quiz as knowledge
@@ -36,7 +37,7 @@ from state.officers import EDITOR, ROLES, TRANSLATOR, Officer, normalise_code, t
 
 log = logging.getLogger(__name__)
 
-ADMIN_COMMANDS = ("invite", "officers", "revoke")
+ADMIN_COMMANDS = ("invite", "officers", "revoke", "report")
 _LIST_CHUNK = 30  # officers per message: a message holds at most 4096 characters
 
 ACCESS: dict[Tool, Msg] = {
@@ -158,6 +159,8 @@ async def on_admin_command(update: Update, context: JigiyaContext) -> None:
     command, rest = split_command(message.text)
     if command == "invite":
         await _invite(context, user, rest.lower())
+    elif command == "report":
+        await send_report(context, user.id, user.language_code)
     elif command == "officers":
         for screen in await _officer_list(context):
             await _say(context, user, screen)
@@ -302,6 +305,18 @@ async def _say(context: JigiyaContext, user: User, screen: Screen) -> None:
     await context.chats.deliver(
         _key(context, user.id), [screen], hint=user.language_code, ensure=True
     )
+
+
+async def send_report(context: JigiyaContext, admin: int, hint: str | None = None) -> None:
+    """The anonymous figures of the last weeks (bot/report.py), in the administrator's language:
+    asked for with /report, and every Monday morning (bot/app.py)."""
+    services, key = context.services, _key(context, admin)
+    language = supported_language([await services.runner.language(key), hint])
+    render = services.catalogs.translator(language).render
+    today = services.counter.clock().astimezone(UTC).date()
+    protocols = [protocol.id for protocol in services.officer.protocols]
+    shown = await report.outputs(services.store, today, protocols, render)
+    await context.chats.deliver(key, shown, language=language, ensure=True)
 
 
 # --- invitations -------------------------------------------------------------------------------

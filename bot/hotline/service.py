@@ -18,6 +18,7 @@ import aiosqlite
 from bot.config import Settings
 from bot.flows.screens import Msg, t
 from bot.flows.survivor import HANDOVER, MENU, SurvivorFlow
+from bot.indicators import Counter, tally, wait_bucket
 from bot.keys import Keys
 from state import cases, conversations, outbox
 from state.cases import Case
@@ -83,10 +84,13 @@ class Opened:
 
 
 class Hotline:
-    def __init__(self, store: Store, keys: Keys, settings: Settings) -> None:
+    def __init__(
+        self, store: Store, keys: Keys, settings: Settings, counter: Counter | None = None
+    ) -> None:
         self._store = store
         self._keys = keys
         self._settings = settings
+        self._counter = counter or Counter()
         # Set by the outbox worker: wake up on new jobs.
         self.on_enqueue: Callable[[], None] = lambda: None
 
@@ -145,9 +149,12 @@ class Hotline:
             received = _say(chat, RECEIVED, position=position)
             await self._person(db, case, "received", {**received, "remove_keyboard": True})
             hours = self._settings.hotline_hours
-            if not hours.is_open(datetime.now(UTC)):
+            open_now = hours.is_open(datetime.now(UTC))
+            if not open_now:
                 opening = hours.next_opening(datetime.now(UTC)).strftime("%d/%m %H:%M")
                 await self._person(db, case, "hours", _say(chat, READ_FROM, opening=opening))
+            requested = tally("handover_requested", hours="open" if open_now else "closed")
+            await self._counter.add(db, [requested])
         self.on_enqueue()
         return Opened(case)
 
@@ -182,6 +189,8 @@ class Hotline:
         async with self._store.transaction() as db:
             if not await cases.claim(db, case.id, staff_id, staff_name):
                 return False
+            wait = wait_bucket(now() - case.opened_at)
+            await self._counter.add(db, [tally("handover_claimed", wait=wait)])
             await self._staff(db, case, f"card:claim:{time.monotonic_ns()}", {"kind": "card"})
         self.on_enqueue()
         return True
@@ -206,6 +215,7 @@ class Hotline:
         async with self._store.transaction(durable=True) as db:  # her chat id is erased
             if not await cases.close(db, case.id, outcome):
                 return False
+            await self._counter.add(db, [tally("handover_closed", outcome=outcome)])
             if case.person_key is not None:
                 # Back at the menu: her conversation no longer says she had a case.
                 await conversations.leave_state(

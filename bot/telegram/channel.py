@@ -20,7 +20,7 @@ from telegram import (
 )
 from telegram.error import BadRequest, Forbidden, TelegramError
 
-from bot.flows.screens import Contact, Document, Output, Pin, Screen, Voice, t
+from bot.flows.screens import Contact, Document, Output, Picture, Pin, Screen, Voice, t
 from bot.i18n import Translator
 from bot.pdf import pdf_document
 
@@ -92,6 +92,12 @@ class TelegramChannel:
                     voice=output.file_id,
                     duration=output.duration,
                     protect_content=True,
+                )
+                shown.append(sent.message_id)
+            elif isinstance(output, Picture):
+                # Not protected: anonymous figures an administrator passes on to partners.
+                sent = await self.bot.send_photo(
+                    chat_id, photo=output.png, caption=translator.render(output.caption)
                 )
                 shown.append(sent.message_id)
             elif isinstance(output, Document):

@@ -1,0 +1,174 @@
+"""Anonymous indicators: what people ask for and what happens when they ask, counted as it
+happens into aggregate rows (period, indicator, values, count) and nothing else.
+
+A flow or service names what happened with `tally(indicator, **values)`; the tallies are added
+to the counts in the same write transaction as the step that caused them (`Counter.add_sync` in
+a grouped write, `Counter.add` in a `Store.transaction()`), so a count never waits for a lock of
+its own and a step replayed after a crash is not counted twice. Every value comes from a closed
+list (a language, a region, a protocol id...), checked here: no row can hold a person key, a
+chat or message id, a case code, a town, coordinates, text, or a time finer than the week.
+docs/indicators.md says what each indicator measures and which finding of the study it answers.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Literal
+
+import aiosqlite
+
+from bot.content.models import REGION_CAPITALS
+from bot.languages import CODES
+
+Clock = Callable[[], datetime]
+Period = Literal["week", "month"]
+
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")  # a protocol or question id from content/
+
+# Each dimension's allowed values: a closed list, or ids of content/ files (a slug).
+VALUES: dict[str, tuple[str, ...] | re.Pattern[str]] = {
+    "language": CODES,
+    "method": ("location", "buttons", "typed"),
+    "region": (*REGION_CAPITALS, "none"),
+    "screen": ("emergency", "numbers", "about", "plan"),
+    "hours": ("open", "closed"),
+    "wait": ("lt5m", "lt30m", "lt2h", "later"),
+    "outcome": ("closed_by_staff", "ended_by_person", "person_left", "unreachable"),
+    "role": ("police", "gendarmerie", "justice"),
+    "protocol": _SLUG,
+    "verdict": ("link", "unsure", "vbg", "not-sexual"),
+    "topic": ("vslc", "general"),
+    "phase": ("baseline", "later"),
+    "result": ("right", "wrong"),
+}
+
+
+@dataclass(frozen=True)
+class Indicator:
+    name: str
+    dims: tuple[str, ...]  # its dimensions, in the order rows and reports show them
+    side: Literal["survivor", "officer"]
+    period: Period = "week"
+
+
+INDICATORS = {
+    i.name: i
+    for i in (
+        Indicator("start", ("language",), "survivor"),
+        Indicator("place_given", ("method",), "survivor"),
+        Indicator("first_centre", ("region",), "survivor"),
+        Indicator("screen", ("screen",), "survivor"),
+        Indicator("quick_exit", (), "survivor"),
+        Indicator("handover_requested", ("hours",), "survivor"),
+        Indicator("handover_claimed", ("wait",), "survivor"),
+        Indicator("handover_closed", ("outcome",), "survivor"),
+        Indicator("checklist_started", ("role", "protocol"), "officer"),
+        Indicator("checklist_finished", ("role", "protocol"), "officer"),
+        Indicator("decision", ("role", "verdict"), "officer"),
+        Indicator("knowledge", ("role", "topic", "phase", "result"), "officer", "month"),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Tally:
+    """One event to count: an indicator and its values, checked when made."""
+
+    indicator: str
+    values: tuple[str, ...]  # in the order of the indicator's `dims`
+
+    @property
+    def dims(self) -> str:
+        names = INDICATORS[self.indicator].dims
+        return ";".join(f"{n}={v}" for n, v in zip(names, self.values, strict=True))
+
+
+class NotAnIndicator(ValueError):
+    """An unknown indicator, a missing or extra dimension, or a value not on its list."""
+
+
+def allowed(dimension: str, value: str) -> bool:
+    rule = VALUES[dimension]
+    return value in rule if isinstance(rule, tuple) else bool(rule.fullmatch(value))
+
+
+def tally(indicator: str, **values: str) -> Tally:
+    """The event `indicator` with its dimensions' values; raises NotAnIndicator on anything
+    not declared above, so nothing else can ever reach a row."""
+    spec = INDICATORS.get(indicator)
+    if spec is None or set(values) != set(spec.dims):
+        raise NotAnIndicator(f"{indicator} {sorted(values)}")
+    for name in spec.dims:
+        if not allowed(name, values[name]):
+            raise NotAnIndicator(f"{indicator}: {name}")
+    return Tally(indicator, tuple(values[name] for name in spec.dims))
+
+
+def knowledge_answer(
+    role: str, question_id: str, *, vslc: bool, baseline: bool, right: bool
+) -> Tally:
+    """An officer's answer to a knowledge question, counted by role and month. The question id
+    is checked (an id of content/quiz/) but not kept: per question, a role with few officers
+    would show one officer's answers; the report shows change by role and topic."""
+    if not _SLUG.fullmatch(question_id):
+        raise NotAnIndicator("knowledge: question")
+    return tally(
+        "knowledge", role=role, topic="vslc" if vslc else "general",
+        phase="baseline" if baseline else "later", result="right" if right else "wrong",
+    )  # fmt: skip
+
+
+def wait_bucket(seconds: int) -> str:
+    """Time from a handover's opening to its claim, in the buckets the report shows."""
+    for limit, bucket in ((5 * 60, "lt5m"), (30 * 60, "lt30m"), (2 * 3600, "lt2h")):
+        if seconds < limit:
+            return bucket
+    return "later"
+
+
+def week_of(day: date) -> str:
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def month_of_week(week: str) -> str:
+    """The month an ISO week belongs to: its Thursday's (so every week has exactly one)."""
+    thursday = date.fromisocalendar(int(week[:4]), int(week[6:]), 4)
+    return f"{thursday.year}-{thursday.month:02d}"
+
+
+def period_of(day: date, period: Period) -> str:
+    return week_of(day) if period == "week" else f"{day.year}-{day.month:02d}"
+
+
+_ADD = (
+    "INSERT INTO indicator_counts (period, indicator, dims, count) VALUES (?, ?, ?, 1) "
+    "ON CONFLICT (period, indicator, dims) DO UPDATE SET count = count + 1"
+)
+
+
+class Counter:
+    """Adds tallies to the counts, each in the period its clock gives (Bamako keeps UTC)."""
+
+    def __init__(self, clock: Clock = lambda: datetime.now(UTC)) -> None:
+        self.clock = clock
+
+    def _rows(self, tallies: Iterable[Tally]) -> list[tuple[str, str, str]]:
+        today = self.clock().astimezone(UTC).date()
+        return [
+            (period_of(today, INDICATORS[x.indicator].period), x.indicator, x.dims) for x in tallies
+        ]
+
+    def add_sync(self, conn: sqlite3.Connection, tallies: Sequence[Tally]) -> None:
+        """In a grouped write (`Store.write`), on the store's thread."""
+        if tallies:
+            conn.executemany(_ADD, self._rows(tallies))
+
+    async def add(self, db: aiosqlite.Connection, tallies: Sequence[Tally]) -> None:
+        """In a `Store.transaction()` block."""
+        if tallies:
+            await db.executemany(_ADD, self._rows(tallies))
