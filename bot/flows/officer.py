@@ -27,7 +27,7 @@ from bot.flows.officer_screens import MENU_BUTTON, PLACE_WORDS, OfficerScreens, 
 from bot.flows.place import WHERE, PlacePicker
 from bot.flows.screens import Output, Screen, t
 from bot.indicators import tally
-from bot.languages import CODES, OFFERED
+from bot.languages import OFFERED
 
 PREFIX = "off:"  # every officer button; the channel checks the role before any of them
 COMMANDS = frozenset({"officer", "checklists"})

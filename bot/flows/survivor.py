@@ -548,7 +548,8 @@ class SurvivorFlow(Flow):
     def _remember_language(self, event: AsyncEventData) -> None:
         model = model_of(event)
         model.language = argument(event)
-        model.tallies.append(tally("start", language=argument(event)))
+        if allowed("language", model.language):  # not a translator previewing her language
+            model.tallies.append(tally("start", language=model.language))
 
     def _show_danger(self, event: AsyncEventData) -> None:
         model = model_of(event)
