@@ -1,5 +1,5 @@
 """Command line: `python -m bot run | demo [--web] | content check | content export DIR |
-report --weeks N --csv FILE`."""
+report --weeks N --csv FILE | locales coverage | locales export`."""
 
 from __future__ import annotations
 
@@ -82,6 +82,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     report.add_argument("--weeks", type=int, default=8, help="complete weeks to cover (default 8)")
     report.add_argument("--csv", type=Path, required=True, help="the CSV file to write")
+    locales = commands.add_parser("locales", help="the translations made inside the bot")
+    locales.add_argument(
+        "action",
+        choices=["coverage", "export"],
+        help="coverage: how much of each language is approved (from BOT_DB_PATH and locales/). "
+        "export: write the translations approved in the bot into locales/<lang>/LC_MESSAGES/"
+        "messages.po, for a reviewed commit",
+    )
     return parser
 
 
@@ -105,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
             print("--weeks must be between 1 and 520", file=sys.stderr)
             return EXIT_CONFIG
         return asyncio.run(_report(args.weeks, args.csv))
+    if args.command == "locales":
+        return asyncio.run(_locales(args.action))
     if args.command == "content":
         from bot.content import main_check
         from bot.playground.scenarios import main_check as check_scenarios
@@ -195,6 +205,33 @@ def _playground(host: str, port: int) -> int:
     except OSError as exc:  # the port is taken, or the address is not this machine's
         print(f"Cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
         return EXIT_CONFIG
+    return 0
+
+
+async def _locales(action: str) -> int:
+    from bot.content import load_directory
+    from bot.flows.survivor import SurvivorFlow
+    from bot.languages import CODES, DEFAULT
+    from bot.translations import Translations, export
+    from state.store import Store
+
+    settings = load_settings(allow_missing_token=True)
+    store = await Store.open(settings.db_path)
+    try:
+        translations = Translations(store)
+        await translations.load(screens=SurvivorFlow(load_directory()).voice_screens())
+    finally:
+        await store.close()
+    if action == "export":
+        for path in export(translations):
+            print(f"Wrote {path}")
+        return 0
+    for code in CODES:
+        if code != DEFAULT:
+            c = translations.coverage(code)
+            print(f"{code}: {c.approved}/{c.total} approved; survivor screens "
+                  f"{c.survivor_approved}/{c.survivor_total}; voice notes "
+                  f"{len(translations.recorded(code))}/{len(translations.screens)}")  # fmt: skip
     return 0
 
 

@@ -37,12 +37,14 @@ from bot.content.quiz import QuestionBank, load_questions
 from bot.conversation import ConversationRunner
 from bot.editing import Editing
 from bot.exits import ExitGate
-from bot.flows import editor, officer
+from bot.flows import editor, officer, review, translator
 from bot.flows import quiz as knowledge
-from bot.flows.editor import EditorFlow
+from bot.flows.editor import DirectoryReview, EditorFlow
 from bot.flows.officer import OfficerFlow
+from bot.flows.review import ReviewFlow
 from bot.flows.screens import t
 from bot.flows.survivor import SurvivorFlow
+from bot.flows.translator import TranslationReview, TranslatorFlow
 from bot.handlers import errors, groups, members, staff
 from bot.handlers import private as private_chat
 from bot.hotline.history import delete_old_topics
@@ -63,8 +65,9 @@ from bot.telegram.intake import Intake
 from bot.telegram.processor import ChatOrderedProcessor
 from bot.telegram.ratelimit import OutgoingRateLimiter
 from bot.telegram.transport import AiohttpRequest
+from bot.translations import Translations
 from state.inbox import Inbox
-from state.officers import Officers
+from state.officers import Officers, translator_language
 from state.retention import purge_expired
 from state.store import Store
 
@@ -173,6 +176,10 @@ def routes(settings: Settings) -> list[BaseHandler[Update, JigiyaContext, None]]
         CallbackQueryHandler(members.on_tool_button("editor"), pattern=f"^{editor.PREFIX}"),
         CommandHandler(knowledge.COMMAND, members.on_quiz_command, private),
         CallbackQueryHandler(members.on_quiz_button, pattern=f"^{knowledge.PREFIX}"),
+        CommandHandler(translator.COMMANDS, members.on_tool_command("translator"), private),
+        CallbackQueryHandler(members.on_tool_button("translator"), pattern=f"^{translator.PREFIX}"),
+        CommandHandler(review.COMMANDS, members.on_tool_command("review"), private),
+        CallbackQueryHandler(members.on_tool_button("review"), pattern=f"^{review.PREFIX}"),
         ChatMemberHandler(groups.on_my_membership, ChatMemberHandler.MY_CHAT_MEMBER),
         MessageHandler(filters.ChatType.PRIVATE, private_chat.on_private_update),
         CallbackQueryHandler(private_chat.on_private_update),
@@ -206,12 +213,19 @@ async def run(
         editing = Editing(store, directory)
         await editing.load()  # editors' approved changes, over the CSV files
         content = content or FixedContent.load()
+        translations = Translations(store)
+        survivor = SurvivorFlow(
+            directory, settings.hotline_hours if hotline.configured else None,
+            voices=translations,
+        )  # fmt: skip
+        # Approved translations over the catalogs, and which survivor screens have a voice.
+        await translations.load(screens=survivor.voice_screens())
         services = Services(
             settings,
             store,
             ConversationRunner(store, keys, counter),
-            Catalogs(),
-            SurvivorFlow(directory, settings.hotline_hours if hotline.configured else None),
+            translations.catalogs,
+            survivor,
             hotline,
             OfficerFlow(content.protocols, directory),
             Officers(store, keys),
@@ -219,8 +233,12 @@ async def run(
             editing,
             EditorFlow(editing),
             Quiz(store, content.questions, counter=counter),
+            translations,
+            TranslatorFlow(translations, survivor),
+            ReviewFlow([DirectoryReview(editing), TranslationReview(translations)]),
             counter,
         )
+        await services.officers.active()  # members in memory, for the intake's first updates
         application = build_application(settings, services, request=request, paced=paced)
         if on_signals:  # before the first request: a stop signal also ends a wait for Telegram
             _stop_on_signals(stop)
@@ -254,6 +272,7 @@ async def _serve(
         exits,
         partial(private_chat.remember_unread, application),
         on_flood=partial(private_chat.flood_note, application),
+        recorder=partial(_records_voice, services),
     )
     # The command menu is not needed to answer anyone: it goes out while polling starts.
     commands = asyncio.create_task(_set_commands(application, services.catalogs))
@@ -364,6 +383,12 @@ def _schedule_jobs(application: Application, services: Services) -> None:  # typ
         job_queue.run_repeating(
             delete_topics, interval=TOPICS_INTERVAL, first=TOPICS_INTERVAL, name="topics"
         )
+
+
+def _records_voice(services: Services, user_id: int) -> bool:
+    """A translator or administrator: their voice notes may be recordings to propose."""
+    role = services.officers.known_role(user_id)
+    return user_id in services.settings.admin_ids or translator_language(role) is not None
 
 
 def _schedule_report(

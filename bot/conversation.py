@@ -11,8 +11,9 @@ the update's removal from the inbox (state/store.py).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from bot.flows.base import Event, Flow, FlowModel
 from bot.flows.screens import Output
@@ -63,15 +64,19 @@ class ConversationRunner:
         *,
         message_id: int | None = None,
         role: str | None = None,
+        view: Mapping[str, Any] | None = None,
     ) -> StepResult:
         """One flow step; `message_id`, the person's own message, is remembered for the quick
-        exit with the step, and what the step counts (by `role`, an officer's) with its save."""
+        exit with the step, and what the step counts (by `role`, an officer's) with its save.
+        `view`: what the core knows for this step only (a member's languages, what they may
+        review), never stored."""
         storage_key = key.digest(self._keys)
         person_key = self.person_key(key)
         async with self._store.reading() as db:
             row, language = await conversations.load(db, flow.name, storage_key, person_key)
         row = row or ConversationRow(state=flow.initial)
         model = FlowModel(row.data, language, role)
+        model.view.update(view or {})
         flow.machine.add_model(model, initial=row.state)
         try:
             if row.last_update_id is not None and event.update_id <= row.last_update_id:

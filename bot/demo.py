@@ -1,7 +1,7 @@
 """The offline demo: the real bot against the loopback emulator, with a chat in the terminal.
 
-You play four people in turn: a survivor, an officer, an editor who checks the directory, and a
-member of the staff group. Lines you
+You play five people in turn: a survivor, an officer, an editor who checks the directory, a
+translator who puts the bot's words into Bambara, and a member of the staff group. Lines you
 type are sent as that person; `!` lines are the demo's own commands (`!help`).
 """
 
@@ -27,7 +27,7 @@ from bot.report import next_report_at
 
 DEMO_TOKEN = "1000000001:" + "demo" * 9
 STAFF_GROUP_ID = -1001000000001
-SURVIVOR_ID, OFFICER_ID, EDITOR_ID, STAFF_ID = 1001, 2002, 2004, 3003
+SURVIVOR_ID, OFFICER_ID, EDITOR_ID, TRANSLATOR_ID, STAFF_ID = 1001, 2002, 2004, 2005, 3003
 # After each action, wait for the bot's answer to arrive and settle before reading the next line,
 # so input pasted or piped in is played like a person who reads before tapping.
 ANSWER_SECONDS = 3.0
@@ -35,7 +35,7 @@ QUIET_SECONDS = 0.3
 LEAVING_QUIET_SECONDS = 2.5
 
 HELP = """Demo commands:
-  !as survivor | officer | editor | staff  switch who you are
+  !as survivor | officer | editor | translator | staff  switch who you are
   !loc 14.49,-4.19  or  !loc Mopti         share a location (coordinates, or a town's centre)
   !sticker  !voice  !photo                 send one of those
   !contact 70123456  !file certificat.pdf  share a phone number or a file
@@ -50,7 +50,9 @@ The officer is also an administrator: /invite police, then /officer <code>, then
 /quiz asks a knowledge question (/quiz off, /quiz on); a checklist's 🖨️ sends a PDF.
 For the editor: as officer, /invite editor; as editor, /officer <code>, then /verify (➕, or
 /add, proposes a new number or centre); a change waits for a second person: as officer (an
-administrator), /review."""
+administrator), /review.
+For the translator: as officer, /invite translator bm; as translator, /officer <code>, then
+/translate (answer with the Bambara text) or /record (answer with !voice); as officer, /review."""
 
 Json = dict[str, Any]
 # Where the demo writes a chart it receives (anonymous figures only), for you to open.
@@ -101,6 +103,8 @@ def _describe(event: ChatEvent) -> list[str]:
     elif "location" in message:
         where = message["location"]
         lines.append(f"📍 {where['latitude']:.4f}, {where['longitude']:.4f}")
+    if "voice" in message:
+        lines.append(f"🔊 (a voice note, {message['voice'].get('duration', 0)} s)")
     if "document" in message:
         lines.append(f"📄 {message['document'].get('file_name', 'document')}")
     if "photo" in message:
@@ -122,12 +126,14 @@ class Demo:
         survivor = emulator.user(SURVIVOR_ID, "Awa", language_code="fr")
         officer = emulator.user(OFFICER_ID, "Moussa", language_code="fr")
         editor = emulator.user(EDITOR_ID, "Kadiatou", language_code="fr")
+        translator = emulator.user(TRANSLATOR_ID, "Mariam", language_code="fr")
         staff_user = emulator.user(STAFF_ID, "Fatou", language_code="fr")
         member = emulator.forum(STAFF_GROUP_ID, "Jigiya hotline").member(staff_user)
         self.personas = {
             "survivor": Persona("survivor", survivor),
             "officer": Persona("officer", officer),
             "editor": Persona("editor", editor),
+            "translator": Persona("translator", translator),
             "staff": Persona("staff", staff_user, member),
         }
         self.current = self.personas["survivor"]

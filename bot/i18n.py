@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date
 from pathlib import Path
 
@@ -58,6 +58,8 @@ def load_catalogs(locales_dir: Path = LOCALES_DIR) -> dict[str, Translations]:
     loaded: dict[str, Translations] = {}
     for language in CODES:
         po_path = locales_dir / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+        if not po_path.exists() and language != DEFAULT:
+            continue  # a language without its catalog yet: French
         mo_path = po_path.with_suffix(".mo")
         if not mo_path.exists() or mo_path.stat().st_mtime < po_path.stat().st_mtime:
             data = compiled_catalog(po_path)
@@ -75,13 +77,22 @@ def load_catalogs(locales_dir: Path = LOCALES_DIR) -> dict[str, Translations]:
     return loaded
 
 
+Overlay = Mapping[str, tuple[str, ...]]  # msgid → its forms, approved in the bot
+
+
 class Translator:
     """Renders flow messages in one language. Parameters that are messages are rendered first,
-    dates are written out, and a tuple of texts becomes a comma-separated list."""
+    dates are written out, and a tuple of texts becomes a comma-separated list.
 
-    def __init__(self, language: str, catalog: Translations) -> None:
+    `overlay` holds translations approved in the bot since the catalog was compiled
+    (bot/translations.py): they come first; what neither has falls back to French."""
+
+    def __init__(
+        self, language: str, catalog: Translations, overlay: Overlay | None = None
+    ) -> None:
         self.language = language
-        self._catalog = catalog
+        self.catalog = catalog
+        self._overlay: Overlay = {} if overlay is None else overlay
 
     def render(self, text: Text) -> str:
         if isinstance(text, str):
@@ -89,10 +100,15 @@ class Translator:
         if isinstance(text, Localized):
             texts = dict(text.texts)
             return texts.get(self.language) or texts.get(DEFAULT, "")
-        if text.plural is not None and text.n is not None:
-            pattern = self._catalog.ngettext(text.msgid, text.plural, text.n)
+        approved = self._overlay.get(text.msgid)
+        if approved and text.plural is not None and text.n is not None:
+            pattern = approved[min(self.catalog.plural(text.n), len(approved) - 1)]
+        elif approved:
+            pattern = approved[0]
+        elif text.plural is not None and text.n is not None:
+            pattern = self.catalog.ngettext(text.msgid, text.plural, text.n)
         else:
-            pattern = self._catalog.gettext(text.msgid)
+            pattern = self.catalog.gettext(text.msgid)
         if not text.params:
             return pattern
         return pattern % {name: self._value(value) for name, value in text.params}
@@ -108,11 +124,23 @@ class Translator:
 
 
 class Catalogs:
-    def __init__(self, locales_dir: Path = LOCALES_DIR) -> None:
+    def __init__(
+        self, locales_dir: Path = LOCALES_DIR, overlay: Mapping[str, Overlay] | None = None
+    ) -> None:
+        overlay = overlay or {}
         self._translators = {
-            language: Translator(language, catalog)
+            language: Translator(language, catalog, overlay.get(language))
             for language, catalog in load_catalogs(locales_dir).items()
         }
+
+    def translated(self, language: str) -> frozenset[str]:
+        """The msgids the language's compiled catalog translates (complete, reviewed ones)."""
+        translator = self._translators.get(language)
+        if translator is None:
+            return frozenset()
+        # gettext's own table: msgid, or (msgid, form) for a plural; "" is the header.
+        messages: dict[str | tuple[str, int], str] = getattr(translator.catalog, "_catalog", {})
+        return frozenset(k if isinstance(k, str) else k[0] for k in messages) - {""}
 
     def translator(self, language: str | None) -> Translator:
         return self._translators.get(language or "", self._translators[DEFAULT])

@@ -22,7 +22,7 @@ from typing import Literal
 import aiosqlite
 
 from bot.content.models import REGION_CAPITALS
-from bot.languages import CODES
+from bot.languages import OFFERED
 
 Clock = Callable[[], datetime]
 Period = Literal["week", "month"]
@@ -31,7 +31,9 @@ _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")  # a protocol or question id f
 
 # Each dimension's allowed values: a closed list, or ids of content/ files (a slug).
 VALUES: dict[str, tuple[str, ...] | re.Pattern[str]] = {
-    "language": CODES,
+    # The languages offered to every survivor; one still being translated is chosen only by
+    # its translators and administrators, who are not counted (bot/flows/survivor.py).
+    "language": OFFERED,
     "method": ("location", "buttons", "typed"),
     "region": (*REGION_CAPITALS, "none"),
     "screen": ("emergency", "numbers", "about", "plan"),

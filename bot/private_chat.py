@@ -12,24 +12,25 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Any, Literal
 
 from bot.channel import Channel
 from bot.conversation import StorageKey
 from bot.editing import OwnChange
 from bot.exits import CalledOff
-from bot.flows.base import Event
-from bot.flows.editor import ALREADY_DECIDED
-from bot.flows.screens import Button, Handover, Msg, Output, Record, Screen, t
+from bot.flows.base import Event, Flow
+from bot.flows.review import ALREADY_DECIDED
+from bot.flows.screens import Button, Decision, Handover, Msg, Output, Proposal, Record, Screen, t
 from bot.flows.survivor import EXIT, wants_help, wants_quick_exit
 from bot.hotline.outbox import END as END_CASE
 from bot.i18n import supported_language
 from bot.indicators import tally
-from bot.languages import DEFAULT
+from bot.languages import CODES, DEFAULT
 from bot.services import Services
 from state.cases import Case
 from state.directory_log import AlreadyDecided, LogEntry
-from state.officers import EDITOR, OFFICER_ROLES
+from state.officers import EDITOR, OFFICER_ROLES, translator_language
+from state.translation_log import Role, TranslationEntry
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,10 @@ NOT_SHARED = t("Not sent: staff did not receive it.")
 NOT_A_NUMBER = t("This is not a phone number staff could call: it was not sent.")
 CASE_BUTTONS = ((Button(END_CASE, "case:end"),), (EXIT,))
 OWN_CHANGE = t("Nobody approves their own change: another editor or an administrator will.")
+OWN_TRANSLATION = t(
+    "Nobody approves their own work: another translator of this language or an administrator will."
+)
+NOT_YOURS = t("This is not yours to decide: it is for another role or language.")
 HIDDEN = t(
     "⚠️ %(item)s is now hidden from survivors: two people found it not working. Check it with "
     "/verify or /review."
@@ -61,7 +66,7 @@ HIDDEN = t(
 _SHARE = re.compile(r"^share:(?:(\d{1,12})|c:(\+?\d{3,16})|no)$")
 
 Shares = Literal["location", "place", "contact", "file"]
-Tool = Literal["officer", "editor"]
+Tool = Literal["officer", "editor", "translator", "review"]
 _ASK: dict[Shares, Msg] = {
     "location": SHARE_LOCATION,
     "place": SHARE_PLACE,
@@ -79,7 +84,8 @@ class Incoming:
     shares: Shares | None = None  # what staff would see of it, asked about during a case
     phone: str | None = None  # a shared contact's number, as she would dial it
     member: int | None = None  # an invited member's or administrator's id (never a survivor's)
-    tools: frozenset[Tool] = frozenset()  # the member's tools: officer mode, editing
+    tools: frozenset[Tool] = frozenset()  # the member's tools: officer mode, editing...
+    text: str | None = None  # a member's whole text (a translation may be long)
 
 
 class PrivateChats:
@@ -139,39 +145,82 @@ class PrivateChats:
         if case is not None:
             await self._in_case(key, case, event, incoming)
             return
+        # Translators and administrators also see the languages they are filling in.
+        preview = await self.languages_of(incoming.member) if "translator" in incoming.tools else ()
         result = await services.runner.step(
-            services.survivor, key, event, message_id=incoming.message_id
-        )
+            services.survivor, key, event, message_id=incoming.message_id,
+            view={"preview": preview},
+        )  # fmt: skip
         language = supported_language([result.language, event.language_hint])
         outputs = [o for o in result.outputs if not isinstance(o, Handover)]
         if any(isinstance(o, Handover) for o in result.outputs):
             opened = await services.hotline.open(person_key, key.chat_id, language or DEFAULT)
             if opened.refused is not None:
-                menu = services.survivor.menu_screen()
+                menu = services.survivor.menu_screen(language)
                 outputs = [replace(menu, body=(opened.refused, *menu.body))]
         await self.deliver(key, outputs, language=language, replace=incoming.pressed)
 
     async def tools_of(self, member: int) -> frozenset[Tool]:
-        """The tools of an invited member (by role) or an administrator (editing)."""
+        """The tools of an invited member (by role); an administrator has every role but the
+        officer's (editing, translating, reviewing)."""
         invited = await self.services.officers.officer(member)
         role = None if invited is None else invited.role
+        admin = member in self.services.settings.admin_ids
         tools: set[Tool] = {"officer"} if role in OFFICER_ROLES else set()
-        if role == EDITOR or member in self.services.settings.admin_ids:
+        if role == EDITOR or admin:
             tools.add("editor")
+        if translator_language(role) is not None or admin:
+            tools.add("translator")
+        if tools & {"editor", "translator"}:
+            tools.add("review")
         return frozenset(tools)
+
+    async def languages_of(self, member: int | None) -> tuple[str, ...]:
+        """The languages a member translates: their role's, or every one but French for an
+        administrator."""
+        if member is None:
+            return ()
+        if member in self.services.settings.admin_ids:
+            return tuple(code for code in CODES if code != DEFAULT)
+        invited = await self.services.officers.officer(member)
+        language = translator_language(None if invited is None else invited.role)
+        return () if language is None else (language,)
+
+    def _flow(self, tool: Tool) -> Flow:
+        services = self.services
+        flows: dict[Tool, Flow] = {
+            "officer": services.officer,
+            "editor": services.editor,
+            "translator": services.translator,
+            "review": services.review,
+        }
+        return flows[tool]  # fmt: skip
+
+    async def _view(self, tool: Tool, member: int | None) -> dict[str, Any]:
+        """What the tool's flow may know of the member, from the server, never from buttons."""
+        if tool == "translator":
+            return {"languages": await self.languages_of(member)}
+        if tool == "review" and member is not None:
+            scope = {f"tr:{code}" for code in await self.languages_of(member)}
+            if "editor" in await self.tools_of(member):
+                scope.add("directory")
+            return {"member": member, "scope": frozenset(scope)}
+        return {}
 
     async def tool_step(
         self, tool: Tool, key: StorageKey, event: Event, incoming: Incoming
     ) -> bool:
-        """One step of a member's tool (officer mode, editing), shown; the caller checked the
-        member may use it. False when the event is not for that tool."""
+        """One step of a member's tool (officer mode, editing, translating, reviewing), shown;
+        the caller checked the member may use it. False when the event is not for that tool."""
         services = self.services
-        flow = services.officer if tool == "officer" else services.editor
+        if incoming.text is not None and event.kind == "text":
+            event = replace(event, text=incoming.text)
+        view = await self._view(tool, incoming.member)
         role = None
         if tool == "officer" and incoming.member is not None:
             invited = await services.officers.officer(incoming.member)
             role = None if invited is None else invited.role
-        result = await services.runner.step(flow, key, event, role=role)
+        result = await services.runner.step(self._flow(tool), key, event, role=role, view=view)
         if not result.outputs:
             return False
         if incoming.message_id is not None:
@@ -180,6 +229,10 @@ class PrivateChats:
         for output in result.outputs:
             if isinstance(output, Record):
                 outputs.append(await self._record(key, output, incoming.member))
+            elif isinstance(output, Proposal):
+                outputs.append(await self._propose(output, incoming.member))
+            elif isinstance(output, Decision):
+                outputs.append(await self._decide(key, output, view, incoming.member))
             else:
                 outputs.append(output)
         language = supported_language([result.language, event.language_hint])
@@ -188,6 +241,60 @@ class PrivateChats:
             await services.runner.remember_language(key, language)
         await self.deliver(key, outputs, language=language, replace=incoming.pressed, ensure=True)
         return True
+
+    async def open_tool(
+        self, tool: Tool, key: StorageKey, event: Event, incoming: Incoming
+    ) -> None:
+        """A tool's command: the member's other tools step back first, so that what they type
+        next reaches the tool they open (an administrator has several)."""
+        if incoming.member is not None:
+            for other in await self.tools_of(incoming.member) - {tool}:
+                await self.services.runner.step(self._flow(other), key, event)
+        await self.tool_step(tool, key, event, incoming)
+
+    def _role(self, member: int) -> Role:
+        return "administrator" if member in self.services.settings.admin_ids else "translator"
+
+    async def _propose(self, proposal: Proposal, member: int | None) -> Screen:
+        """A translator's proposal written to the translation log, in a language of theirs."""
+        if member is None or proposal.language not in await self.languages_of(member):
+            return Screen(body=(NOT_YOURS,), edit=False)
+        entry = TranslationEntry(0, 0, member, self._role(member), "propose", proposal.language,
+                                 proposal.kind, proposal.msgid, proposal.content,
+                                 proposal.duration)  # fmt: skip
+        await self.services.translations.record(entry)
+        return Screen(body=(proposal.done,), edit=False)
+
+    async def _decide(
+        self, key: StorageKey, decision: Decision, view: dict[str, Any], member: int | None
+    ) -> Screen:
+        """A reviewer's decision, if the work is theirs to decide, written to its log."""
+        kind, _, number = decision.key.partition(":")
+        scope: frozenset[str] = view.get("scope", frozenset())
+        action: Literal["approve", "reject"] = "approve" if decision.approve else "reject"
+        try:
+            if kind == "dir" and "directory" in scope:
+                proposal = self.services.editing.proposal(int(number))
+                if proposal is None:
+                    raise AlreadyDecided
+                record = Record(action, proposal.item_kind, proposal.item_id, decision.done,
+                                proposal=proposal.id)  # fmt: skip
+                return await self._record(key, record, member)
+            pending = self.services.translations.pending.get(int(number))
+            if kind != "tr" or member is None:
+                return Screen(body=(NOT_YOURS,), edit=False)
+            if pending is None:
+                raise AlreadyDecided
+            if f"tr:{pending.language}" not in scope:
+                return Screen(body=(NOT_YOURS,), edit=False)
+            entry = TranslationEntry(0, 0, member, self._role(member), action, pending.language,
+                                     pending.kind, pending.msgid, proposal=pending.id)  # fmt: skip
+            await self.services.translations.record(entry)
+        except OwnChange:
+            return Screen(body=(OWN_TRANSLATION if kind == "tr" else OWN_CHANGE,), edit=False)
+        except AlreadyDecided:
+            return Screen(body=(ALREADY_DECIDED,), edit=False)
+        return Screen(body=(decision.done,), edit=False)
 
     async def _record(self, key: StorageKey, record: Record, member: int | None) -> Screen:
         """An editor's act written to the directory's log; its line, or why it was refused."""

@@ -10,11 +10,14 @@ from bot.editing import Editing
 from bot.exits import ExitGate
 from bot.flows.editor import EditorFlow
 from bot.flows.officer import OfficerFlow
+from bot.flows.review import ReviewFlow
 from bot.flows.survivor import SurvivorFlow
+from bot.flows.translator import TranslatorFlow
 from bot.hotline.service import Hotline
 from bot.i18n import Catalogs
 from bot.indicators import Counter
 from bot.quiz import Quiz
+from bot.translations import Translations
 from state.officers import Officers
 from state.store import Store
 
@@ -33,4 +36,7 @@ class Services:
     editing: Editing
     editor: EditorFlow
     quiz: Quiz
+    translations: Translations
+    translator: TranslatorFlow
+    review: ReviewFlow
     counter: Counter = field(default_factory=Counter)  # the indicators' counts, and their clock

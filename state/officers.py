@@ -1,4 +1,4 @@
-"""Invited members (officers and editors) and their invitations.
+"""Invited members (officers, editors and translators) and their invitations.
 
 Members are professionals, not survivors: their Telegram id, role, who invited them and when
 are kept. Invitation codes are kept only as a keyed hash, work once and expire after 7 days.
@@ -19,12 +19,26 @@ from state.store import Store, first_row, now
 OFFICER_ROLES = ("police", "gendarmerie", "justice")
 EDITOR = "editor"  # keeps the directory true (bot/editing.py); not an officer
 ROLES = (*OFFICER_ROLES, EDITOR)
+# A translator's role names their language: "translator:bm" (bot/translations.py).
+TRANSLATOR = "translator"
+_TRANSLATOR_ROLE = re.compile(r"translator:[a-z]{2,3}")
 INVITATION_SECONDS = 7 * 24 * 3600
 
 # Letters and digits that cannot be mistaken for one another when read aloud or copied by hand.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 _GROUPS, _GROUP_LENGTH = 3, 4  # XXXX-XXXX-XXXX: 31^12, about 2^59, for a 7-day single-use code
 _CODE = re.compile(f"[{CODE_ALPHABET}]{{{_GROUPS * _GROUP_LENGTH}}}")
+
+
+def is_role(role: str) -> bool:
+    return role in ROLES or _TRANSLATOR_ROLE.fullmatch(role) is not None
+
+
+def translator_language(role: str | None) -> str | None:
+    """The language of a translator's role; None for any other role."""
+    if role is None or _TRANSLATOR_ROLE.fullmatch(role) is None:
+        return None
+    return role.partition(":")[2]
 
 
 class Hasher(Protocol):
@@ -84,7 +98,7 @@ class Officers:
         return self._hasher.pseudonym("invitation", code)
 
     async def invite(self, admin_id: int, role: str, *, at: int | None = None) -> Invitation:
-        if role not in ROLES:
+        if not is_role(role):
             raise ValueError(f"unknown role {role!r}")
         at = at or now()
         code = _new_code()
@@ -131,6 +145,12 @@ class Officers:
     async def officer(self, user_id: int) -> Officer | None:
         """The officer with this id if their access stands; checked on every officer action."""
         return (await self._loaded()).get(user_id)
+
+    def known_role(self, user_id: int) -> str | None:
+        """The role of an active member, from memory only (for the intake, which cannot wait);
+        None until the members are loaded (`active()` at start loads them)."""
+        member = None if self._active is None else self._active.get(user_id)
+        return None if member is None else member.role
 
     async def active(self) -> list[Officer]:
         return sorted((await self._loaded()).values(), key=lambda o: (o.joined_at, o.user_id))

@@ -80,10 +80,13 @@ from bot.emulator.records import ApiCall
 from bot.emulator.server import METHODS
 from bot.emulator.wire import Params
 from bot.emulator.world import Chat
-from bot.flows.editor import EditorFlow
+from bot.flows.editor import DirectoryReview, EditorFlow
 from bot.flows.officer import OfficerFlow
+from bot.flows.review import ReviewFlow
 from bot.flows.survivor import SurvivorFlow
+from bot.flows.translator import TranslationReview, TranslatorFlow
 from bot.keys import Keys
+from bot.translations import Translations
 from state.store import Store
 from tests.conftest import SECRET, TOKEN, RunningBot, StartBot, settings_for
 from tests.fuzz_strategies import (
@@ -170,8 +173,12 @@ def machine_states(settings: Settings) -> dict[str, frozenset[str]]:
     directory = load_directory()
     survivor = SurvivorFlow(directory, settings.hotline_hours)
     officer = OfficerFlow(load_protocols(), directory)
-    editor = EditorFlow(Editing(cast(Store, None), directory))  # its machine, never its store
-    flows = (survivor, officer, editor)
+    editing = Editing(cast(Store, None), directory)  # its machine, never its store
+    editor = EditorFlow(editing)
+    translations = Translations(cast(Store, None))
+    translator = TranslatorFlow(translations, survivor)
+    review = ReviewFlow([DirectoryReview(editing), TranslationReview(translations)])
+    flows = (survivor, officer, editor, translator, review)
     return {flow.name: frozenset(flow.machine.states) for flow in flows}
 
 

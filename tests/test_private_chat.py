@@ -16,16 +16,19 @@ from bot.conversation import ConversationRunner, StorageKey
 from bot.editing import Editing
 from bot.exits import ExitGate
 from bot.flows.base import Event, EventKind
-from bot.flows.editor import EditorFlow
+from bot.flows.editor import DirectoryReview, EditorFlow
 from bot.flows.officer import OfficerFlow
+from bot.flows.review import ReviewFlow
 from bot.flows.screens import Output, Screen
 from bot.flows.survivor import EXIT, SurvivorFlow
+from bot.flows.translator import TranslationReview, TranslatorFlow
 from bot.hotline.service import Hotline
-from bot.i18n import Catalogs, Translator
+from bot.i18n import Translator
 from bot.keys import Keys
 from bot.private_chat import GOODBYE, SHARE_LOCATION, Incoming, PrivateChats
 from bot.quiz import Quiz
 from bot.services import Services
+from bot.translations import Translations
 from state import cases
 from state.officers import Officers
 from state.store import Store
@@ -89,12 +92,16 @@ async def services(store: Store) -> Services:
     settings = Settings(token=None, hotline_chat_id=STAFF)
     directory = load_directory()
     editing = Editing(store, directory)
+    translations = Translations(store)
+    survivor = SurvivorFlow(directory, settings.hotline_hours, voices=translations)
     protocols = load_protocols()
     return Services(
-        settings, store, ConversationRunner(store, KEYS), Catalogs(),
-        SurvivorFlow(directory, settings.hotline_hours), Hotline(store, KEYS, settings),
-        OfficerFlow(protocols, directory), Officers(store, KEYS), ExitGate(),
-        editing, EditorFlow(editing), Quiz(store, load_questions(protocols)),
+        settings, store, ConversationRunner(store, KEYS), translations.catalogs, survivor,
+        Hotline(store, KEYS, settings), OfficerFlow(protocols, directory),
+        Officers(store, KEYS), ExitGate(), editing, EditorFlow(editing),
+        Quiz(store, load_questions(protocols)), translations,
+        TranslatorFlow(translations, survivor),
+        ReviewFlow([DirectoryReview(editing), TranslationReview(translations)]),
     )  # fmt: skip
 
 

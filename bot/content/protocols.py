@@ -24,7 +24,10 @@ from bot.languages import CODES, DEFAULT, LANGUAGES
 
 PROTOCOLS_DIR = CONTENT_DIR / "protocols"
 # French first: the others fall back to it (bot/languages.py).
-LANGUAGE_NAMES = {lang.code: lang.english for lang in LANGUAGES if lang.code != DEFAULT}
+# The languages whose missing texts are worth a warning: those offered to everyone.
+LANGUAGE_NAMES = {
+    lang.code: lang.english for lang in LANGUAGES if lang.code != DEFAULT and lang.offered
+}
 REVIEW_STATUSES = ("draft", "validated")
 REQUIRED = ("first-contact", "vslc")  # the VBG/VSLC decision aid leads to these two
 # Steps a protocol may not lose (issue 17, points 8 to 10), by item id: what each one is for is

@@ -39,6 +39,7 @@ class Event:
     text: str = ""
     location: tuple[float, float] | None = None
     language_hint: str | None = None
+    voice: tuple[str, int] | None = None  # a voice note (kind "other"): its file id and seconds
 
 
 def normalised(text: str) -> str:

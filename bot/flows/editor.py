@@ -1,6 +1,6 @@
 """Editors' flow: check the directory entry by entry (/verify), correct it, report what does not
-work, propose a new number or centre (➕ in /verify, or /add), and approve others' changes
-(/review).
+work, and propose a new number or centre (➕ in /verify, or /add). Others' changes are approved
+through /review (bot/flows/review.py), which reads them from `DirectoryReview`.
 
 The flow reads the directory as editors keep it (bot/editing.py) and never writes: each act is a
 `Record` output that the core writes to the log, and only then shows its `done` line. Who acts
@@ -36,16 +36,17 @@ from bot.content.models import SERVICES
 from bot.editing import Editing, Item
 from bot.flows.base import Event, Flow, FlowModel, Route, argument, model_of
 from bot.flows.referral import SERVICE_NAMES, centre_details, number_details
+from bot.flows.review import Waiting
 from bot.flows.screens import Button, Msg, Output, Record, Screen, Text, t, tn
 from state.directory_log import Action, ItemKind, LogEntry
 
 PREFIX = "ed:"  # every editor button; the channel checks the role before any of them
-COMMANDS = frozenset({"verify", "review", "add"})
-IDLE, ITEM, REASON, FIELD, VALUE, SERVICES_STATE, MOVE, SOURCE, REVIEW, ADD, NEW_STATE = (
-    "idle", "item", "reason", "field", "value", "services", "move", "source", "review", "add",
+COMMANDS = frozenset({"verify", "add"})
+IDLE, ITEM, REASON, FIELD, VALUE, SERVICES_STATE, MOVE, SOURCE, ADD, NEW_STATE = (
+    "idle", "item", "reason", "field", "value", "services", "move", "source", "add",
     "new",
 )  # fmt: skip
-_OPEN = [ITEM, REASON, FIELD, VALUE, SERVICES_STATE, MOVE, SOURCE, REVIEW, ADD, NEW_STATE]
+_OPEN = [ITEM, REASON, FIELD, VALUE, SERVICES_STATE, MOVE, SOURCE, ADD, NEW_STATE]
 _KINDS: dict[str, ItemKind] = {"number": "number", "centre": "centre"}
 HAND_BACK: Route = ("hand_back", ())
 
@@ -98,9 +99,7 @@ FAULTS = {
 BACK = Button(t("↩️ Back"), "ed:back")
 ADD_BUTTON = Button(t("➕ New number or centre"), "ed:add")
 LEAVE = Button(t("⏭ Leave empty"), "ed:leave")
-ALREADY_DECIDED = t("Someone else has already decided on this change.")
 QUEUE_DONE = t("✅ Nothing left to check in this round. Thank you. Send /verify to start again.")
-REVIEW_DONE = t("✅ Nothing waiting for review. Thank you.")
 
 
 class EditorFlow(Flow):
@@ -114,7 +113,6 @@ class EditorFlow(Flow):
             states=[IDLE, *_OPEN],
             transitions=[
                 {"trigger": "verify", "source": anywhere, "dest": ITEM, "after": self._start},
-                {"trigger": "review", "source": anywhere, "dest": REVIEW, "after": self._start},
                 {"trigger": "add", "source": anywhere, "dest": ADD, "after": self._start_add},
                 {"trigger": "new_kind", "source": ADD, "dest": NEW_STATE, "after": self._new_kind},
                 # A new entry's answers, one at a time; then a centre's services, and the source.
@@ -155,8 +153,6 @@ class EditorFlow(Flow):
                 {"trigger": "back", "source": [REASON, FIELD, VALUE, SERVICES_STATE, MOVE,
                                                SOURCE, ADD, NEW_STATE], "dest": ITEM,
                  "after": self._drop_draft},
-                {"trigger": "decide", "source": REVIEW, "dest": REVIEW, "after": self._decide},
-                {"trigger": "next", "source": REVIEW, "dest": REVIEW, "after": self._next},
                 {"trigger": "hand_back", "source": anywhere, "dest": IDLE},
             ],
             initial=IDLE,
@@ -184,7 +180,7 @@ class EditorFlow(Flow):
             return None
         kind, _, value = data[len(PREFIX) :].partition(":")
         plain = {"broken": "broken", "correct": "correct", "skip": "skip", "back": "back",
-                 "next": "next", "move": "move_ok", "sdone": "services_done",
+                 "move": "move_ok", "sdone": "services_done",
                  "add": "add"}  # fmt: skip
         if kind in plain and not value:
             return (plain[kind], ())
@@ -202,9 +198,6 @@ class EditorFlow(Flow):
             return ("pick", (value,))
         if kind == "svc" and value in SERVICES:
             return ("toggle", (value,))
-        verdict, _, proposal = value.partition(":")
-        if kind == "decide" and verdict in ("approve", "reject") and proposal.isdecimal():
-            return ("decide", (verdict, int(proposal)))
         return None
 
     async def step(self, model: FlowModel, event: Event) -> list[Output]:
@@ -269,10 +262,7 @@ class EditorFlow(Flow):
     def _start(self, event: AsyncEventData) -> None:
         model = model_of(event)
         model.data = {}
-        if model.state == ITEM:
-            self._advance(model)
-        else:
-            self._next(event)
+        self._advance(model)
 
     def _works(self, event: AsyncEventData) -> None:
         model = model_of(event)
@@ -419,29 +409,6 @@ class EditorFlow(Flow):
     def _skip(self, event: AsyncEventData) -> None:
         self._advance(model_of(event))
 
-    def _decide(self, event: AsyncEventData) -> None:
-        model = model_of(event)
-        verdict, proposal_id = event.args
-        proposal = self.editing.proposal(proposal_id)
-        if proposal is None:
-            model.notices.append(ALREADY_DECIDED)
-        else:
-            done = t("✅ Approved.") if verdict == "approve" else t("Rejected.")
-            decision: Action = "approve" if verdict == "approve" else "reject"
-            model.outputs.append(Record(decision, proposal.item_kind, proposal.item_id, done,
-                                        proposal=proposal_id))  # fmt: skip
-        model.data.setdefault("seen", []).append(proposal_id)
-        self._next(event)
-
-    def _next(self, event: AsyncEventData) -> None:
-        model = model_of(event)
-        seen = set(model.data.setdefault("seen", []))
-        if (shown := model.data.get("proposal")) is not None:
-            seen.add(shown)
-            model.data["seen"] = sorted(seen)
-        waiting = [p for p in self.editing.applied.pending.values() if p.id not in seen]
-        model.data["proposal"] = waiting[0].id if waiting else None
-
     def _advance(self, model: FlowModel) -> None:
         """On to the next entry of the queue; the one just seen is done for this round."""
         done: list[str] = model.data.setdefault("done", [])
@@ -463,8 +430,6 @@ class EditorFlow(Flow):
     # --- screens ------------------------------------------------------------------------------
 
     def screen(self, model: FlowModel) -> Screen:
-        if model.state == REVIEW:
-            return self._review_screen(model)
         if model.state == ADD:
             return Screen(
                 body=(t("What do you want to add? You will give its source at the end."),),
@@ -551,20 +516,27 @@ class EditorFlow(Flow):
             rows.append((LEAVE,))
         return Screen(body=(head, ASK[question]), buttons=(*rows, (BACK,)), edit=False)
 
-    def _review_screen(self, model: FlowModel) -> Screen:
-        proposal_id = model.data.get("proposal")
-        proposal = None if proposal_id is None else self.editing.proposal(proposal_id)
-        if proposal is None:
-            return Screen(body=(REVIEW_DONE,), edit=False)
-        return Screen(
-            body=(*_describe(self.editing, proposal),),
-            buttons=(
-                (Button(t("✅ Approve"), f"ed:decide:approve:{proposal.id}"),
-                 Button(t("✖️ Reject"), f"ed:decide:reject:{proposal.id}")),
-                (Button(t("⏭ Next"), "ed:next"),),
-            ),
-            edit=False,
-        )  # fmt: skip
+
+class DirectoryReview:
+    """Directory changes, reports and new entries waiting for a second person (`/review`), for
+    editors."""
+
+    def __init__(self, editing: Editing) -> None:
+        self.editing = editing
+
+    def waiting(self, scope: frozenset[str]) -> list[Waiting]:
+        if "directory" not in scope:
+            return []
+        return [self._waiting(p) for p in self.editing.applied.pending.values()]
+
+    def find(self, key: str) -> Waiting | None:
+        kind, _, number = key.partition(":")
+        proposal = self.editing.proposal(int(number)) if kind == "dir" else None
+        return None if proposal is None else self._waiting(proposal)
+
+    def _waiting(self, proposal: LogEntry) -> Waiting:
+        body = tuple(_describe(self.editing, proposal))
+        return Waiting(f"dir:{proposal.id}", proposal.actor, body)
 
 
 def _describe(editing: Editing, proposal: LogEntry) -> list[Text]:

@@ -27,7 +27,7 @@ from bot.flows.officer_screens import MENU_BUTTON, PLACE_WORDS, OfficerScreens, 
 from bot.flows.place import WHERE, PlacePicker
 from bot.flows.screens import Output, Screen, t
 from bot.indicators import tally
-from bot.languages import CODES
+from bot.languages import OFFERED
 
 PREFIX = "off:"  # every officer button; the channel checks the role before any of them
 COMMANDS = frozenset({"officer", "checklists"})
@@ -95,7 +95,7 @@ class OfficerFlow(Flow):
                 {"trigger": "open_menu", "source": anywhere, "dest": MENU},
                 {"trigger": "languages", "source": anywhere, "dest": LANGUAGE},
                 {"trigger": "choose_language", "source": LANGUAGE, "dest": MENU,
-                 "conditions": [lambda e: argument(e) in CODES],
+                 "conditions": [lambda e: argument(e) in OFFERED],
                  "after": [self._remember_language]},
                 {"trigger": "list", "source": anywhere, "dest": CHECKLISTS},
                 {"trigger": "open", "source": anywhere, "dest": CHECKLIST,

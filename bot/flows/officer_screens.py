@@ -14,7 +14,7 @@ from bot.content.protocols import Item, Protocol, Protocols, Texts
 from bot.flows import decision, place, referral
 from bot.flows.base import FlowModel
 from bot.flows.screens import Button, Localized, Msg, Screen, Text, t, tn
-from bot.languages import CODES, NATIVE_NAMES
+from bot.languages import CODES, NATIVE_NAMES, OFFERED
 
 LABEL_CHARS = 30  # an item's words on its tick button; the full text is in the message
 
@@ -75,7 +75,7 @@ class OfficerScreens:
         return Screen(
             body=(t("Choose your language:"),),
             buttons=(
-                *((Button(NATIVE_NAMES[code], f"off:lang:{code}"),) for code in CODES),
+                *((Button(NATIVE_NAMES[code], f"off:lang:{code}"),) for code in OFFERED),
                 (MENU_BUTTON,),
             ),
         )

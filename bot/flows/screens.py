@@ -9,6 +9,7 @@ the person's language.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from state.directory_log import Action, ItemKind
 
@@ -139,4 +140,37 @@ class Record:
     proposal: int | None = None
 
 
-Output = Screen | Contact | Pin | Picture | Handover | Record
+@dataclass(frozen=True)
+class Voice:
+    """A voice note Telegram already holds (no audio is kept on our disk), sent only when the
+    person asked to hear it."""
+
+    file_id: str
+    duration: int | None = None  # seconds, as Telegram shows it before it plays
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A translator's proposal (bot/flows/translator.py): the core writes it to the log with
+    who proposed it and their role, then shows `done`. `content`: the forms of a translation
+    as a JSON list, or a voice note's file_id."""
+
+    kind: Literal["text", "voice"]
+    language: str
+    msgid: str
+    content: str
+    done: Msg
+    duration: int | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A reviewer's approval or rejection (bot/flows/review.py) of the pending work named by
+    `key` ("dir:12", "tr:5"); the core checks the reviewer may decide it, then shows `done`."""
+
+    key: str
+    approve: bool
+    done: Msg
+
+
+Output = Screen | Contact | Pin | Picture | Handover | Record | Voice | Proposal | Decision

@@ -14,20 +14,22 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Protocol
 
 from transitions.extensions.asyncio import AsyncEventData
 
-from bot.content import Directory, Number
+from bot.content import Directory, Number, Place
 from bot.flows import place, referral
 from bot.flows.base import Event, Flow, FlowModel, Route, argument, model_of, normalised
 from bot.flows.place import WHERE, PlacePicker
 from bot.flows.referral import BEING_CHECKED, FREE_NUMBERS, card, number_details, number_line
-from bot.flows.screens import Button, Handover, Localized, Output, Screen, t
+from bot.flows.screens import Button, Handover, Localized, Msg, Output, Screen, Text, Voice, t
 from bot.hotline.hours import Hours
 from bot.i18n import supported_language
 from bot.indicators import allowed, tally
-from bot.languages import CODES, NATIVE_NAMES
+from bot.languages import CODES, NATIVE_NAMES, OFFERED
 
 NEW, LANGUAGE, MENU, CONSENT, HANDOVER = "new", "language", "menu", "consent", "handover"
 
@@ -120,6 +122,39 @@ HIDE_PREVIEWS = t(
 )
 
 
+SHARED_HEADING = t("📍 Nearest centres to the place you shared:")
+# The screens that matter most to someone who does not read: a translator reads each as a voice
+# note (bot/flows/translator.py); once approved, the screen gets a "🔊 Listen" button in that
+# language. Nothing plays unless she taps it.
+VOICE_SCREENS: dict[str, Msg] = {
+    "greeting": t("Greeting and language choice"),
+    "menu": t("Menu"),
+    "danger": t("Emergency numbers"),
+    "nearest": t("Nearest centres (the answer's heading)"),
+    "about": t("What happens at a centre"),
+    "consent": t("Talking to a person: consent"),
+    "exit": t("Quick exit explanation"),
+}
+LISTEN = t("🔊 Listen")
+NO_RECORDING = t("There is no voice note of this screen in your language yet.")
+
+
+class Voices(Protocol):
+    """Approved voice notes and the languages offered to survivors (bot/translations.py)."""
+
+    def voice(self, language: str | None, screen: str) -> str | None: ...
+
+    def visible_languages(self) -> tuple[str, ...]: ...
+
+
+class _NoVoices:
+    def voice(self, language: str | None, screen: str) -> str | None:
+        return None
+
+    def visible_languages(self) -> tuple[str, ...]:
+        return OFFERED
+
+
 _BAMBARA_LETTERS = str.maketrans({"ɛ": "e", "ɔ": "o", "ɲ": "ny", "ŋ": "ng"})
 
 
@@ -189,9 +224,11 @@ class SurvivorFlow(Flow):
         directory: Directory,
         hours: Hours | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        voices: Voices | None = None,
     ) -> None:
         self.directory = directory
         self.hours = hours
+        self.voices: Voices = voices or _NoVoices()
         self._clock = clock
         self.picker = PlacePicker(
             directory, PLACE_WORDS, prefix="", regions_data="nav:regions", footer=NAV_ROWS
@@ -205,7 +242,7 @@ class SurvivorFlow(Flow):
                     "trigger": "choose_language",
                     "source": LANGUAGE,
                     "dest": MENU,
-                    "conditions": [lambda e: argument(e) in CODES],
+                    "conditions": [lambda e: argument(e) in model_of(e).view["languages"]],
                     "after": [self._remember_language],
                 },
                 {"trigger": "show_menu", "source": [MENU, *place.STATES, CONSENT, HANDOVER],
@@ -220,6 +257,11 @@ class SurvivorFlow(Flow):
                 {"trigger": "cards", "source": every_state, "dest": None,
                  "conditions": [lambda e: bool(self.directory.numbers)],
                  "after": [self._show_cards]},
+                # A voice note she asked for, alone: the screen she pressed it on stays.
+                {"trigger": "listen", "source": every_state, "dest": None,
+                 "conditions": [self._has_voice], "after": [self._play]},
+                {"trigger": "listen", "source": every_state, "dest": None,
+                 "after": [lambda e: model_of(e).notices.append(NO_RECORDING)]},
                 {"trigger": "about", "source": every_state, "dest": MENU,
                  "after": [self._show_about]},
                 {"trigger": "talk", "source": every_state, "dest": CONSENT,
@@ -268,6 +310,8 @@ class SurvivorFlow(Flow):
 
     def _route_button(self, data: str) -> Route | None:
         kind, _, value = data.partition(":")
+        if kind == "voice" and value in VOICE_SCREENS:
+            return ("listen", (value,))
         if kind == "lang":
             return ("choose_language", (value,))
         if kind == "nav":
@@ -293,28 +337,95 @@ class SurvivorFlow(Flow):
     async def step(self, model: FlowModel, event: Event) -> list[Output]:
         # The language chosen, else the one the person's app reports: ticked on the language screen.
         model.view["suggested"] = supported_language([model.language, event.language_hint])
+        # Offered languages, and those a translator or administrator previews (from the core).
+        shown = {*self.voices.visible_languages(), *model.view.get("preview", ())}
+        model.view["languages"] = tuple(code for code in CODES if code in shown)
         return await super().step(model, event)
+
+    # --- voice notes --------------------------------------------------------------------
+
+    def _heard_in(self, model: FlowModel) -> str | None:
+        return model.language or model.view.get("suggested")
+
+    def _has_voice(self, event: AsyncEventData) -> bool:
+        model = model_of(event)
+        return self.voices.voice(self._heard_in(model), argument(event)) is not None
+
+    def _play(self, event: AsyncEventData) -> None:
+        model = model_of(event)
+        file_id = self.voices.voice(self._heard_in(model), argument(event))
+        assert file_id is not None  # the transition's condition
+        model.outputs.append(Voice(file_id))
+        model.no_screen = True
+
+    def _listen(self, screen: Screen, name: str, language: str | None) -> Screen:
+        """The screen with a "🔊 Listen" button when it has a voice note in her language."""
+        if language is None or self.voices.voice(language, name) is None:
+            return screen
+        return replace(screen, buttons=((Button(LISTEN, f"voice:{name}"),), *screen.buttons))
+
+    def voice_screens(self) -> dict[str, Screen]:
+        return {name: self.voice_screen(name) for name in VOICE_SCREENS}
+
+    def voice_screen(self, name: str) -> Screen:
+        """A screen a translator reads as a voice note, as survivors see it."""
+        if name == "greeting":
+            model = FlowModel({}, None)
+            model.view["languages"] = OFFERED
+            return self._language_screen(model)
+        if name == "danger":
+            screen = self.danger_outputs()[-1]
+            assert isinstance(screen, Screen)
+            return screen
+        screens: dict[str, Callable[[], Screen]] = {
+            "menu": self.menu_screen,
+            "nearest": lambda: Screen(body=(SHARED_HEADING,)),
+            "about": self._about_screen,
+            "consent": self._consent_screen if self.hours is not None else self._talk_screen,
+            "exit": lambda: Screen(body=(QUICK_EXIT_TRUTH,)),
+        }
+        return screens[name]()
+
+    def preview_screens(self) -> list[tuple[Text, Screen]]:
+        """The survivor screens a translator sees a message on, named, as survivors see them:
+        those read as voice notes, then the others (the nearest centres from Bamako, far from
+        none, and from Kidal, far from all)."""
+        where, regions, handover = FlowModel({}, None), FlowModel({}, None), FlowModel({}, None)
+        where.state, regions.state, handover.state = place.WHERE, place.REGIONS, HANDOVER
+        return [
+            *((VOICE_SCREENS[name], screen) for name, screen in self.voice_screens().items()),
+            (t("🛡️ A plan to stay safer"), self._plan_screen()),
+            (t("☎️ Free numbers"), self._numbers_screen()),
+            (PLACE_WORDS.where[0], self.picker.screen(where)),
+            (PLACE_WORDS.regions, self.picker.screen(regions)),
+            (t("📍 Nearest centre"), self._nearest(12.6392, -8.0029, None)),
+            (t("📍 Nearest centre"), self._nearest(18.4411, 1.4078, None)),
+            (t("💬 Talk to a person"), self._talk_screen()),
+            (t("💬 Talk to a person"), self.screen(handover)),
+        ]
 
     # --- what each state shows ----------------------------------------------------------
 
-    def menu_screen(self) -> Screen:
+    def menu_screen(self, language: str | None = None) -> Screen:
         """The menu, as every state leads back to it (also shown when a handover is refused)."""
-        return Screen(body=(t("What would you like to do?"),), buttons=MENU_ROWS)
+        menu = Screen(body=(t("What would you like to do?"),), buttons=MENU_ROWS)
+        return self._listen(menu, "menu", language)
 
     def screen(self, model: FlowModel) -> Screen:
         if model.state == MENU:
-            return self.menu_screen()
+            # Under an answer, the menu's buttons without its own voice note.
+            return self.menu_screen(None if model.answer_screen else model.language)
         if model.state in place.STATES:
             return self.picker.screen(model)
         if model.state == CONSENT:
-            return self._consent_screen()
+            return self._listen(self._consent_screen(), "consent", model.language)
         if model.state == HANDOVER:
             return Screen(
                 body=(t("💬 You are connected to the hotline. Write your message here."),),
                 buttons=((Button(t("End the conversation"), "case:end"),), (EXIT,)),
                 edit=False,
             )
-        return self._language_screen(model)
+        return self._listen(self._language_screen(model), "greeting", self._heard_in(model))
 
     def _consent_screen(self) -> Screen:
         """Consent in plain words before anyone reads her (issue 17, point 1; WHO 2007 ethical
@@ -397,7 +508,8 @@ class SurvivorFlow(Flow):
                 *(
                     (Button(("✓ " if code == suggested else "") + NATIVE_NAMES[code],
                             f"lang:{code}"),)
-                    for code in CODES
+                    # Set by `step`; a screen shown again after a restart has the offered ones.
+                    for code in model.view.get("languages") or self.voices.visible_languages()
                 ),
                 (DANGER,),
                 (EXIT,),
@@ -406,7 +518,9 @@ class SurvivorFlow(Flow):
 
     # --- what some steps add ------------------------------------------------------------
 
-    def danger_outputs(self, buttons: Rows = ((PLAN,),)) -> list[Output]:
+    def danger_outputs(
+        self, buttons: Rows = ((PLAN,),), language: str | None = None
+    ) -> list[Output]:
         """The danger screen (issue 17, point 5): every number as a card to tap and call, the
         most useful first, sent at once (safety before speed: the one screen that is more than
         one message); then the free numbers with their real status, a safe place, and what
@@ -421,26 +535,25 @@ class SurvivorFlow(Flow):
             # Every number found not working (bot/editing.py): the screen is never empty.
             else (GO_TO_SAFETY,)
         )  # fmt: skip
-        return [
-            *(card(n) for n in numbers),
-            Screen(
-                body=(t("☎️ Useful numbers"), *what_to_do, NOT_AN_EMERGENCY_SERVICE),
-                buttons=buttons,
-                edit=False,
-                kept=True,
-            ),
-        ]
+        screen = Screen(
+            body=(t("☎️ Useful numbers"), *what_to_do, NOT_AN_EMERGENCY_SERVICE),
+            buttons=buttons,
+            edit=False,
+            kept=True,
+        )
+        return [*(card(n) for n in numbers), self._listen(screen, "danger", language)]
 
     # --- transition callbacks -----------------------------------------------------------
 
     def _remember_language(self, event: AsyncEventData) -> None:
         model = model_of(event)
         model.language = argument(event)
-        model.tallies.append(tally("start", language=argument(event)))
+        if allowed("language", model.language):  # not a translator previewing her language
+            model.tallies.append(tally("start", language=model.language))
 
     def _show_danger(self, event: AsyncEventData) -> None:
         model = model_of(event)
-        *cards, screen = self.danger_outputs()
+        *cards, screen = self.danger_outputs(language=model.language)
         assert isinstance(screen, Screen)
         model.outputs.extend(cards)
         model.answer_screen = screen
@@ -450,8 +563,12 @@ class SurvivorFlow(Flow):
         """A short safety plan (issue 17, point 5; safety planning in the GBV AoR/UNFPA
         guidance on remote GBV services, 2021, and the IASC GBV guidelines), and how to keep
         this chat from being seen. The papers named are to be confirmed for Mali."""
-        model_of(event).tallies.append(tally("screen", screen="plan"))
-        model_of(event).answer_screen = Screen(
+        model = model_of(event)
+        model.tallies.append(tally("screen", screen="plan"))
+        model.answer_screen = self._listen(self._plan_screen(), "exit", model.language)
+
+    def _plan_screen(self) -> Screen:
+        return Screen(
             body=(
                 t("🛡️ A plan to stay safer"),
                 t(
@@ -474,8 +591,11 @@ class SurvivorFlow(Flow):
         """One message: the numbers, what each is for and how fresh it is; their cards to tap
         and call one tap away (`CARDS`), not sent unasked."""
         model_of(event).tallies.append(tally("screen", screen="numbers"))
+        model_of(event).answer_screen = self._numbers_screen()
+
+    def _numbers_screen(self) -> Screen:
         numbers = self.directory.numbers
-        model_of(event).answer_screen = Screen(
+        return Screen(
             body=(
                 t("☎️ Free numbers"),
                 *(number_details(n) for n in numbers),
@@ -495,8 +615,12 @@ class SurvivorFlow(Flow):
         point 6): care in principle free, the right to care without a complaint, the medical
         delays of WHO's clinical management of rape (HIV prevention within 72 hours, emergency
         contraception up to 120 hours), and that it is not her fault."""
-        model_of(event).tallies.append(tally("screen", screen="about"))
-        model_of(event).answer_screen = Screen(
+        model = model_of(event)
+        model.tallies.append(tally("screen", screen="about"))
+        model.answer_screen = self._listen(self._about_screen(), "about", model.language)
+
+    def _about_screen(self) -> Screen:
+        return Screen(
             body=(
                 t("ℹ️ At a One Stop Center"),
                 t("What happened to you is not your fault."),
@@ -516,7 +640,10 @@ class SurvivorFlow(Flow):
         )
 
     def _show_talk(self, event: AsyncEventData) -> None:
-        model_of(event).answer_screen = Screen(
+        model_of(event).answer_screen = self._talk_screen()
+
+    def _talk_screen(self) -> Screen:
+        return Screen(
             body=(
                 t("💬 Talking to a person"),
                 t(
@@ -538,12 +665,16 @@ class SurvivorFlow(Flow):
         model.tallies.append(
             tally("first_centre", region=region if allowed("region", region) else "none")
         )
-        model.answer_screen = referral.nearest_screen(
+        nearest = self._nearest(latitude, longitude, picked)
+        model.answer_screen = self._listen(nearest, "nearest", model.language)
+
+    def _nearest(self, latitude: float, longitude: float, town: Place | None) -> Screen:
+        return referral.nearest_screen(
             self.directory,
             latitude,
             longitude,
-            picked,
-            shared=t("📍 Nearest centres to the place you shared:"),
+            town,
+            shared=SHARED_HEADING,
             entry=referral.centre_entry,
             map_prefix="",
             none_listed=t("No centre is listed yet."),

@@ -53,6 +53,11 @@ def event_of(update: Update) -> Event:
     if message is not None and message.location is not None:
         where = (message.location.latitude, message.location.longitude)
         return Event("location", update.update_id, location=where, language_hint=hint)
+    if message is not None and message.voice is not None:
+        duration = message.voice.duration
+        seconds = duration if isinstance(duration, int) else int(duration.total_seconds())
+        voice = (message.voice.file_id, seconds)
+        return Event("other", update.update_id, language_hint=hint, voice=voice)
     return Event("other", update.update_id, language_hint=hint)
 
 
@@ -82,7 +87,7 @@ def incoming_of(
 ) -> Incoming:
     query, message = update.callback_query, update.message
     if query is not None:
-        return Incoming(pressed=pressed(query))
+        return Incoming(pressed=pressed(query), member=member, tools=tools)
     if message is None:
         return Incoming()  # an edit
     phone = None
@@ -91,9 +96,12 @@ def incoming_of(
         number = message.contact.phone_number
         digits = "".join(c for c in number if c.isascii() and c.isdecimal())
         phone = f"{'+' if number.lstrip().startswith('+') else ''}{digits}"
+    # A member's whole text (a translation may be long); flows read only its start.
+    text = message.text if member is not None else None
     return Incoming(
-        message.message_id, shares=_shares(message), phone=phone, member=member, tools=tools
-    )
+        message.message_id, shares=_shares(message), phone=phone, member=member, tools=tools,
+        text=text,
+    )  # fmt: skip
 
 
 def _shares(message: Message) -> Shares | None:

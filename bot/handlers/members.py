@@ -1,5 +1,6 @@
-"""Invited members on Telegram: administrators invite and revoke; officers and editors redeem a
-code and use their tools (officer mode, checking the directory).
+"""Invited members on Telegram: administrators invite and revoke; officers, editors and
+translators redeem a code and use their tools (officer mode, checking the directory,
+translating and recording, reviewing).
 
 Each handler is one line of the routing table (bot/app.py), before the private catch-all. The
 role is checked on the server for every officer command and button, so forged button data from
@@ -29,9 +30,10 @@ from bot.flows.screens import Msg, Screen, Text, t, tn
 from bot.handlers.events import event_of, pressed, split_command, telegram_key
 from bot.handlers.private import stop_spinner
 from bot.i18n import Translator, supported_language
+from bot.languages import CODES, DEFAULT, NATIVE_NAMES
 from bot.private_chat import Incoming, Tool
 from bot.telegram.context import JigiyaContext
-from state.officers import EDITOR, ROLES, Officer, normalise_code
+from state.officers import EDITOR, ROLES, TRANSLATOR, Officer, normalise_code, translator_language
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +51,21 @@ ACCESS: dict[Tool, Msg] = {
         "administrator for an invitation code, then open the link you are given or send "
         "/officer followed by the code."
     ),
+    "translator": t(
+        "🌐 Translating the bot is only for invited translators. To get access, ask an "
+        "administrator for an invitation code, then open the link you are given or send "
+        "/officer followed by the code."
+    ),
+    "review": t(
+        "Reviewing is only for invited editors and translators. To get access, ask an "
+        "administrator for an invitation code."
+    ),
 }
 ONLY_FOR: dict[Tool, Msg] = {
     "officer": t("Only for invited officers."),
     "editor": t("Only for invited editors."),
+    "translator": t("Only for invited translators."),
+    "review": t("Only for invited editors and translators."),
 }
 WELCOME: dict[Tool, Msg] = {
     "officer": t("✅ Welcome. You now have access to the officer tools."),
@@ -60,10 +73,16 @@ WELCOME: dict[Tool, Msg] = {
         "✅ Welcome. You can now check the directory: /verify goes through the numbers and "
         "centres, /review shows the changes waiting for a second person."
     ),
+    "translator": t(
+        "✅ Welcome. You can now translate the bot: /translate shows the next words to "
+        "translate, /record the screens to read aloud as voice notes, /review what others "
+        "proposed in your language."
+    ),
 }
 ALREADY_WELCOME: dict[Tool, Msg] = {
     "officer": t("You already have access to the officer tools."),
     "editor": t("You already have access to the editor tools."),
+    "translator": t("You already have access to the translator tools."),
 }
 BAD_CODE = t(
     "This invitation code does not work: it may have been used already or have expired (codes "
@@ -75,6 +94,22 @@ ROLE_NAMES = {
     "justice": t("justice"),
     "editor": t("editor"),
 }
+
+
+def role_name(role: str) -> Text:
+    if (language := translator_language(role)) is not None:
+        return t("translator (%(language)s)", language=NATIVE_NAMES.get(language, language))
+    return ROLE_NAMES.get(role, role)
+
+
+def _tool(role: str) -> Tool:
+    if role == EDITOR:
+        return "editor"
+    return "translator" if translator_language(role) is not None else "officer"
+
+
+FIRST_COMMAND: dict[Tool, str] = {"officer": "officer", "editor": "verify",
+                                  "translator": "translate"}  # fmt: skip
 
 
 class InvitationCode(filters.MessageFilter):
@@ -144,7 +179,7 @@ async def on_redeem(update: Update, context: JigiyaContext) -> None:
     if redemption is None:
         await _say(context, user, Screen(body=(BAD_CODE,), edit=False))
         return
-    tool: Tool = "editor" if redemption.officer.role == EDITOR else "officer"
+    tool = _tool(redemption.officer.role)
     if redemption.already:
         welcome = ALREADY_WELCOME[tool]
     else:
@@ -156,9 +191,9 @@ async def on_redeem(update: Update, context: JigiyaContext) -> None:
         # The baseline: what the officer knows on joining, to see what lasts. Above the menu,
         # so that the tools stay the last message.
         await _show(context, user, await services.quiz.join(user.id))
-    first = "officer" if tool == "officer" else "verify"
-    event = Event("command", update.update_id, name=first, language_hint=user.language_code)
-    await context.chats.tool_step(tool, _key(context, user.id), event, Incoming(member=user.id))
+    event = Event("command", update.update_id, name=FIRST_COMMAND[tool],
+                  language_hint=user.language_code)  # fmt: skip
+    await context.chats.open_tool(tool, _key(context, user.id), event, Incoming(member=user.id))
 
 
 def on_tool_command(tool: Tool) -> Callable[[Update, JigiyaContext], Coroutine[Any, Any, None]]:
@@ -173,7 +208,7 @@ def on_tool_command(tool: Tool) -> Callable[[Update, JigiyaContext], Coroutine[A
             await _say(context, user, Screen(body=(ACCESS[tool],), edit=False))
             return
         incoming = Incoming(member=user.id)
-        await context.chats.tool_step(tool, _key(context, user.id), event_of(update), incoming)
+        await context.chats.open_tool(tool, _key(context, user.id), event_of(update), incoming)
 
     return on_command
 
@@ -291,7 +326,7 @@ async def _tell_inviter(context: JigiyaContext, officer: Officer, user: User) ->
     """So the administrator knows which id is whom: the name is shown here, never stored."""
     used = t(
         "✅ Your invitation (%(role)s) was used by %(name)s, id %(id)s.",
-        role=ROLE_NAMES[officer.role],
+        role=role_name(officer.role),
         name=user.full_name,
         id=officer.user_id,
     )
@@ -305,9 +340,17 @@ async def _tell_inviter(context: JigiyaContext, officer: Officer, user: User) ->
 # --- administration ----------------------------------------------------------------------------
 
 
-async def _invite(context: JigiyaContext, user: User, role: str) -> None:
-    if role not in ROLES:
-        usage = t("Send /invite police, /invite gendarmerie, /invite justice or /invite editor.")
+async def _invite(context: JigiyaContext, user: User, rest: str) -> None:
+    word, _, language = rest.partition(" ")
+    role = rest
+    if word == TRANSLATOR and language.strip() in CODES and language.strip() != DEFAULT:
+        role = f"{TRANSLATOR}:{language.strip()}"
+    elif role not in ROLES:
+        usage = t(
+            "Send /invite police, /invite gendarmerie, /invite justice, /invite editor, or "
+            "/invite translator followed by the language (%(codes)s).",
+            codes=", ".join(code for code in CODES if code != DEFAULT),
+        )
         await _say(context, user, Screen(body=(usage,), edit=False))
         return
     invitation = await context.services.officers.invite(user.id, role)
@@ -317,7 +360,7 @@ async def _invite(context: JigiyaContext, user: User, role: str) -> None:
         "🔑 Invitation (%(role)s)\nCode: %(code)s\nLink: %(link)s\n"
         "It works once, until %(date)s. Give it only to this person, in person or by a "
         "trusted channel: it is shown only this once.",
-        role=ROLE_NAMES[role],
+        role=role_name(role),
         code=invitation.code,
         link=link,
         date=_day(invitation.expires_at),
@@ -333,7 +376,7 @@ async def _officer_list(context: JigiyaContext) -> list[Screen]:
         t(
             "• %(id)s · %(role)s · since %(date)s · invited by %(inviter)s",
             id=officer.user_id,
-            role=ROLE_NAMES.get(officer.role, officer.role),
+            role=role_name(officer.role),
             date=_day(officer.joined_at),
             inviter=officer.invited_by,
         )

@@ -45,7 +45,7 @@ async def _answer(update: Update, context: JigiyaContext) -> None:
     if edited is not None and edited.location is not None:
         return  # a live location moving: the first location was answered already
     user = update.effective_user
-    member = user.id if user is not None and update.message is not None else None
+    member = user.id if user is not None and update.edited_message is None else None
     tools = frozenset() if member is None else await context.chats.tools_of(member)
     incoming = incoming_of(update, member=member if tools else None, tools=tools)
     await context.chats.handle(key, event_of(update), incoming)

@@ -20,7 +20,7 @@ from telegram import (
 )
 from telegram.error import BadRequest, Forbidden, TelegramError
 
-from bot.flows.screens import Contact, Document, Output, Picture, Pin, Screen, t
+from bot.flows.screens import Contact, Document, Output, Picture, Pin, Screen, Voice, t
 from bot.i18n import Translator
 from bot.pdf import pdf_document
 
@@ -70,7 +70,7 @@ class TelegramChannel:
         replace: int | None = None,
     ) -> None:
         chat_id = int(chat)
-        lone = len([o for o in outputs if not isinstance(o, Document)]) == 1
+        lone = len([o for o in outputs if not isinstance(o, Document | Voice)]) == 1
         for output in outputs:
             if isinstance(output, Contact):
                 sent = await self.bot.send_contact(
@@ -84,6 +84,15 @@ class TelegramChannel:
                     title=translator.render(output.title),
                     address=translator.render(output.address), protect_content=True,
                 )  # fmt: skip
+                shown.append(sent.message_id)
+            elif isinstance(output, Voice):
+                # By the file id Telegram holds: no audio passes through or stays on our disk.
+                sent = await self.bot.send_voice(
+                    chat_id,
+                    voice=output.file_id,
+                    duration=output.duration,
+                    protect_content=True,
+                )
                 shown.append(sent.message_id)
             elif isinstance(output, Picture):
                 # Not protected: anonymous figures an administrator passes on to partners.

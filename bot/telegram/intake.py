@@ -25,7 +25,7 @@ from bot.exits import BEGUN, LEAVING, ExitGate
 from bot.flows.base import Event
 from bot.flows.survivor import wants_quick_exit
 from bot.handlers.events import MAX_MATCH_TEXT, split_command
-from bot.telegram.minimal import Json, minimal, private_chat, sender
+from bot.telegram.minimal import Json, Recorder, minimal, private_chat, sender
 from state.inbox import Inbox
 
 log = logging.getLogger(__name__)
@@ -64,8 +64,10 @@ class Intake:
         remember: Remember,
         *,
         on_flood: FloodNote | None = None,
+        recorder: Recorder | None = None,
     ) -> None:
         self._app = application
+        self._recorder = recorder
         self._inbox = inbox
         self._exits = exits
         self._remember = remember
@@ -110,7 +112,7 @@ class Intake:
         waiting: dict[int, int] = {}
         overflowing: set[int] = set()
         for update in updates:
-            slim = _minimal(update)
+            slim = _minimal(update, self._recorder)
             chat = private_chat(slim)
             if chat is not None and not _leaving(slim):
                 waiting[chat] = waiting.get(chat, len(self._chats.get(chat, ()))) + 1
@@ -320,11 +322,11 @@ def _leaving(slim: Json) -> bool:
     return wants_quick_exit(Event("text", 0, text=text[:MAX_MATCH_TEXT]))
 
 
-def _minimal(update: Json) -> Json:
+def _minimal(update: Json, recorder: Recorder | None) -> Json:
     """The update's minimal form; one that cannot be read keeps its id alone, so that it
     neither stops the intake for everyone nor is lost."""
     try:
-        return minimal(update)
+        return minimal(update, recorder)
     except (TypeError, ValueError, KeyError, AttributeError) as exc:
         log.error("Update %s kept as its id alone (%s)", update.get("update_id"),
                   type(exc).__name__)  # fmt: skip

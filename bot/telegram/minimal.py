@@ -3,11 +3,14 @@
 Every update is stored (sealed) before Telegram is told it arrived, and handled from that form,
 so the same fields are read whether it is handled at once or after a restart. Nothing else of
 it reaches the disk: no names, usernames or full language tags, no contact vCards or user ids,
-no file ids, no echo of the bot's own message under a button, no replies or forwards quoted.
+no file ids, no echo of the bot's own message under a button, no replies or forwards quoted. The
+one file id kept is a translator's or administrator's own voice note in their private chat: the
+recording they propose (bot/flows/translator.py), never anyone else's.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from bot.handlers.events import split_command
@@ -44,12 +47,15 @@ _MEDIA: dict[str, Json] = {
 _PHOTO = [{**_NO_FILE, "width": 0, "height": 0}]
 
 
-def minimal(update: Json) -> Json:
+Recorder = Callable[[int], bool]  # whether this sender's voice notes are recordings to keep
+
+
+def minimal(update: Json, recorder: Recorder | None = None) -> Json:
     """The update with only what handling needs."""
     kept: Json = {"update_id": update["update_id"]}
     for kind in _MESSAGE_KINDS:
         if isinstance(update.get(kind), dict):
-            kept[kind] = _message(update[kind])
+            kept[kind] = _message(update[kind], recorder)
     if isinstance(update.get("callback_query"), dict):
         kept["callback_query"] = _callback_query(update["callback_query"])
     for kind in _MEMBER_KINDS:
@@ -95,7 +101,7 @@ def _location(location: Json) -> Json:
     return {"latitude": location["latitude"], "longitude": location["longitude"]}
 
 
-def _message(message: Json) -> Json:
+def _message(message: Json, recorder: Recorder | None = None) -> Json:
     chat = message["chat"]
     private = _private(chat)
     kept: Json = {"message_id": message["message_id"], "date": message["date"], "chat": _chat(chat)}
@@ -129,6 +135,11 @@ def _message(message: Json) -> Json:
             kept[kind] = dict(empty)
     if "photo" in message:
         kept["photo"] = [dict(size) for size in _PHOTO]
+    voice, author = message.get("voice"), kept.get("from", {}).get("id")
+    if private and isinstance(voice, dict) and recorder is not None and recorder(int(author or 0)):
+        kept["voice"] = {"file_id": str(voice.get("file_id", "")),
+                         "file_unique_id": str(voice.get("file_unique_id", "")),
+                         "duration": int(voice.get("duration", 0))}  # fmt: skip
     return {k: v for k, v in kept.items() if v != []}
 
 
