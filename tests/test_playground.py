@@ -229,7 +229,7 @@ async def test_a_step_whose_screen_never_comes_is_named(tmp_path: Path) -> None:
     ]
     (tmp_path / "lost.toml").write_text('[title]\nfr = "x"\nen = "x"\n[[steps]]\nphone = "cat"\n')
     assert await check_all(tmp_path) == [
-        "lost.toml: step 1: phone must be one of survivor, officer, editor, staff"
+        "lost.toml: step 1: phone must be one of survivor, officer, editor, translator, staff"
     ]
 
 

@@ -10,7 +10,7 @@ reports a step whose screen does not come.
     en = "A survivor in Mopti at night"
 
     [[steps]]
-    phone = "survivor"          # survivor | officer | editor | staff
+    phone = "survivor"          # survivor | officer | editor | translator | staff
     send = "/start"             # or press = "words of a button", or town = "Mopti"
     screen = "Choisissez votre langue"
     say = { fr = "Awa ouvre Jigiya.", en = "Awa opens Jigiya." }

@@ -25,6 +25,7 @@ from bot.demo import (
     STAFF_GROUP_ID,
     STAFF_ID,
     SURVIVOR_ID,
+    TRANSLATOR_ID,
     demo_settings,
 )
 from bot.emulator import BotApiEmulator, FakeMember, FakeUser
@@ -33,7 +34,7 @@ from bot.emulator.world import Chat
 
 Json = dict[str, Any]
 
-PHONES = ("survivor", "officer", "editor", "staff")
+PHONES = ("survivor", "officer", "editor", "translator", "staff")
 START_SECONDS = 20.0  # the bot is ready once it polls; a busy machine may take a few seconds
 STOP_SECONDS = 15.0
 
@@ -76,6 +77,9 @@ class World:
             "survivor": Phone("survivor", survivor),
             "officer": Phone("officer", emu.user(OFFICER_ID, "Moussa", language_code="fr")),
             "editor": Phone("editor", emu.user(EDITOR_ID, "Kadiatou", language_code="fr")),
+            "translator": Phone(
+                "translator", emu.user(TRANSLATOR_ID, "Mariam", language_code="fr")
+            ),
             "staff": Phone(
                 "staff", staff, emu.forum(STAFF_GROUP_ID, "Jigiya hotline").member(staff)
             ),

@@ -6,8 +6,8 @@ const LABELS = {
   fr: {
     title: "Jigiya · terrain d'entraînement", offline: "hors ligne : rien n'atteint Telegram",
     scenario: "Scénario :", start: "Commencer", next: "Suivant ▶", reset: "↺ Recommencer",
-    survivor: "Survivante", officer: "Agent", editor: "Éditrice", staff: "Groupe de la ligne",
-    survivorName: "Survivante · Awa", officerName: "Agent · Moussa", editorName: "Éditrice · Kadiatou",
+    survivor: "Survivante", officer: "Agent", editor: "Éditrice", translator: "Traductrice", staff: "Groupe de la ligne",
+    survivorName: "Survivante · Awa", officerName: "Agent · Moussa", editorName: "Éditrice · Kadiatou", translatorName: "Traductrice · Mariam",
     staffName: "Ligne d'écoute · Fatou",
     general: "Général", closed: "clos", send: "Envoyer", write: "Écrire un message…",
     location: "📍 Position", voice: "🎤 Vocal", photo: "🖼️ Photo", document: "📄 Fichier",
@@ -22,8 +22,8 @@ const LABELS = {
   en: {
     title: "Jigiya · trainers' playground", offline: "offline: nothing reaches Telegram",
     scenario: "Scenario:", start: "Start", next: "Next ▶", reset: "↺ Start over",
-    survivor: "Survivor", officer: "Officer", editor: "Editor", staff: "Staff group",
-    survivorName: "Survivor · Awa", officerName: "Officer · Moussa", editorName: "Editor · Kadiatou",
+    survivor: "Survivor", officer: "Officer", editor: "Editor", translator: "Translator", staff: "Staff group",
+    survivorName: "Survivor · Awa", officerName: "Officer · Moussa", editorName: "Editor · Kadiatou", translatorName: "Translator · Mariam",
     staffName: "Hotline staff · Fatou",
     general: "General", closed: "closed", send: "Send", write: "Write a message…",
     location: "📍 Location", voice: "🎤 Voice", photo: "🖼️ Photo", document: "📄 File",
@@ -36,7 +36,8 @@ const LABELS = {
     full: "The room is full: try again in a while.", photoShown: "🖼️ Photo",
   },
 };
-const PHONES = ["survivor", "officer", "editor", "staff"];
+const PHONES = ["survivor", "officer", "editor", "translator", "staff"];
+const MIDDLE = ["officer", "editor", "translator"]; // wide, one of them shows between the others
 const ATTACH = ["location", "voice", "photo", "document", "contact", "sticker"];
 
 let lang = localStorage.getItem("jigiya-lang") || (navigator.language.startsWith("en") ? "en" : "fr");
@@ -283,9 +284,9 @@ function shareCoordinates() {
 
 function showTab(name) {
   shownTab = name;
-  if (name === "officer" || name === "editor") document.body.classList.toggle("middle-editor", name === "editor");
+  if (MIDDLE.includes(name)) document.body.dataset.middle = name;
   // Wide, the tabs only say which phone is in the middle; narrow, which phone shows.
-  const middle = document.body.classList.contains("middle-editor") ? "editor" : "officer";
+  const middle = document.body.dataset.middle || "officer";
   const wide = window.matchMedia("(min-width: 761px)").matches;
   for (const button of document.querySelectorAll("#tabs button")) {
     button.setAttribute("aria-selected", String(wide ? button.dataset.tab === middle : button.dataset.tab === name));
