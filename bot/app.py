@@ -216,7 +216,7 @@ async def run(
         translations = Translations(store)
         survivor = SurvivorFlow(
             directory, settings.hotline_hours if hotline.configured else None,
-            voices=translations,
+            voices=translations, history_days=settings.staff_history_days,
         )  # fmt: skip
         # Approved translations over the catalogs, and which survivor screens have a voice.
         await translations.load(screens=survivor.voice_screens())

@@ -162,6 +162,17 @@ async def test_consent_says_who_reads_what_is_kept_and_the_limits_of_confidentia
     assert not claims_not_stored(shown(outputs[-1], EN))
 
 
+async def test_consent_gives_how_many_days_staff_keep_the_conversation() -> None:
+    """The operator's STAFF_HISTORY_DAYS, not "some time": she decides knowing how long."""
+    kept = SurvivorFlow(DIRECTORY, Hours.parse("mon-sun 00:00-24:00"), history_days=7)
+    _, outputs = await step(MENU, Event("button", 6, name="nav:talk"), kept)
+    assert "soit effacé, 7 jours après sa fin." in shown(outputs[-1])
+    assert "is deleted, 7 days after it ends." in shown(outputs[-1], EN)
+    one = SurvivorFlow(DIRECTORY, Hours.parse("mon-sun 00:00-24:00"), history_days=1)
+    _, outputs = await step(MENU, Event("button", 6, name="nav:talk"), one)
+    assert "soit effacé, 1 jour après sa fin." in shown(outputs[-1])
+
+
 # --- no over-promise, and not assuming a woman (point 6) ---------------------------------------
 
 

@@ -20,12 +20,13 @@ from typing import Protocol
 
 from transitions.extensions.asyncio import AsyncEventData
 
+from bot.config import Settings
 from bot.content import Directory, Number, Place
 from bot.flows import place, referral
 from bot.flows.base import Event, Flow, FlowModel, Route, argument, model_of, normalised
 from bot.flows.place import WHERE, PlacePicker
 from bot.flows.referral import BEING_CHECKED, FREE_NUMBERS, card, number_details, number_line
-from bot.flows.screens import Button, Handover, Localized, Msg, Output, Screen, Text, Voice, t
+from bot.flows.screens import Button, Handover, Localized, Msg, Output, Screen, Text, Voice, t, tn
 from bot.hotline.hours import Hours
 from bot.i18n import supported_language
 from bot.indicators import allowed, tally
@@ -225,8 +226,10 @@ class SurvivorFlow(Flow):
         hours: Hours | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         voices: Voices | None = None,
+        history_days: int = Settings.staff_history_days,
     ) -> None:
         self.directory = directory
+        self.history_days = history_days  # how long staff keep a closed case's topic
         self.hours = hours
         self.voices: Voices = voices or _NoVoices()
         self._clock = clock
@@ -464,9 +467,15 @@ class SurvivorFlow(Flow):
                     "your name, your phone number or your account. They cannot send help to "
                     "your home."
                 ),
-                t(
+                tn(
                     "What is kept: your messages are copied into that group and stay there "
-                    "until the history of the conversation is deleted, some time after it ends."
+                    "until the history of the conversation is deleted, %(days)s day after it "
+                    "ends.",
+                    "What is kept: your messages are copied into that group and stay there "
+                    "until the history of the conversation is deleted, %(days)s days after it "
+                    "ends.",
+                    self.history_days,
+                    days=self.history_days,
                 ),
                 # TRANSLATORS: wording to be confirmed against the operator's policy and Malian
                 # law (content/README.md, "What a Malian partner must confirm").
