@@ -15,7 +15,8 @@ from dataclasses import dataclass, replace
 from bot.content import Centre, Directory, Number
 from bot.content.changes import Applied, apply_entry, apply_log, key
 from state import directory_log
-from state.directory_log import AlreadyDecided, ItemKind, LogEntry
+from state.append_log import AlreadyDecided
+from state.directory_log import ItemKind, LogEntry
 from state.store import Store, now
 
 _KINDS: dict[str, ItemKind] = {"number": "number", "centre": "centre"}

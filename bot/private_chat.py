@@ -27,8 +27,9 @@ from bot.i18n import supported_language
 from bot.indicators import tally
 from bot.languages import CODES, DEFAULT
 from bot.services import Services
+from state.append_log import AlreadyDecided
 from state.cases import Case
-from state.directory_log import AlreadyDecided, LogEntry
+from state.directory_log import LogEntry
 from state.officers import EDITOR, OFFICER_ROLES, translator_language
 from state.translation_log import Role, TranslationEntry
 

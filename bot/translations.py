@@ -30,7 +30,7 @@ from bot.flows.screens import Msg, Screen, t
 from bot.i18n import DOMAIN, LOCALES_DIR, Catalogs
 from bot.languages import CODES, DEFAULT, LANGUAGES, NATIVE_NAMES, OFFERED
 from state import translation_log
-from state.directory_log import AlreadyDecided
+from state.append_log import AlreadyDecided
 from state.store import Store, now
 from state.translation_log import TranslationEntry
 

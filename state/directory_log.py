@@ -5,11 +5,12 @@ CSV cells as JSON, `reason` the source (bot/content/changes.py)."""
 
 from __future__ import annotations
 
-import sqlite3
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Literal
 
 import aiosqlite
+
+from state import append_log
 
 Action = Literal["works", "broken", "propose", "approve", "reject"]
 ItemKind = Literal["number", "centre"]
@@ -30,31 +31,11 @@ class LogEntry:
     proposal: int | None = None  # for a decision: the proposal's id
 
 
-class AlreadyDecided(Exception):
-    """Someone else approved or rejected this proposal first."""
-
-
 async def append(db: aiosqlite.Connection, entry: LogEntry) -> LogEntry:
     """Write one entry (its `id` is ignored) and return it with the id it was given."""
-    try:
-        cur = await db.execute(
-            "INSERT INTO directory_log (at, actor, action, item_kind, item_id, field, before, "
-            "after, reason, proposal) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (entry.at, entry.actor, entry.action, entry.item_kind, entry.item_id, entry.field,
-             entry.before, entry.after, entry.reason, entry.proposal),
-        )  # fmt: skip
-    except sqlite3.IntegrityError as exc:
-        if entry.proposal is not None:
-            raise AlreadyDecided from exc
-        raise
-    assert cur.lastrowid is not None
-    return replace(entry, id=cur.lastrowid)
+    return await append_log.append(db, "directory_log", entry)
 
 
 async def entries(db: aiosqlite.Connection) -> list[LogEntry]:
     """Every entry, oldest first."""
-    rows = await db.execute_fetchall(
-        "SELECT id, at, actor, action, item_kind, item_id, field, before, after, reason, "
-        "proposal FROM directory_log ORDER BY id"
-    )
-    return [LogEntry(*row) for row in rows]
+    return await append_log.entries(db, "directory_log", LogEntry)

@@ -3,13 +3,12 @@
 
 from __future__ import annotations
 
-import sqlite3
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Literal
 
 import aiosqlite
 
-from state.directory_log import AlreadyDecided
+from state import append_log
 
 Action = Literal["propose", "approve", "reject"]
 Kind = Literal["text", "voice"]
@@ -33,25 +32,9 @@ class TranslationEntry:
 
 async def append(db: aiosqlite.Connection, entry: TranslationEntry) -> TranslationEntry:
     """Write one entry (its `id` is ignored) and return it with the id it was given."""
-    try:
-        cur = await db.execute(
-            "INSERT INTO translation_log (at, actor, role, action, language, kind, msgid, "
-            "content, duration, proposal) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (entry.at, entry.actor, entry.role, entry.action, entry.language, entry.kind,
-             entry.msgid, entry.content, entry.duration, entry.proposal),
-        )  # fmt: skip
-    except sqlite3.IntegrityError as exc:
-        if entry.proposal is not None:
-            raise AlreadyDecided from exc
-        raise
-    assert cur.lastrowid is not None
-    return replace(entry, id=cur.lastrowid)
+    return await append_log.append(db, "translation_log", entry)
 
 
 async def entries(db: aiosqlite.Connection) -> list[TranslationEntry]:
     """Every entry, oldest first."""
-    rows = await db.execute_fetchall(
-        "SELECT id, at, actor, role, action, language, kind, msgid, content, duration, proposal "
-        "FROM translation_log ORDER BY id"
-    )
-    return [TranslationEntry(*row) for row in rows]
+    return await append_log.entries(db, "translation_log", TranslationEntry)
