@@ -5,16 +5,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import signal
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from bot.config import ConfigError, load_settings
 from bot.logs import setup_logging
 
 EXIT_CONFIG = 2
+
+if TYPE_CHECKING:
+    from state.store import Store
 
 
 def _listen(value: str) -> tuple[str, int]:
@@ -144,19 +150,26 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+@contextlib.asynccontextmanager
+async def _opened(db_path: Path) -> AsyncIterator[Store]:
+    """The bot's database, for a command that reads what the bot has stored."""
+    from state.store import Store
+
+    store = await Store.open(db_path)
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
 async def _export(out_dir: Path) -> int:
     from bot.content import CONTENT_DIR, load_directory
     from bot.content.export import export
     from bot.editing import Editing
-    from state.store import Store
 
-    settings = load_settings(allow_missing_token=True)
-    store = await Store.open(settings.db_path)
-    try:
+    async with _opened(load_settings(allow_missing_token=True).db_path) as store:
         editing = Editing(store, load_directory())
         await editing.load()
-    finally:
-        await store.close()
     for path in export(CONTENT_DIR, editing.applied, out_dir):
         print(f"Wrote {path}")
     return 0
@@ -167,18 +180,14 @@ async def _report(weeks: int, path: Path) -> int:
 
     from bot.content.protocols import load_protocols
     from bot.report import make, save_csv
-    from state.store import Store
 
     settings = load_settings(allow_missing_token=True)
     if not settings.db_path.exists():  # a wrong path would give an empty table, not an error
         print(f"No database at {settings.db_path} (BOT_DB_PATH)", file=sys.stderr)
         return EXIT_CONFIG
-    store = await Store.open(settings.db_path)
-    try:
+    async with _opened(settings.db_path) as store:
         protocols = [protocol.id for protocol in load_protocols()]
         report = await make(store, datetime.now(UTC).date(), weeks=weeks, protocols=protocols)
-    finally:
-        await store.close()
     save_csv(report, path)
     print(f"Wrote {path}: {report.weeks[0]} to {report.weeks[-1]}")
     return 0
@@ -213,15 +222,10 @@ async def _locales(action: str) -> int:
     from bot.flows.survivor import SurvivorFlow
     from bot.languages import CODES, DEFAULT
     from bot.translations import Translations, export
-    from state.store import Store
 
-    settings = load_settings(allow_missing_token=True)
-    store = await Store.open(settings.db_path)
-    try:
+    async with _opened(load_settings(allow_missing_token=True).db_path) as store:
         translations = Translations(store)
         await translations.load(screens=SurvivorFlow(load_directory()).voice_screens())
-    finally:
-        await store.close()
     if action == "export":
         for path in export(translations):
             print(f"Wrote {path}")
