@@ -5,6 +5,7 @@ benchmark's (bench/waves.py)."""
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ import pytest
 import bot.app as wiring
 from bot import exits
 from bot.emulator import BotApiEmulator
+from bot.flows.base import FlowModel
 from bot.telegram.context import SERVICES
 from bot.telegram.intake import Intake
 from bot.telegram.processor import ChatOrderedProcessor
@@ -80,3 +82,28 @@ async def test_nothing_of_a_quiet_chat_stays_in_memory_and_she_is_answered_when_
     # Back after being forgotten: her place in the conversation comes from the store.
     await people[2].press(menus[2], "nav:numbers")
     assert (await answer(people[2])).screen["text"]
+
+
+@pytest.mark.usefixtures("in_process", "unpaced")
+async def test_a_step_leaves_no_garbage_for_the_collector(
+    emulator: BotApiEmulator, start_bot: StartBot
+) -> None:
+    """A step's model is freed as soon as the step ends, not by the garbage collector's full
+    passes, which come rarely in a process with many long-lived objects: until then every
+    person's last step stayed in memory (bench/README.md, Memory)."""
+    running = await start_bot()
+    gc.collect()
+    gc.disable()
+    try:
+        people = [emulator.user(6200 + i, language_code="fr") for i in range(3)]
+        menus = [(await start_in(person)).screen for person in people]
+        for person, menu in zip(people, menus, strict=True):
+            await person.press(menu, "nav:numbers")
+            await answer(person)
+        await idle(emulator, running.settings.db_path)
+        assert [o for o in gc.get_objects() if isinstance(o, FlowModel)] == []
+    finally:
+        gc.enable()
+    # Her conversation goes on from the store.
+    await people[0].press(menus[0], "nav:centre")
+    assert (await answer(people[0])).screen["text"]

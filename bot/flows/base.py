@@ -15,6 +15,7 @@ import re
 import unicodedata
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
 
 from transitions.extensions.asyncio import AsyncEventData, AsyncMachine
@@ -71,6 +72,14 @@ class FlowModel:
         self.answer_screen: Screen | None = None
         self.no_screen = False  # the step's outputs alone: the message pressed keeps its screen
         self.tallies: list[Tally] = []
+
+    def unbind(self) -> None:
+        """Drops what the machine bound to it in add_model (`trigger`, `may_*`, `is_*`, `to_*`):
+        each points back to the model, a cycle that only the garbage collector's rare full
+        passes free, so that without this every person's last step (about 2 KB) would stay in
+        memory long after she went quiet."""
+        for name in [name for name, value in vars(self).items() if isinstance(value, partial)]:
+            delattr(self, name)
 
     if TYPE_CHECKING:  # bound by the machine in add_model
 
