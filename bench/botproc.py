@@ -380,11 +380,17 @@ def main(argv: list[str] | None = None) -> int:
     if not args.bare:
         instrument(recorder)
     baseline: list[tracemalloc.Snapshot] = []
+    written: list[None] = []  # SIGUSR2 wrote the comparison: the end does not overwrite it
     if args.tracemalloc:
         tracemalloc.start(8)
         # SIGUSR1 marks the moment to compare the end with (the waves phase sends it after
         # its first wave): what grew since is what the bot keeps per person.
-        signal.signal(signal.SIGUSR1, lambda *_: baseline.append(tracemalloc.take_snapshot()))
+        signal.signal(signal.SIGUSR1, lambda *_: _mark(baseline))
+        # SIGUSR2 writes the comparison at once, while the application still holds what it
+        # holds (at the end, its per-chat objects are gone with it).
+        signal.signal(
+            signal.SIGUSR2, lambda *_: written.append(_write_trace(args.tracemalloc, baseline))
+        )
     if profiler is not None:
         profiler.enable()
     failure: BaseException | None = None
@@ -405,17 +411,8 @@ def main(argv: list[str] | None = None) -> int:
     if profiler is not None:
         profiler.disable()
         profiler.dump_stats(args.profile)
-    if args.tracemalloc:
-        snapshot = tracemalloc.take_snapshot()
-        if baseline:
-            grown = snapshot.compare_to(baseline[-1], "traceback")[:40]
-            lines = [f"{stat.size_diff / 1e6:+.3f} MB in {stat.count_diff:+} blocks\n" +
-                     "\n".join(stat.traceback.format()) for stat in grown]  # fmt: skip
-        else:
-            top = snapshot.statistics("traceback")[:40]
-            lines = [f"{stat.size / 1e6:.2f} MB in {stat.count} blocks\n" +
-                     "\n".join(stat.traceback.format()) for stat in top]  # fmt: skip
-        args.tracemalloc.write_text("\n\n".join(lines))
+    if args.tracemalloc and not written:
+        _write_trace(args.tracemalloc, baseline)
     figures = recorder.as_json()
     figures["shutdown_error"] = None if failure is None else f"{type(failure).__name__}: {failure}"
     args.stats.write_text(json.dumps(figures))
@@ -425,6 +422,30 @@ def main(argv: list[str] | None = None) -> int:
         logging.shutdown()
         os._exit(1)
     return 0
+
+
+def _mark(baseline: list[tracemalloc.Snapshot]) -> None:
+    baseline.append(tracemalloc.take_snapshot())
+    tracemalloc.reset_peak()
+
+
+def _write_trace(path: Path, baseline: list[tracemalloc.Snapshot]) -> None:
+    """The lines holding the most memory now, or what grew since the SIGUSR1 mark; the first
+    line gives the totals (traced now, and grown since the mark)."""
+    snapshot = tracemalloc.take_snapshot()
+    total = sum(stat.size for stat in snapshot.statistics("filename"))
+    head = f"traced {total / 1e6:.3f} MB"
+    if baseline:
+        grown = snapshot.compare_to(baseline[-1], "traceback")
+        head += f", grown {sum(stat.size_diff for stat in grown) / 1e6:+.3f} MB since the mark"
+        head += f", peak {tracemalloc.get_traced_memory()[1] / 1e6:.3f} MB since the mark"
+        lines = [f"{stat.size_diff / 1e6:+.3f} MB in {stat.count_diff:+} blocks\n" +
+                 "\n".join(stat.traceback.format()) for stat in grown[:40]]  # fmt: skip
+    else:
+        top = snapshot.statistics("traceback")[:40]
+        lines = [f"{stat.size / 1e6:.2f} MB in {stat.count} blocks\n" +
+                 "\n".join(stat.traceback.format()) for stat in top]  # fmt: skip
+    path.write_text("\n\n".join([head, *lines]))
 
 
 if __name__ == "__main__":
