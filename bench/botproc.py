@@ -380,7 +380,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.bare:
         instrument(recorder)
     baseline: list[tracemalloc.Snapshot] = []
-    written: list[None] = []  # SIGUSR2 wrote the comparison: the end does not overwrite it
+    written: list[bool] = []  # SIGUSR2 wrote the comparison: the end does not overwrite it
     if args.tracemalloc:
         tracemalloc.start(8)
         # SIGUSR1 marks the moment to compare the end with (the waves phase sends it after
@@ -429,7 +429,7 @@ def _mark(baseline: list[tracemalloc.Snapshot]) -> None:
     tracemalloc.reset_peak()
 
 
-def _write_trace(path: Path, baseline: list[tracemalloc.Snapshot]) -> None:
+def _write_trace(path: Path, baseline: list[tracemalloc.Snapshot]) -> bool:
     """The lines holding the most memory now, or what grew since the SIGUSR1 mark; the first
     line gives the totals (traced now, and grown since the mark)."""
     snapshot = tracemalloc.take_snapshot()
@@ -445,7 +445,11 @@ def _write_trace(path: Path, baseline: list[tracemalloc.Snapshot]) -> None:
         top = snapshot.statistics("traceback")[:40]
         lines = [f"{stat.size / 1e6:.2f} MB in {stat.count} blocks\n" +
                  "\n".join(stat.traceback.format()) for stat in top]  # fmt: skip
-    path.write_text("\n\n".join([head, *lines]))
+    # Renamed into place, so that whoever waits for the file reads it whole.
+    partial = path.with_suffix(".partial")
+    partial.write_text("\n\n".join([head, *lines]))
+    partial.replace(path)
+    return True
 
 
 if __name__ == "__main__":

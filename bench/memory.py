@@ -6,13 +6,24 @@ The database is pre-filled with bulk inserts that match the schema the real migr
 menu state and four message ids, all keyed by the same keyed hashes the bot computes
 (`StorageKey.digest`, `ConversationRunner.person_key`), so each row is one the bot could resume.
 Then the bot starts on that file, and its VmRSS (resident now) and VmHWM (peak) are read from
-/proc/<pid>/status: once idle, and again after N people went to "where are you?" side by side.
+/proc/<pid>/status: once idle, then after a warm-up of a few people (what the first survivor's
+step loads once), and again after N people went to "where are you?" side by side. The bot runs
+with `--bare`: the benchmark's timing samples, kept per update, are not the bot's memory.
+
+Resident memory does not say what is held: the allocators keep what a burst of N updates in
+flight used at once. So the N people go again, on a copy of the same database, through a bot
+process under tracemalloc (its own RSS is not read: tracing costs memory): the Python memory
+still held afterwards, per person, and the traced peak while they were at it (the transient
+part). SQLite's page caches are not traced (they fill once, up to about 2 MB per connection).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
+import shutil
+import signal
 import sqlite3
 import time
 from collections.abc import Callable
@@ -32,6 +43,15 @@ STORED_USERS = 50_000_000  # stored people have ids from here; active ones are f
 MESSAGES_PER_PERSON = 4
 BATCH = 10_000
 SETTLE_SECONDS = 2.0  # after start: the first purge runs 1 s after start (bot/app.py)
+# Before the crowd, a few people go the same way: what the first survivor's step loads once
+# (modules, catalogues, caches) is the bot's, not each person's.
+WARMUP_PEOPLE = 20
+QUIET_SECONDS = 1.0  # after the crowd's last answer: the bot ends its steps (saves, counts)
+TRACE_WAIT = 60.0  # for the traced process to write its comparison (a snapshot takes seconds)
+_TRACED = re.compile(
+    r"traced (?P<now>[\d.]+) MB, grown (?P<grown>[-+\d.]+) MB since the mark, "
+    r"peak (?P<peak>[\d.]+) MB"
+)
 
 
 @dataclass(frozen=True)
@@ -94,12 +114,14 @@ async def measure(config: MemoryConfig) -> dict[str, Any]:
     db_path = workdir / "jigiya.sqlite3"
     prefill_s = await prefill(db_path, config.stored)
     db_mb = sum(p.stat().st_size for p in workdir.glob("jigiya.sqlite3*")) / 1e6
+    if config.active:  # the traced run's copy, before this run adds anyone
+        shutil.copy(db_path, workdir / "traced.sqlite3")
     stats_path = workdir / "stats.json"
     result: dict[str, Any] = {"stored": config.stored, "active": config.active}
     async with BotApiEmulator(TOKEN) as emu:
         hub = Hub(emu)
         child = await spawn(
-            ["-m", "bench.botproc", "jigiya", "--stats", str(stats_path)],
+            ["-m", "bench.botproc", "jigiya", "--bare", "--stats", str(stats_path)],
             bot_env(emu.base_url, db_path),
             workdir / "bot.log",
         )
@@ -109,11 +131,13 @@ async def measure(config: MemoryConfig) -> dict[str, Any]:
             idle = memory_mib(child.pid)
             result.update(idle_rss_mb=mb(idle["VmRSS"]), idle_peak_mb=mb(idle["VmHWM"]))
             if config.active:
-                people = await crowd(
-                    hub, midway_journey, range(1_000_000, 1_000_000 + config.active)
-                )
+                await _warm_up(hub)
+                warm = memory_mib(child.pid)
+                people = await crowd(hub, midway_journey, _people(config.active))
+                await asyncio.sleep(QUIET_SECONDS)
                 busy = memory_mib(child.pid)
                 result.update(
+                    warm_rss_mb=mb(warm["VmRSS"]),
                     active_finished=people.finished,
                     active_failed=people.failed,
                     active_seconds=people.elapsed,
@@ -123,6 +147,8 @@ async def measure(config: MemoryConfig) -> dict[str, Any]:
         finally:
             await child.stop()
     stats: dict[str, Any] = json.loads(stats_path.read_text()) if stats_path.exists() else {}
+    if config.active:
+        result.update(await traced(workdir, config.active))
     result.update(
         prefill_s=prefill_s,
         db_mb=db_mb,
@@ -130,6 +156,52 @@ async def measure(config: MemoryConfig) -> dict[str, Any]:
         bot_first_errors=stats.get("first_errors", []),
     )
     return result
+
+
+async def traced(workdir: Path, active: int) -> dict[str, Any]:
+    """The same crowd under tracemalloc: KB per person held after it, and at its peak."""
+    trace_path = workdir / "tracemalloc.txt"
+    async with BotApiEmulator(TOKEN) as emu:
+        hub = Hub(emu)
+        child = await spawn(
+            ["-m", "bench.botproc", "jigiya", "--bare",
+             "--stats", str(workdir / "traced-stats.json"),
+             "--tracemalloc", str(trace_path)],
+            bot_env(emu.base_url, workdir / "traced.sqlite3"),
+            workdir / "traced-bot.log",
+        )  # fmt: skip
+        try:
+            await wait_ready(emu, child)
+            await asyncio.sleep(SETTLE_SECONDS)
+            await _warm_up(hub)
+            child.process.send_signal(signal.SIGUSR1)  # the mark: what is traced now
+            await asyncio.sleep(SETTLE_SECONDS)
+            await crowd(hub, midway_journey, _people(active))
+            await asyncio.sleep(QUIET_SECONDS)
+            child.process.send_signal(signal.SIGUSR2)  # what grew, written while it runs
+            for _ in range(int(TRACE_WAIT / 0.5)):  # written whole: it is renamed into place
+                if trace_path.exists():
+                    break
+                await asyncio.sleep(0.5)
+        finally:
+            await child.stop()
+    found = _TRACED.match(trace_path.read_text()) if trace_path.exists() else None
+    if found is None:
+        return {}
+    now, grown, peak = (float(found[name]) for name in ("now", "grown", "peak"))
+    return {
+        "traced_held_kb": grown * 1e3 / active,
+        "traced_peak_kb": (peak - (now - grown)) * 1e3 / active,
+    }
+
+
+async def _warm_up(hub: Hub) -> None:
+    await crowd(hub, midway_journey, range(900_000, 900_000 + WARMUP_PEOPLE))
+    await asyncio.sleep(SETTLE_SECONDS)
+
+
+def _people(count: int) -> range:
+    return range(1_000_000, 1_000_000 + count)
 
 
 def plan(quick: bool) -> list[MemoryConfig]:
@@ -146,7 +218,10 @@ async def run_phase(quick: bool, log: Callable[[str], None] = print) -> dict[str
         if config.active:
             line += (
                 f", with {config.active:,} mid-journey {result['active_rss_mb']:.1f} MB "
-                f"(peak {result['active_peak_mb']:.1f} MB)"
+                f"(peak {result['active_peak_mb']:.1f} MB); per person "
+                f"{(result['active_rss_mb'] - result['warm_rss_mb']) * 1e3 / config.active:.1f} KB "
+                f"resident, {result.get('traced_held_kb', float('nan')):.1f} KB held and "
+                f"{result.get('traced_peak_kb', float('nan')):.1f} KB at the peak (tracemalloc)"
             )
         log(line)
         results.append(result)

@@ -747,6 +747,8 @@ def _memory(memory: Results) -> list[str]:
             f"{run['active_peak_mb']:.1f}" if run.get("active") else f"{run['idle_peak_mb']:.1f}",
             f"{run['active_finished']:,}/{run['active']:,} in {run['active_seconds']:.0f} s"
             if run.get("active") else "–",
+            fmt(_per_person_kb(run)),
+            fmt(run.get("traced_held_kb"), 1), fmt(run.get("traced_peak_kb"), 1),
             fmt(run["bot_errors"]),
         ])  # fmt: skip
     return [
@@ -755,14 +757,30 @@ def _memory(memory: Results) -> list[str]:
         "Resident memory of the bot process (VmRSS; peak: VmHWM) in MB of 10^6 bytes, read from "
         "/proc. *Idle*: 2 s after it started polling on a database holding that many stored "
         "conversations. *Mid-journey*: after that many people, all at once, went /start → "
-        "French → nearest centre and were left on \"where are you?\".",
+        "French → nearest centre and were left on \"where are you?\". *Per person*: the "
+        "growth ÷ people, in KB of 10^3 bytes, from a reading taken after 20 people went the "
+        "same way first (what the first survivor's step loads once is not per person): "
+        "resident, then from the same crowd run again under tracemalloc (bench/memory.py), "
+        "the Python memory still *held* after it and the traced *peak* above the warm reading "
+        "while it ran. Resident growth beyond what is held is memory the allocators keep "
+        "after the peak, and SQLite's page caches (not traced) filling once; see "
+        "bench/README.md, *Memory*.",
         "",
         *_table(
             ["Stored conversations", "Database MB", "Pre-fill s", "Idle MB", "Mid-journey MB",
-             "Peak MB", "Mid-journey people", "Bot errors"],
+             "Peak MB", "Mid-journey people", "Per person KB", "Held KB", "Peak KB",
+             "Bot errors"],
             rows,
         ),
     ]  # fmt: skip
+
+
+def _per_person_kb(run: Results) -> float | None:
+    """Resident growth per person mid-journey, from the reading after the warm-up."""
+    if not run.get("active"):
+        return None
+    start = run.get("warm_rss_mb", run["idle_rss_mb"])
+    return float((run["active_rss_mb"] - start) * 1e3 / run["active"])
 
 
 def _waves(waves: Results) -> list[str]:
