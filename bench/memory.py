@@ -7,8 +7,9 @@ menu state and four message ids, all keyed by the same keyed hashes the bot comp
 (`StorageKey.digest`, `ConversationRunner.person_key`), so each row is one the bot could resume.
 Then the bot starts on that file, and its VmRSS (resident now) and VmHWM (peak) are read from
 /proc/<pid>/status: once idle, then after a warm-up of a few people (what the first survivor's
-step loads once), and again after N people went to "where are you?" side by side. The bot runs
-with `--bare`: the benchmark's timing samples, kept per update, are not the bot's memory.
+step loads once), after N people went to "where are you?" side by side, and after N more did.
+The bot runs with `--bare`: the benchmark's timing samples, kept per update, are not the bot's
+memory.
 
 Resident memory does not say what is held: the allocators keep what a burst of N updates in
 flight used at once. So the N people go again, on a copy of the same database, through a bot
@@ -136,7 +137,13 @@ async def measure(config: MemoryConfig) -> dict[str, Any]:
                 people = await crowd(hub, midway_journey, _people(config.active))
                 await asyncio.sleep(QUIET_SECONDS)
                 busy = memory_mib(child.pid)
+                # As many new people again: what the first crowd's peak left to the allocators
+                # is used again, so this growth is what each further person costs.
+                await crowd(hub, midway_journey, _people(config.active, again=True))
+                await asyncio.sleep(QUIET_SECONDS)
+                again = memory_mib(child.pid)
                 result.update(
+                    again_rss_mb=mb(again["VmRSS"]),
                     warm_rss_mb=mb(warm["VmRSS"]),
                     active_finished=people.finished,
                     active_failed=people.failed,
@@ -200,8 +207,9 @@ async def _warm_up(hub: Hub) -> None:
     await asyncio.sleep(SETTLE_SECONDS)
 
 
-def _people(count: int) -> range:
-    return range(1_000_000, 1_000_000 + count)
+def _people(count: int, *, again: bool = False) -> range:
+    first = 2_000_000 if again else 1_000_000
+    return range(first, first + count)
 
 
 def plan(quick: bool) -> list[MemoryConfig]:
@@ -221,7 +229,9 @@ async def run_phase(quick: bool, log: Callable[[str], None] = print) -> dict[str
                 f"(peak {result['active_peak_mb']:.1f} MB); per person "
                 f"{(result['active_rss_mb'] - result['warm_rss_mb']) * 1e3 / config.active:.1f} KB "
                 f"resident, {result.get('traced_held_kb', float('nan')):.1f} KB held and "
-                f"{result.get('traced_peak_kb', float('nan')):.1f} KB at the peak (tracemalloc)"
+                f"{result.get('traced_peak_kb', float('nan')):.1f} KB at the peak (tracemalloc); "
+                f"{(result['again_rss_mb'] - result['active_rss_mb']) * 1e3 / config.active:.1f} "
+                f"KB for each of {config.active:,} more"
             )
         log(line)
         results.append(result)

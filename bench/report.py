@@ -748,6 +748,8 @@ def _memory(memory: Results) -> list[str]:
             f"{run['active_finished']:,}/{run['active']:,} in {run['active_seconds']:.0f} s"
             if run.get("active") else "–",
             fmt(_per_person_kb(run)),
+            fmt((run["again_rss_mb"] - run["active_rss_mb"]) * 1e3 / run["active"])
+            if "again_rss_mb" in run else "–",
             fmt(run.get("traced_held_kb"), 1), fmt(run.get("traced_peak_kb"), 1),
             fmt(run["bot_errors"]),
         ])  # fmt: skip
@@ -760,7 +762,9 @@ def _memory(memory: Results) -> list[str]:
         "French → nearest centre and were left on \"where are you?\". *Per person*: the "
         "growth ÷ people, in KB of 10^3 bytes, from a reading taken after 20 people went the "
         "same way first (what the first survivor's step loads once is not per person): "
-        "resident, then from the same crowd run again under tracemalloc (bench/memory.py), "
+        "resident; *next*: resident growth per person when as many new people do it again "
+        "after them (the allocators reuse what the first crowd's peak left); then, from the "
+        "first crowd run again under tracemalloc (bench/memory.py), "
         "the Python memory still *held* after it and the traced *peak* above the warm reading "
         "while it ran. Resident growth beyond what is held is memory the allocators keep "
         "after the peak, and SQLite's page caches (not traced) filling once; see "
@@ -768,7 +772,7 @@ def _memory(memory: Results) -> list[str]:
         "",
         *_table(
             ["Stored conversations", "Database MB", "Pre-fill s", "Idle MB", "Mid-journey MB",
-             "Peak MB", "Mid-journey people", "Per person KB", "Held KB", "Peak KB",
+             "Peak MB", "Mid-journey people", "Per person KB", "Next KB", "Held KB", "Peak KB",
              "Bot errors"],
             rows,
         ),
