@@ -15,6 +15,7 @@ import re
 import unicodedata
 from abc import ABC, abstractmethod
 from collections import deque
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
@@ -115,6 +116,15 @@ class FlowMachine(AsyncMachine):
         self.set_state(state, model=model)
         self.models.append(model)
         self._transition_queue_dict[id(model)] = deque()  # queued="model": its own queue
+
+    @staticmethod
+    async def await_all(
+        callables: list[Callable[..., Coroutine[Any, Any, bool | None]]],
+    ) -> list[bool | None]:
+        """A list of callbacks or conditions, one after the other in this task: the flows'
+        are plain functions, and transitions' `asyncio.gather` started a task for each, a turn
+        of the busy event loop."""
+        return [await call() for call in callables]
 
 
 class Flow(ABC):
