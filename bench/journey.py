@@ -110,15 +110,21 @@ class Person:
     hub: Hub | None = None
     settle: float = 0.0
     step_calls: list[Counter[str]] = field(default_factory=list)
+    # Seconds she reads each answer before her next action (0: she acts the instant it lands).
+    reading: float = 0.0
 
     @classmethod
-    def make(cls, hub: Hub, user_id: int, name: str = "Awa") -> Person:
+    def make(cls, hub: Hub, user_id: int, name: str = "Awa", reading: float = 0.0) -> Person:
         user = hub.emu.user(user_id, name, language_code="fr")
-        return cls(user, hub.queue(user_id))
+        return cls(user, hub.queue(user_id), reading=reading)
 
     async def act(self, action: Awaitable[Any], *ends: Ends) -> list[ChatEvent]:
         """Do something, then read the bot's answer up to its last event: one event matching
-        each of `ends`, in order. Returns those events; the time taken goes to `latencies`."""
+        each of `ends`, in order. Returns those events; the time taken goes to `latencies`.
+        After the first answer she reads each one for `reading` seconds before acting; the
+        action is made only then (a coroutine does nothing until awaited)."""
+        if self.reading and self.latencies:
+            await asyncio.sleep(self.reading)
         before = Counter(self.hub.calls) if self.hub is not None else None
         started = time.monotonic()
         await action
@@ -254,11 +260,12 @@ async def crowd(
     together: bool = True,
     seed: int = 1,
     cutoff: float = 600.0,
+    reading: float = 0.0,
 ) -> CrowdResult:
     """Everyone does the journey, all at once (`together`) or one after the other. After
     `cutoff` seconds whoever is still on the way is stopped: the figures then cover the answers
-    that arrived by then."""
-    people = [Person.make(hub, user_id) for user_id in user_ids]
+    that arrived by then. `reading`: seconds each person reads an answer before acting."""
+    people = [Person.make(hub, user_id, reading=reading) for user_id in user_ids]
     where = places(len(people), seed)
     started = time.monotonic()
     deadline = started + cutoff

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+from functools import partial
 from typing import Any
 
+from bench import before_after
 from bench import waves as waves_module
 from bench.common import fmt
-from bench.throughput import paced_share
+from bench.throughput import READING_S, paced_share
 
 Results = dict[str, Any]
 
@@ -52,8 +54,8 @@ def _find(results: Results, bot: str, **want: Any) -> dict[str, Any] | None:
         config = run["config"]
         if config["bot"] != bot or config["profile"]:
             continue
-        defaults = {"paced": False, "solo": False}
-        if all(config.get(k) == v for k, v in {**defaults, **want}.items()):
+        defaults = {"paced": False, "solo": False, "reading": 0.0}
+        if all(config.get(k, defaults.get(k)) == v for k, v in {**defaults, **want}.items()):
             return run
     return None
 
@@ -520,6 +522,10 @@ def render(results: Results) -> str:
             lines += [f"**{name}**", ""]
             lines += [f"- {reason}" for reason in why]
             lines += [""]
+    steps = results.get("throughput", {}).get("steps")
+    lines += before_after.render(
+        results, partial(_find, results), _step_figures(steps)[:2] if steps else None
+    )
     if "throughput" in results:
         lines += _throughput(results)
     if "memory" in results:
@@ -578,9 +584,7 @@ def _throughput(results: Results) -> list[str]:
     rows = []
     for run in main:
         config = run["config"]
-        mode = "alone" if config["solo"] else f"{config['people']:,}"
-        if config["paced"]:
-            mode += " *paced*"
+        mode = _mode(config)
         if config.get("window") is not None:
             mode += " *rolling*"
             done = f"{run['finished']:,} ended in the {config['window']:.0f}-s window"
@@ -670,8 +674,7 @@ def _throughput(results: Results) -> list[str]:
         if config["bot"] != "jigiya":
             continue
         store_rows.append([
-            "alone" if config["solo"] else f"{config['people']:,}"
-            + (" *paced*" if config["paced"] else ""),
+            _mode(config),
             f"{config['latency'] * 1000:.0f}",
             fmt(run["transactions_per_update"], 2),
             fmt(run.get("reads_per_update"), 2),
@@ -724,6 +727,17 @@ def _throughput(results: Results) -> list[str]:
             ),
             "",
         ]
+    reading = _find(results, "jigiya", paced=True, latency=0.05, reading=READING_S)
+    if reading is not None:
+        lines += [
+            f"**The same, people reading each answer for {READING_S:g} s** before acting "
+            f"({reading['people']} people, 50 ms): {fmt(reading['paced_calls_per_s'])} paced "
+            f"messages/s, under Telegram's 30/s, and each chat's bucket refills while she reads; "
+            f"answers p50 {_ms(reading['answer_ms'], 'p50', 0)} ms, p99 "
+            f"{_ms(reading['answer_ms'], 'p99', 0)} ms. The row above is people tapping the "
+            "instant an answer lands: a crowd no person makes, which queues on Telegram's limits.",
+            "",
+        ]
     profiled = [r for r in runs if r["config"]["profile"] and r.get("profile")]
     if profiled:
         shares = profiled[0]["profile"]
@@ -735,6 +749,16 @@ def _throughput(results: Results) -> list[str]:
         ]
         lines += _table(["Part", "Share"], [[k, f"{v:.0%}"] for k, v in shares.items()])
     return lines
+
+
+def _mode(config: dict[str, Any]) -> str:
+    """How a run's people behaved, as the tables name it."""
+    mode = "alone" if config["solo"] else f"{config['people']:,}"
+    if config["paced"]:
+        mode += " *paced*"
+    if config.get("reading"):
+        mode += f" *reading {config['reading']:g} s*"
+    return mode
 
 
 def _memory(memory: Results) -> list[str]:

@@ -54,6 +54,11 @@ RUN_LIMIT = 900.0  # seconds any one run may take, all included
 PACED_ENDPOINTS = ("send", "editMessage", "copyMessage", "forwardMessage")
 
 
+# How long the paced run's people read each answer before acting: a short screen read fast (a
+# person with little reading, or listening to it, takes longer: this is the hard case).
+READING_S = 3.0
+
+
 @dataclass(frozen=True)
 class RunConfig:
     bot: str  # "jigiya" | "echo" (the floor: PTB's httpx) | "echo-aiohttp" (Jigiya's transport)
@@ -64,13 +69,15 @@ class RunConfig:
     cutoff: float = 300.0  # seconds after which people still on their way are stopped
     window: float | None = None  # a rolling crowd measured over this many seconds (journey.py)
     profile: bool = False  # cProfile of the bot's event loop thread
+    reading: float = 0.0  # seconds each person reads an answer before her next action
 
     @property
     def label(self) -> str:
         mode = "solo" if self.solo else f"{self.people}p"
         pace = "-paced" if self.paced else ""
         profile = "+profile" if self.profile else ""
-        return f"{self.bot}-{mode}-{round(self.latency * 1000)}ms{pace}{profile}"
+        reading = f"-reading{self.reading:g}s" if self.reading else ""
+        return f"{self.bot}-{mode}-{round(self.latency * 1000)}ms{pace}{reading}{profile}"
 
 
 async def measure(config: RunConfig, *, first_user: int = 100_000) -> dict[str, Any]:
@@ -114,8 +121,9 @@ async def measure(config: RunConfig, *, first_user: int = 100_000) -> dict[str, 
             else:
                 mark("start")
                 result = await crowd(
-                    hub, journey, people, together=not config.solo, cutoff=config.cutoff
-                )
+                    hub, journey, people, together=not config.solo, cutoff=config.cutoff,
+                    reading=config.reading,
+                )  # fmt: skip
                 mark("end")
             memory = memory_mib(child.pid)
         finally:
@@ -300,8 +308,11 @@ def plan(quick: bool) -> list[RunConfig]:
         for bot in echoes:
             runs.append(RunConfig(bot, sizes[1], latency, cutoff=window))
         runs.append(RunConfig("jigiya", sizes[1], latency, window=window))
-    # Telegram's pace kept: the real-world ceiling.
-    runs.append(RunConfig("jigiya", 10 if quick else 30, 0.05, paced=True))
+    # Telegram's pace kept: the real-world ceiling, with people tapping the instant an answer
+    # lands, then reading each answer for a few seconds as a person does.
+    paced_people = 10 if quick else 30
+    runs.append(RunConfig("jigiya", paced_people, 0.05, paced=True))
+    runs.append(RunConfig("jigiya", paced_people, 0.05, paced=True, reading=READING_S))
     # Where the bot's CPU goes.
     runs.append(RunConfig("jigiya", 5 if quick else 10, 0.0, solo=True, profile=True))
     return runs

@@ -6,6 +6,7 @@ from the committed .po files when the .mo is missing or older (the .mo is a buil
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 from collections.abc import Iterable, Mapping
@@ -149,12 +150,18 @@ class Catalogs:
 def supported_language(candidates: Iterable[str | None]) -> str | None:
     """The first candidate (stored choice, then Telegram's language_code) that we support."""
     for candidate in candidates:
-        if not candidate:
-            continue
-        try:
-            code = Locale.parse(candidate, sep="-").language
-        except (ValueError, UnknownLocaleError):
-            continue
-        if code in CODES:
+        code = _supported(candidate) if candidate else None
+        if code is not None:
             return code
     return None
+
+
+@functools.lru_cache(maxsize=256)
+def _supported(candidate: str) -> str | None:
+    """A language tag's language if we support it. Cached: babel's parsing cost a little on
+    every update, and the tags people's apps send are few."""
+    try:
+        code = Locale.parse(candidate, sep="-").language
+    except (ValueError, UnknownLocaleError):
+        return None
+    return code if code in CODES else None

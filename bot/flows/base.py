@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from abc import ABC, abstractmethod
+from collections import deque
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
@@ -105,6 +107,34 @@ NOT_UNDERSTOOD = t("Sorry, I did not understand that. Please use the buttons bel
 KEPT = "kept"
 
 
+class FlowMachine(AsyncMachine):
+    """A flow's machine, to which a fresh model is added for each update.
+
+    A model gets only what the flows call on it, `trigger` and `may_trigger`: transitions' own
+    `add_model` also binds a method and a `may_` method per trigger and an `is_` method per
+    state to every model: 166 µs of the survivor flow's update, now 9 µs (bench/README.md).
+    Callbacks are callables given the model by the event data, never names looked up on a
+    model, so nothing else is ever read from one."""
+
+    def add_model(self, model: Any, initial: Any = None) -> None:
+        model.trigger = partial(self._get_trigger, model)
+        model.may_trigger = partial(self._can_trigger, model)
+        state = self.initial if initial is None else initial
+        assert state is not None  # the machine is built with an initial state
+        self.set_state(state, model=model)
+        self.models.append(model)
+        self._transition_queue_dict[id(model)] = deque()  # queued="model": its own queue
+
+    @staticmethod
+    async def await_all(
+        callables: list[Callable[..., Coroutine[Any, Any, bool | None]]],
+    ) -> list[bool | None]:
+        """A list of callbacks or conditions, one after the other in this task: the flows'
+        are plain functions, and transitions' `asyncio.gather` started a task for each, a turn
+        of the busy event loop."""
+        return [await call() for call in callables]
+
+
 class Flow(ABC):
     """A conversation flow; its machine is built once and shared by every conversation."""
 
@@ -119,7 +149,7 @@ class Flow(ABC):
         # model=None: models are added per update. queued="model": triggers of one model run
         # in order. send_event=True: callbacks get the model from the EventData, since one
         # machine serves every model.
-        return AsyncMachine(
+        return FlowMachine(
             model=None,
             states=states,
             transitions=transitions,

@@ -2,6 +2,12 @@
 
 Every message to a person is protected from forwarding and saving (the chat may be on a shared
 phone), except what is meant to be passed on: an officer's document, an invitation code.
+
+Messages, edits, contact cards and map pins go as the Bot API's own JSON through
+python-telegram-bot's request path (`Bot._post`: its rate limiter, and in it the quick exit's
+gate, and its errors), and their answers are read as JSON: building PTB's objects for a keyboard
+and reading each answer into a `Message`, of which only the id is read, cost more of the bot's
+CPU than the rest of a call (bench/README.md, "Less CPU per call").
 """
 
 from __future__ import annotations
@@ -9,15 +15,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from typing import Any
 
-from telegram import (
-    Bot,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    KeyboardButton,
-    ReplyKeyboardMarkup,
-    ReplyKeyboardRemove,
-)
+from telegram import Bot, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot.flows.screens import Contact, Document, Output, Picture, Pin, Screen, Voice, t
@@ -29,29 +29,39 @@ log = logging.getLogger(__name__)
 LOCATION_HINT = t("📍 To share your location, tap the button below.")
 LOCATION_BUTTON = t("📍 Share my location")
 DELETE_BATCH = 100  # deleteMessages takes at most 100 ids
+REMOVE_KEYBOARD = {"remove_keyboard": True}
+
+Json = dict[str, Any]
+
+
+def inline_keyboard(screen: Screen, translator: Translator) -> Json | None:
+    """The screen's buttons as the Bot API's InlineKeyboardMarkup."""
+    if not screen.buttons:
+        return None
+    return {
+        "inline_keyboard": [
+            [{"text": translator.render(b.label), "callback_data": b.data} for b in row]
+            for row in screen.buttons
+        ]
+    }
 
 
 def inline_markup(screen: Screen, translator: Translator) -> InlineKeyboardMarkup | None:
-    if not screen.buttons:
-        return None
-    return InlineKeyboardMarkup(
-        [
-            [InlineKeyboardButton(translator.render(b.label), callback_data=b.data) for b in row]
-            for row in screen.buttons
-        ]
-    )
+    """The same as python-telegram-bot's object, for callers that send through its methods."""
+    keyboard = inline_keyboard(screen, translator)
+    return None if keyboard is None else InlineKeyboardMarkup.de_json(keyboard, None)
 
 
 def text_of(screen: Screen, translator: Translator) -> str:
     return "\n\n".join(translator.render(part) for part in screen.body)
 
 
-def location_keyboard(translator: Translator) -> ReplyKeyboardMarkup:
-    return ReplyKeyboardMarkup(
-        [[KeyboardButton(translator.render(LOCATION_BUTTON), request_location=True)]],
-        resize_keyboard=True,
-        one_time_keyboard=True,
-    )
+def location_keyboard(translator: Translator) -> Json:
+    return {
+        "keyboard": [[{"text": translator.render(LOCATION_BUTTON), "request_location": True}]],
+        "one_time_keyboard": True,
+        "resize_keyboard": True,
+    }
 
 
 class TelegramChannel:
@@ -59,6 +69,11 @@ class TelegramChannel:
 
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
+
+    async def _call(self, endpoint: str, **params: object) -> Any:
+        """One Bot API call, parameters and answer as Telegram's JSON (None leaves a parameter
+        out), through python-telegram-bot's request path: see the module's docstring."""
+        return await self.bot._post(endpoint, params)
 
     async def show(
         self,
@@ -73,18 +88,18 @@ class TelegramChannel:
         lone = len([o for o in outputs if not isinstance(o, Document | Voice)]) == 1
         for output in outputs:
             if isinstance(output, Contact):
-                sent = await self.bot.send_contact(
-                    chat_id, phone_number=output.phone,
+                sent = await self._call(
+                    "sendContact", chat_id=chat_id, phone_number=output.phone,
                     first_name=translator.render(output.name), protect_content=True,
                 )  # fmt: skip
-                shown.append(sent.message_id)
+                shown.append(sent["message_id"])
             elif isinstance(output, Pin):
-                sent = await self.bot.send_venue(
-                    chat_id, latitude=output.latitude, longitude=output.longitude,
-                    title=translator.render(output.title),
+                sent = await self._call(
+                    "sendVenue", chat_id=chat_id, latitude=output.latitude,
+                    longitude=output.longitude, title=translator.render(output.title),
                     address=translator.render(output.address), protect_content=True,
                 )  # fmt: skip
-                shown.append(sent.message_id)
+                shown.append(sent["message_id"])
             elif isinstance(output, Voice):
                 # By the file id Telegram holds: no audio passes through or stays on our disk.
                 sent = await self.bot.send_voice(
@@ -122,39 +137,40 @@ class TelegramChannel:
                     await self._send(chat_id, output, translator, shown)
                 if output.ask_location:
                     # Only a reply keyboard asks for a location, and only a new message has one.
-                    sent = await self.bot.send_message(
-                        chat_id, translator.render(LOCATION_HINT),
+                    sent = await self._call(
+                        "sendMessage", chat_id=chat_id, text=translator.render(LOCATION_HINT),
                         reply_markup=location_keyboard(translator), protect_content=True,
                     )  # fmt: skip
-                    shown.append(sent.message_id)
+                    shown.append(sent["message_id"])
 
     async def _send(
         self, chat_id: int, screen: Screen, translator: Translator, shown: list[int]
     ) -> None:
         """A new message. One that takes the location keyboard away cannot carry inline buttons
         too (a message has one keyboard): it gets them at once by an edit, still one message."""
-        inline = inline_markup(screen, translator)
-        markup = ReplyKeyboardRemove() if screen.drop_location_button else inline
-        sent = await self.bot.send_message(
-            chat_id, text_of(screen, translator), reply_markup=markup,
-            protect_content=not screen.shareable,
+        inline = inline_keyboard(screen, translator)
+        markup = REMOVE_KEYBOARD if screen.drop_location_button else inline
+        sent = await self._call(
+            "sendMessage", chat_id=chat_id, text=text_of(screen, translator),
+            reply_markup=markup, protect_content=not screen.shareable,
             disable_notification=True if screen.silent else None,
         )  # fmt: skip
-        shown.append(sent.message_id)
+        shown.append(sent["message_id"])
         if screen.drop_location_button and inline is not None:
-            await self.bot.edit_message_reply_markup(chat_id, sent.message_id, reply_markup=inline)
+            await self._call(
+                "editMessageReplyMarkup", chat_id=chat_id, message_id=sent["message_id"],
+                reply_markup=inline,
+            )  # fmt: skip
 
     async def _edit(
         self, chat_id: int, message_id: int | None, screen: Screen, translator: Translator
     ) -> bool:
         """Replace a message in place; False when Telegram refuses (too old, deleted)."""
         try:
-            await self.bot.edit_message_text(
-                text_of(screen, translator),
-                chat_id=chat_id,
-                message_id=message_id,
-                reply_markup=inline_markup(screen, translator),
-            )
+            await self._call(
+                "editMessageText", chat_id=chat_id, message_id=message_id,
+                text=text_of(screen, translator), reply_markup=inline_keyboard(screen, translator),
+            )  # fmt: skip
         except BadRequest as exc:
             return "not modified" in exc.message
         return True
