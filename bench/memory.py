@@ -212,6 +212,16 @@ def _people(count: int, *, again: bool = False) -> range:
     return range(first, first + count)
 
 
+def per_person_kb(run: dict[str, Any], reading: str = "active_rss_mb") -> float | None:
+    """Resident growth per person mid-journey in KB, from the reading after the warm-up (the
+    first crowd), or from the first crowd's reading (`again_rss_mb`: the next crowd)."""
+    if not run.get("active") or reading not in run:
+        return None
+    start = run["active_rss_mb"] if reading == "again_rss_mb" else run.get("warm_rss_mb")
+    return float((run[reading] - (run["idle_rss_mb"] if start is None else start)) * 1e3
+                 / run["active"])  # fmt: skip
+
+
 def plan(quick: bool) -> list[MemoryConfig]:
     if quick:
         return [MemoryConfig(0, 0), MemoryConfig(1_000, 0), MemoryConfig(10_000, 100)]
@@ -227,10 +237,10 @@ async def run_phase(quick: bool, log: Callable[[str], None] = print) -> dict[str
             line += (
                 f", with {config.active:,} mid-journey {result['active_rss_mb']:.1f} MB "
                 f"(peak {result['active_peak_mb']:.1f} MB); per person "
-                f"{(result['active_rss_mb'] - result['warm_rss_mb']) * 1e3 / config.active:.1f} KB "
+                f"{per_person_kb(result) or 0:.1f} KB "
                 f"resident, {result.get('traced_held_kb', float('nan')):.1f} KB held and "
                 f"{result.get('traced_peak_kb', float('nan')):.1f} KB at the peak (tracemalloc); "
-                f"{(result['again_rss_mb'] - result['active_rss_mb']) * 1e3 / config.active:.1f} "
+                f"{per_person_kb(result, 'again_rss_mb') or 0:.1f} "
                 f"KB for each of {config.active:,} more"
             )
         log(line)

@@ -7,6 +7,7 @@ from functools import partial
 from typing import Any
 
 from bench import before_after
+from bench import memory as memory_module
 from bench import waves as waves_module
 from bench.common import fmt
 from bench.throughput import READING_S, paced_share
@@ -771,9 +772,8 @@ def _memory(memory: Results) -> list[str]:
             f"{run['active_peak_mb']:.1f}" if run.get("active") else f"{run['idle_peak_mb']:.1f}",
             f"{run['active_finished']:,}/{run['active']:,} in {run['active_seconds']:.0f} s"
             if run.get("active") else "–",
-            fmt(_per_person_kb(run)),
-            fmt((run["again_rss_mb"] - run["active_rss_mb"]) * 1e3 / run["active"])
-            if "again_rss_mb" in run else "–",
+            fmt(memory_module.per_person_kb(run)),
+            fmt(memory_module.per_person_kb(run, "again_rss_mb")),
             fmt(run.get("traced_held_kb"), 1), fmt(run.get("traced_peak_kb"), 1),
             fmt(run["bot_errors"]),
         ])  # fmt: skip
@@ -801,14 +801,6 @@ def _memory(memory: Results) -> list[str]:
             rows,
         ),
     ]  # fmt: skip
-
-
-def _per_person_kb(run: Results) -> float | None:
-    """Resident growth per person mid-journey, from the reading after the warm-up."""
-    if not run.get("active"):
-        return None
-    start = run.get("warm_rss_mb", run["idle_rss_mb"])
-    return float((run["active_rss_mb"] - start) * 1e3 / run["active"])
 
 
 def _waves(waves: Results) -> list[str]:

@@ -76,10 +76,11 @@ class FlowModel:
         self.tallies: list[Tally] = []
 
     def unbind(self) -> None:
-        """Drops what the machine bound to it in add_model (`trigger`, `may_*`, `is_*`, `to_*`):
-        each points back to the model, a cycle that only the garbage collector's rare full
-        passes free, so that without this every person's last step (about 2 KB) would stay in
-        memory long after she went quiet."""
+        """Drops what the machine bound to it in add_model (`trigger`, `may_trigger`): each points
+        back to the model, a cycle that only the garbage collector's full passes free, rare in a
+        process with many long-lived objects, so that without this each person's last step
+        (her model and its data, outputs and screens) could stay in memory after she went
+        quiet."""
         for name in [name for name, value in vars(self).items() if isinstance(value, partial)]:
             delattr(self, name)
 
