@@ -160,6 +160,9 @@ class Recorder(logging.Handler):
         return {
             "ptb_chat_data": len(app.chat_data),
             "ptb_user_data": len(app.user_data),
+            # ids marked for a persistence flush that never comes (bot/telegram/application.py)
+            "ptb_persistence_marks": len(app._chat_ids_to_be_updated_in_persistence)
+            + len(app._user_ids_to_be_updated_in_persistence),
             "chat_locks": len(getattr(processor, "_chats", ())),
             "pacing_buckets": len(getattr(limiter, "_chats", ())),
             "exit_gate": len(exits._chats),

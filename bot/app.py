@@ -59,6 +59,7 @@ from bot.quiz import Quiz
 from bot.report import next_report_at
 from bot.services import Services
 from bot.telegram import polling, webhook
+from bot.telegram.application import JigiyaApplication
 from bot.telegram.channel import TelegramChannel
 from bot.telegram.context import CHATS, SERVICES, JigiyaContext
 from bot.telegram.intake import Intake
@@ -134,6 +135,7 @@ def build_application(
         )  # fmt: skip
     application = (
         ApplicationBuilder()
+        .application_class(JigiyaApplication)
         .token(settings.token)
         .base_url(settings.api_url)
         .base_file_url(settings.file_url)

@@ -76,6 +76,10 @@ async def test_nothing_of_a_quiet_chat_stays_in_memory_and_she_is_answered_when_
     assert isinstance(processor, ChatOrderedProcessor)
     assert len(app.chat_data) == 0  # python-telegram-bot's per-chat and per-user dicts
     assert len(app.user_data) == 0
+    # ...and its marks for a persistence the bot does not have, which only a persistence's flush
+    # would empty: every chat and user id ever seen, for ever (bot/telegram/application.py).
+    assert app._chat_ids_to_be_updated_in_persistence == set()
+    assert app._user_ids_to_be_updated_in_persistence == set()
     assert processor._chats == {}  # chat locks
     assert intake._chats == {}  # queues of updates per chat
     assert services.exits._chats == {}  # the quick exit's gate
