@@ -11,8 +11,7 @@ warm. What the store keeps of each person (30 days) is on disk, not in memory.
 
 At the end, the bot process reports how many per-chat objects it still holds (bench/botproc.py):
 python-telegram-bot's chat_data and user_data and its marks for a persistence flush, the chat
-locks, the pacing buckets, the exit
-gate's entries and the intake's queues.
+locks, the pacing buckets, the exit gate's entries and the intake's queues.
 """
 
 from __future__ import annotations
