@@ -77,8 +77,9 @@ def rows(results: Results, find: Find, step_figures: tuple[float, float] | None)
                 why.append(
                     f"Reading {READING_S:g} s: the danger screen's five messages (four cards, "
                     "then the screen) meet each chat's pace, a burst of three then one a "
-                    "second, so its last message comes about 2 s after the first; the cards "
-                    "come first."
+                    "second: the last ones wait (pacing wait per update p99 "
+                    f"{fmt(_ms(reading, 'pacing_wait_ms', 'p99'), 0)} ms), the cards first. "
+                    "Every other step's answer fits in the burst her reading refilled."
                 )
         why.append(
             "Tapping at once (as in the run before: each person acts the instant an answer lands) "

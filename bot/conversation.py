@@ -86,7 +86,6 @@ class ConversationRunner:
             outputs = await flow.step(model, event)
         finally:
             flow.machine.remove_model(model)
-            model.unbind()
         row.state, row.data, row.last_update_id = model.state, model.data, event.update_id
 
         def save(conn: sqlite3.Connection) -> None:

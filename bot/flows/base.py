@@ -75,15 +75,6 @@ class FlowModel:
         self.no_screen = False  # the step's outputs alone: the message pressed keeps its screen
         self.tallies: list[Tally] = []
 
-    def unbind(self) -> None:
-        """Drops what the machine bound to it in add_model (`trigger`, `may_trigger`): each points
-        back to the model, a cycle that only the garbage collector's full passes free, rare in a
-        process with many long-lived objects, so that without this each person's last step
-        (her model and its data, outputs and screens) could stay in memory after she went
-        quiet."""
-        for name in [name for name, value in vars(self).items() if isinstance(value, partial)]:
-            delattr(self, name)
-
     if TYPE_CHECKING:  # bound by the machine in add_model
 
         async def trigger(self, name: str, *args: Any) -> bool: ...
@@ -125,6 +116,14 @@ class FlowMachine(AsyncMachine):
         self.set_state(state, model=model)
         self.models.append(model)
         self._transition_queue_dict[id(model)] = deque()  # queued="model": its own queue
+
+    def remove_model(self, model: Any) -> None:
+        """Also drops what `add_model` bound: each binding points back to the model, a cycle
+        that only the collector's full passes free (rare in a process with many long-lived
+        objects), so that without this each person's last step (her model, its data, outputs
+        and screens) could stay in memory after she went quiet."""
+        super().remove_model(model)
+        del model.trigger, model.may_trigger
 
     @staticmethod
     async def await_all(
