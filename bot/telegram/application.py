@@ -12,8 +12,8 @@ class JigiyaApplication(Application[Any, Any, Any, Any, Any, Any]):
     sets for the next flush of its persistence, even when there is no persistence, and only a
     flush empties them. Jigiya keeps its conversations in its own store and has none, so these
     sets would hold the id of every person the bot ever met, for as long as it runs: 2 ints and
-    2 set slots per person, about 3 MB at 20,000 people and 7 MB more at 80,000, when a set
-    grows (bench/README.md, Waves of new people)."""
+    2 set slots per person, with steps of +3 MB at 19,661 people and +4 MB at 78,643 when the
+    sets' tables grow, 15 MB at 100,000 (bench/README.md, Waves of new people)."""
 
     def _mark_for_persistence_update(
         self, *, update: object | None = None, job: Job[Any] | None = None
