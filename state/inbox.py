@@ -10,6 +10,8 @@ from typing import Protocol
 
 from state.store import Store, now
 
+HOUR = 3600
+
 
 class Sealer(Protocol):
     def seal(self, plaintext: bytes, *, context: bytes) -> bytes: ...
@@ -33,6 +35,9 @@ class Inbox:
         if not batch:
             return fresh
         received = now()
+        # Only to know when an id may be forgotten: kept to the hour (rounded up, so never
+        # forgotten early), so that the disk does not say to the second when anyone wrote.
+        seen_hour = -(-received // HOUR) * HOUR
         ids = json.dumps(list(batch))  # one statement text whatever the batch's size
 
         def store(conn: sqlite3.Connection) -> None:
@@ -45,7 +50,7 @@ class Inbox:
             fresh[:] = [update_id for update_id in batch if update_id not in known]
             conn.executemany(
                 "INSERT INTO seen_updates (update_id, seen_at) VALUES (?, ?)",
-                [(update_id, received) for update_id in fresh],
+                [(update_id, seen_hour) for update_id in fresh],
             )
             conn.executemany(
                 "INSERT INTO inbox (update_id, payload, received_at, chat_key) VALUES (?, ?, ?, ?)",

@@ -38,9 +38,14 @@ async def test_message_ids_go_after_48_hours(store: Store) -> None:
 async def test_seen_update_ids_go_after_their_window(store: Store) -> None:
     inbox = Inbox(store, Keys("k" * 40))
     await inbox.take_in([(1, b"{}", None), (2, b"{}", None)])
+    async with store.reading() as db:
+        seen = [row[0] for row in await db.execute_fetchall("SELECT seen_at FROM seen_updates")]
+    assert len(seen) == 2
+    assert all(at % 3600 == 0 for at in seen)  # not to the second she wrote
     await inbox.done(1)
     assert (await purge(store, at=now() + SEEN_UPDATE_SECONDS - 60)).seen_updates == 0
-    assert (await purge(store, at=now() + SEEN_UPDATE_SECONDS + 60)).seen_updates == 2
+    # Kept to the hour, rounded up: gone an hour after the window at the latest.
+    assert (await purge(store, at=now() + SEEN_UPDATE_SECONDS + 3600 + 60)).seen_updates == 2
     # The unhandled update itself is never purged: it still has to be handled.
     assert [uid for uid, _ in await inbox.pending()] == [2]
 
