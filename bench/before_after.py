@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from bench.common import fmt
+from bench.common import fmt, table
 from bench.memory import per_person_kb
 from bench.throughput import READING_S
 
@@ -221,20 +221,20 @@ def rows(results: Results, find: Find, step_figures: tuple[float, float] | None)
 
 
 def render(results: Results, find: Find, step_figures: tuple[float, float] | None) -> list[str]:
-    table = rows(results, find, step_figures)
-    if not table:
+    found = rows(results, find, step_figures)
+    if not found:
         return []
     lines = [
         "## Issue 16: before → after",
         "",
         f"*Before*: the full run at {BEFORE_COMMIT}, as the issue quotes it. *After*: this run.",
         "",
-        "| Figure | Before | After | Target | Verdict |",
-        "|---|---|---|---|---|",
+        *table(
+            ["Figure", "Before", "After", "Target", "Verdict"],
+            [[f, b, a, t, v] for f, b, a, t, v, _ in found],
+        ),
     ]
-    lines += [f"| {f} | {b} | {a} | {t} | {v} |" for f, b, a, t, v, _ in table]
-    lines.append("")
-    for figure, *_, why in table:
+    for figure, *_, why in found:
         if why:
             lines += [f"**{figure}**", "", *(f"- {reason}" for reason in why), ""]
     return lines

@@ -9,7 +9,7 @@ from typing import Any
 from bench import before_after
 from bench import memory as memory_module
 from bench import waves as waves_module
-from bench.common import fmt
+from bench.common import fmt, table
 from bench.throughput import READING_S, paced_share
 
 Results = dict[str, Any]
@@ -38,12 +38,6 @@ def _busy(run: dict[str, Any]) -> bool:
 
 def _ms(summary: dict[str, float] | None, key: str = "p50", digits: int = 1) -> str:
     return fmt((summary or {}).get(key), digits)
-
-
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return [*lines, ""]
 
 
 def _runs(results: Results) -> list[dict[str, Any]]:
@@ -473,7 +467,7 @@ def render(results: Results) -> str:
     load = ", ".join(f"{x:.2f}" for x in machine["load_start"])
     load_end = ", ".join(f"{x:.2f}" for x in results.get("load_end", []))
     packages = ", ".join(f"{k} {v}" for k, v in machine["packages"].items())
-    lines += _table(
+    lines += table(
         ["", ""],
         [
             ["CPU", f"{machine['cpu']}, {machine['cores']} cores"],
@@ -512,7 +506,7 @@ def render(results: Results) -> str:
          "10 MB of idle", _target_waves(results)),
     ]  # fmt: skip
     lines += ["## Targets", ""]
-    lines += _table(
+    lines += table(
         ["Target", "Measured", "Verdict"],
         [[name, measured, verdict] for name, (measured, verdict, _) in targets],
     )
@@ -563,7 +557,7 @@ def _steps(steps: dict[str, Any] | None) -> list[str]:
         methods = ", ".join(f"{m} {fmt(n, 1)}" for m, n in sorted(step["calls"].items()))
         rows.append([step["step"], fmt(sum(step["calls"].values()), 1),
                      fmt(paced_share(step["calls"]), 1), methods])  # fmt: skip
-    return [*lines, *_table(["Step", "Calls", "Paced", "By method"], rows)]
+    return [*lines, *table(["Step", "Calls", "Paced", "By method"], rows)]
 
 
 def _throughput(results: Results) -> list[str]:
@@ -613,7 +607,7 @@ def _throughput(results: Results) -> list[str]:
         lines += [f"- {entry}" for entry in broken]
         lines += [""]
     lines += _steps(results.get("throughput", {}).get("steps"))
-    lines += _table(
+    lines += table(
         ["Bot", "People", "RTT ms", "Updates/s", "API calls/s", "Calls/update",
          "Answer p50 / p99", "Handler p50 / p99", "Bot-side p50 / p99", "CPU/update ms",
          "CPU bot / driver", "Journeys done", "Bot errors"],
@@ -663,7 +657,7 @@ def _throughput(results: Results) -> list[str]:
         "what is left is Jigiya's own work), same size and round trip:",
         "",
     ]
-    lines += _table(
+    lines += table(
         ["People", "RTT ms", "Updates/s ÷ echo", "Calls/s ÷ echo",
          f"Updates/s ÷ {SAME_TRANSPORT}", f"Calls/s ÷ {SAME_TRANSPORT}"],
         ratio_rows,
@@ -697,7 +691,7 @@ def _throughput(results: Results) -> list[str]:
         "it, the wait in the rate limiter. RSS: resident MiB at the end of the run.",
         "",
     ]
-    lines += _table(
+    lines += table(
         ["People", "RTT ms", "Transactions/update", "Reads/update", "Store lock wait",
          "Transaction",
          "Intake per batch", "Bot API wait per update", "Pacing wait per update", "RSS MiB"],
@@ -748,7 +742,7 @@ def _throughput(results: Results) -> list[str]:
             "Python-heavy parts):",
             "",
         ]
-        lines += _table(["Part", "Share"], [[k, f"{v:.0%}"] for k, v in shares.items()])
+        lines += table(["Part", "Share"], [[k, f"{v:.0%}"] for k, v in shares.items()])
     return lines
 
 
@@ -794,7 +788,7 @@ def _memory(memory: Results) -> list[str]:
         "after the peak, and SQLite's page caches (not traced) filling once; see "
         "bench/README.md, *Memory*.",
         "",
-        *_table(
+        *table(
             ["Stored conversations", "Database MB", "Pre-fill s", "Idle MB", "Mid-journey MB",
              "Peak MB", "Mid-journey people", "Per person KB", "Next KB", "Held KB", "Peak KB",
              "Bot errors"],
@@ -820,7 +814,7 @@ def _waves(waves: Results) -> list[str]:
         f"Per-chat objects the bot still held at the end: {_per_chat(waves)}. "
         f"Failed journeys: {waves['failed']}; bot errors: {fmt(waves['bot_errors'])}.",
         "",
-        *_table(["Reading", "People seen", "Resident MB", "From idle MB", "Wave s"], rows),
+        *table(["Reading", "People seen", "Resident MB", "From idle MB", "Wave s"], rows),
     ]
 
 
@@ -849,7 +843,7 @@ def _lookup(lookup: Results) -> list[str]:
         "box; typed places: exact names, typos, phrases, Bambara letters, nonsense, 64+ "
         "characters.",
         "",
-        *_table(["Lookup", "p50", "p99"], rows),
+        *table(["Lookup", "p50", "p99"], rows),
     ]
 
 
@@ -862,7 +856,7 @@ def _flood(flood: Results) -> list[str]:
         f"({fmt(flood['flood_sent_s'], 2)} s); then another person sends /start; then the "
         "flooder sends /exit; then her chat is watched for 2 s (bench/flood.py).",
         "",
-        *_table(
+        *table(
             ["Figure", "Value"],
             [
                 ["Another person's /start answered after", f"{fmt(flood['other_start_s'], 2)} s"],
@@ -888,7 +882,7 @@ def _relay(relay: Results) -> list[str]:
         f"messages each at once: {relay['burst']} copies for the staff group, which Telegram "
         "allows 20 messages a minute (after a burst of 20).",
         "",
-        *_table(
+        *table(
             ["Figure", "Value"],
             [
                 ["Copies delivered", f"{relay['delivered']}/{relay['burst']}, "
@@ -935,7 +929,7 @@ def _start(start: Results) -> list[str]:
         "`python -m bot run` spawned with a /start already waiting; seconds from just before the "
         "spawn. Cold: new database (migrations run); warm: the database of the run before.",
         "",
-        *_table(
+        *table(
             ["Start", "RTT ms", "Polling after s", "First answer after s", "API calls before it"],
             rows,
         ),
