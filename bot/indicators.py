@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 import re
 import sqlite3
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -184,16 +185,17 @@ class Counter:
     """Adds tallies to the counts, each in the period its clock gives (Bamako keeps UTC); holds
     a survivor-side cell in memory until it has SMALL counts (see above).
 
-    Its methods run only inside the store's write transactions, which the store runs one at a
-    time: `held` is never changed by two at once. A transaction that fails after a tally was
-    held keeps it held: the step, if done again, counts once more (one too many, never a row
-    under SMALL)."""
+    `held` changes only inside the store's write transactions, which the store runs one at a
+    time (on its thread, or on the event loop), and is read from the event loop: a lock keeps
+    each look at it whole. A transaction that fails after a tally was held keeps it held: the
+    step, if done again, counts once more (one too many, never a row under SMALL)."""
 
     def __init__(self, clock: Clock = lambda: datetime.now(UTC)) -> None:
         self.clock = clock
         # Survivor-side cells not known to be on disk, with their counts; one that has reached
         # SMALL stays here, unused, until its week is over.
         self.held: dict[Key, int] = {}
+        self._lock = threading.Lock()
 
     def _plan(self, tallies: Sequence[Tally]) -> list[tuple[Key, bool]]:
         """Each tally's cell, and whether it is survivor-side (written only with SMALL)."""
@@ -206,7 +208,8 @@ class Counter:
 
     def _hold(self, key: Key) -> int | None:
         """One more in a survivor-side cell not on disk: its count once it reaches SMALL."""
-        count = self.held[key] = self.held.get(key, 0) + 1
+        with self._lock:
+            count = self.held[key] = self.held.get(key, 0) + 1
         return count if count >= SMALL else None
 
     def add_sync(self, conn: sqlite3.Connection, tallies: Sequence[Tally]) -> None:
@@ -230,7 +233,8 @@ class Counter:
 
     def _over(self) -> list[Key]:
         today = self.clock().astimezone(UTC).date()
-        return [k for k in self.held if k[0] != period_of(today, INDICATORS[k[1]].period)]
+        with self._lock:
+            return [k for k in self.held if k[0] != period_of(today, INDICATORS[k[1]].period)]
 
     async def close_periods(self, store: Store) -> None:
         """Fold the held cells of the periods now over, in a write of their own (none if there
@@ -242,7 +246,8 @@ class Counter:
     def _fold(self, conn: sqlite3.Connection) -> None:
         folded: dict[Key, int] = {}
         for key in self._over():
-            count = self.held.pop(key)
+            with self._lock:
+                count = self.held.pop(key)
             if count < SMALL:  # one that reached SMALL is on disk already
                 period, indicator, _ = key
                 dims = ";".join(f"{n}={WITHHELD}" for n in INDICATORS[indicator].dims)

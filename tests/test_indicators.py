@@ -288,3 +288,35 @@ async def test_when_the_week_ends_small_cells_are_folded_as_withheld_or_dropped(
     assert dropped == ["2 count(s) of the weeks just ended were too few to write: dropped"]
     for cell in (b"region=Mopti", b"region=Kayes", b"method=typed", b"quick_exit"):
         assert cell not in on_disk(db_path)
+
+
+async def test_survivor_side_cells_written_under_small_before_are_folded(tmp_path: Path) -> None:
+    """Migration 011 folds what was written before cells were held, as a week's end folds."""
+    path = tmp_path / "before.sqlite3"
+    migrations = sorted((Path(__file__).parent.parent / "state" / "migrations").glob("0*.sql"))
+    before = [m for m in migrations if m.name < "011"]
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA synchronous = OFF")  # a test's own file: no need to wait for the disk
+        for migration in before:
+            db.executescript(migration.read_text(encoding="utf-8"))
+        db.execute(f"PRAGMA user_version = {len(before)}")
+        db.executemany(
+            "INSERT INTO indicator_counts VALUES (?, ?, ?, ?)",
+            [("2026-W48", "first_centre", "region=Mopti", 1),
+             ("2026-W48", "first_centre", "region=Kayes", 4),
+             ("2026-W48", "first_centre", "region=Bamako", 9),
+             ("2026-W48", "place_given", "method=typed", 2),
+             ("2026-W48", "quick_exit", "", 3),
+             ("2026-W49", "quick_exit", "", 5),
+             ("2026-W48", "decision", "role=police;verdict=unsure", 1)],
+        )  # fmt: skip
+    await (await Store.open(path)).close()
+    assert rows(path) == {
+        ("2026-W48", "first_centre", "region=withheld"): 5,
+        ("2026-W48", "first_centre", "region=Bamako"): 9,
+        ("2026-W49", "quick_exit", ""): 5,
+        ("2026-W48", "decision", "role=police;verdict=unsure"): 1,  # an officer's: as it was
+    }
+    survivor = {name for name, spec in INDICATORS.items() if spec.side == "survivor"}
+    listed = next(m for m in migrations if m.name.startswith("011")).read_text(encoding="utf-8")
+    assert survivor == set(re.findall(r"\('(\w+)'\)", listed))
