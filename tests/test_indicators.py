@@ -246,7 +246,9 @@ async def test_a_survivor_side_cell_is_written_only_once_it_holds_small_counts(
     assert rows(db_path) == {("2026-W48", "first_centre", "region=Mopti"): SMALL}
     assert b"region=Mopti" in on_disk(db_path)  # the look above would have seen it
     await store.write(step([mopti]))  # from then on, each goes to disk in its step
-    assert rows(db_path) == {("2026-W48", "first_centre", "region=Mopti"): SMALL + 1}
+    async with store.transaction() as db:
+        await counter.add(db, [mopti])
+    assert rows(db_path) == {("2026-W48", "first_centre", "region=Mopti"): SMALL + 2}
     assert counter.held == {("2026-W48", "first_centre", "region=Mopti"): SMALL}
 
     # Officers are not the survivors: their counts are written at once, as they come.
@@ -256,7 +258,7 @@ async def test_a_survivor_side_cell_is_written_only_once_it_holds_small_counts(
     await store.write(step([started, knowledge_answer("police", "q1", vslc=True, baseline=True,
                                                       right=False)]))  # fmt: skip
     assert rows(db_path) == {
-        ("2026-W48", "first_centre", "region=Mopti"): SMALL + 1,
+        ("2026-W48", "first_centre", "region=Mopti"): SMALL + 2,
         ("2026-W48", "checklist_started", "role=police;protocol=first-contact"): 2,
         ("2026-11", "knowledge", "role=police;topic=vslc;phase=baseline;result=wrong"): 1,
     }
