@@ -155,7 +155,6 @@ class Recorder(logging.Handler):
 
         limiter: Any = app.bot.rate_limiter
         exits: Any = app.bot_data[SERVICES].exits
-        processor: Any = app.update_processor
         intake = self.receiving
         return {
             "ptb_chat_data": len(app.chat_data),
@@ -163,7 +162,6 @@ class Recorder(logging.Handler):
             # ids marked for a persistence flush that never comes (bot/telegram/application.py)
             "ptb_persistence_marks": len(app._chat_ids_to_be_updated_in_persistence)
             + len(app._user_ids_to_be_updated_in_persistence),
-            "chat_locks": len(getattr(processor, "_chats", ())),
             "pacing_buckets": len(getattr(limiter, "_chats", ())),
             "exit_gate": len(exits._chats),
             "intake_queues": 0 if intake is None else len(intake._chats),

@@ -1,9 +1,9 @@
 """The framework's floor: a minimal python-telegram-bot echo bot.
 
 A plain `Application` with PTB's own Updater (long polling), one MessageHandler that sends the
-text back, no rate limiter, no database. `concurrent_updates(64)` matches Jigiya's processor,
-which runs at most 64 updates at a time (bot/telegram/processor.py); the connection pool holds 256
-connections, as in Jigiya.
+text back, no rate limiter, no database. `concurrent_updates(64)` matches Jigiya's intake,
+which runs at most 64 updates at a time (`MAX_RUNNING` in bot/telegram/intake.py); the connection
+pool holds 256 connections, as in Jigiya.
 
 `transport="httpx"` (the default) keeps PTB's own HTTP client: that is the floor the targets are
 measured against. `transport="aiohttp"` ("echo-aiohttp" in the report) builds the same bot on

@@ -990,7 +990,7 @@ def _method() -> list[str]:
         "warm each bot up first.",
         "- **Echo floor** (`bench/echo.py`): a plain PTB `Application`, PTB's own Updater, one "
         "`MessageHandler` sending the text back, `concurrent_updates(64)` like Jigiya's "
-        "`ChatOrderedProcessor` (64 running), no rate limiter, no database, PTB's default HTTP "
+        "intake (64 running), no rate limiter, no database, PTB's default HTTP "
         f"client (httpx): the floor of the targets. *{SAME_TRANSPORT}* is the same bot built "
         "with Jigiya's transport, as bot/app.py builds Jigiya (`AiohttpRequest()`, and "
         "`AiohttpRequest(connection_pool_size=1)` for getUpdates); it runs at 50 ms round trip, "

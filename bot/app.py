@@ -63,7 +63,6 @@ from bot.telegram.application import JigiyaApplication
 from bot.telegram.channel import TelegramChannel
 from bot.telegram.context import CHATS, SERVICES, JigiyaContext
 from bot.telegram.intake import Intake
-from bot.telegram.processor import ChatOrderedProcessor
 from bot.telegram.ratelimit import OutgoingRateLimiter
 from bot.telegram.transport import AiohttpRequest
 from bot.translations import Translations
@@ -142,7 +141,6 @@ def build_application(
         .request(transport())
         .get_updates_request(transport(connection_pool_size=1))  # one long poll at a time
         .updater(None)  # our intake receives updates: see bot/telegram/intake.py
-        .concurrent_updates(ChatOrderedProcessor())
         .rate_limiter(limiter)
         .context_types(ContextTypes(context=JigiyaContext))
         .build()

@@ -20,7 +20,6 @@ from bot.config import Settings, load_settings
 from bot.emulator import BotApiEmulator, FloodLimits
 from bot.emulator.inprocess import EmulatorRequest
 from bot.logs import setup_logging
-from bot.telegram.processor import ChatOrderedProcessor
 from bot.telegram.ratelimit import OutgoingRateLimiter
 from state.store import Store
 
@@ -103,7 +102,7 @@ async def app(emulator: BotApiEmulator) -> AsyncIterator[Application]:  # type: 
     """A real python-telegram-bot Application, initialised against the emulator, fed in
     process: no polling, no handlers of Jigiya's (the test adds what it needs)."""
     builder = ApplicationBuilder().token(TOKEN).base_url(emulator.base_url).updater(None)
-    application = builder.concurrent_updates(ChatOrderedProcessor()).build()
+    application = builder.build()
     async with application:
         yield application
 

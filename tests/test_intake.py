@@ -1,8 +1,12 @@
 """The durable intake on its own: a real PTB Application (initialised against the emulator), a
-real store, and a handler that records what reached it."""
+real store, and a handler that records what reached it. Also its turns: each chat in order,
+chats side by side within a bound, and a crowd waiting as bytes, not as handling's objects."""
 
 from __future__ import annotations
 
+import asyncio
+import gc
+import random
 from typing import Any
 
 from telegram import Update
@@ -31,8 +35,8 @@ async def forget_nothing(chat_id: int, user_id: int, message_ids: list[int]) -> 
     """No quick exit in these tests: nothing to remember for one."""
 
 
-def message_update(update_id: int) -> dict[str, Any]:
-    chat = {"id": 42, "type": "private", "first_name": "A"}
+def message_update(update_id: int, chat_id: int = 42) -> dict[str, Any]:
+    chat = {"id": chat_id, "type": "private", "first_name": "A"}
     message = {"message_id": 1, "date": 1_700_000_000, "chat": chat, "text": "bonjour"}
     return {"update_id": update_id, "message": message}
 
@@ -70,3 +74,87 @@ async def test_a_pin_of_an_inaccessible_message_is_stored_and_read_back_the_same
     await intake.accept([update])
     assert await intake.drain(5)
     assert [(u.update_id, u.message.message_id if u.message else None) for u in handled] == [(9, 5)]
+
+
+class Running:
+    """A handler that counts updates running at once and keeps each chat's order."""
+
+    def __init__(self, app: Application, pause: Any) -> None:  # type: ignore[type-arg]
+        self.now = 0
+        self.most = 0
+        self.seen: dict[int, list[int]] = {}
+        self.pause = pause
+        app.add_handler(TypeHandler(Update, self.handle))
+
+    async def handle(self, update: Update, context: object) -> None:
+        self.now += 1
+        self.most = max(self.most, self.now)
+        await self.pause()
+        assert update.effective_chat is not None
+        self.seen.setdefault(update.effective_chat.id, []).append(update.update_id)
+        self.now -= 1
+
+
+async def test_each_chat_in_order_chats_side_by_side_within_the_bound(
+    app: Application,  # type: ignore[type-arg]
+    store: Store,
+) -> None:
+    rng = random.Random(7)
+    running = Running(app, lambda: asyncio.sleep(rng.uniform(0, 0.004)))
+    intake = Intake(app, Inbox(store, Keys(SECRET)), ExitGate(), forget_nothing, max_running=3)
+    await intake.accept([message_update(i, chat_id=100 + i % 5) for i in range(1, 81)])
+    assert await intake.drain(10)
+    for chat_id, ids in running.seen.items():
+        assert ids == sorted(ids), f"chat {chat_id} out of order"
+    assert sum(len(ids) for ids in running.seen.values()) == 80
+    assert running.most == 3  # never more than the bound, and the bound is used
+    assert intake._chats == {}  # idle chats keep nothing: memory stays flat
+
+
+async def test_a_chat_with_a_backlog_holds_one_place_and_does_not_hold_up_others(
+    app: Application,  # type: ignore[type-arg]
+    store: Store,
+) -> None:
+    release = asyncio.Event()
+    done: list[int] = []
+
+    async def handle(update: Update, context: object) -> None:
+        assert update.effective_chat is not None
+        if update.effective_chat.id == 1:
+            await release.wait()
+        done.append(update.update_id)
+
+    app.add_handler(TypeHandler(Update, handle))
+    intake = Intake(app, Inbox(store, Keys(SECRET)), ExitGate(), forget_nothing, max_running=2)
+    await intake.accept([message_update(i, chat_id=1) for i in range(1, 21)])
+    await intake.accept([message_update(100 + c, chat_id=c) for c in range(2, 6)])
+    async with asyncio.timeout(5):  # twenty waiting updates of chat 1 keep nobody waiting
+        while len(done) < 4:
+            await asyncio.sleep(0.001)
+    assert done == [102, 103, 104, 105]
+    release.set()
+    assert await intake.drain(10)
+    assert done[4:] == list(range(1, 21))
+
+
+async def test_a_crowd_waiting_is_kept_as_bytes_and_gets_handling_objects_in_its_turn(
+    app: Application,  # type: ignore[type-arg]
+    store: Store,
+) -> None:
+    """4,000 people writing at once used to get a task and a parsed Update each as they
+    arrived (about 5 KB a person, kept by the allocators after the crowd): now only those
+    running have them (bench/README.md, Memory)."""
+    release = asyncio.Event()
+    running = Running(app, release.wait)
+    intake = Intake(app, Inbox(store, Keys(SECRET)), ExitGate(), forget_nothing, max_running=4)
+    await intake.accept([message_update(i, chat_id=1000 + i) for i in range(1, 201)])
+    await asyncio.sleep(0)
+    assert running.now == 4
+    assert len(intake._tasks) == 4
+    assert intake.in_flight == 200
+    gc.collect()
+    parsed = [o for o in gc.get_objects() if isinstance(o, Update)]
+    assert len(parsed) == 4  # those running
+    release.set()
+    assert await intake.drain(10)
+    assert sum(len(ids) for ids in running.seen.values()) == 200

@@ -16,7 +16,6 @@ from bot.emulator import BotApiEmulator
 from bot.flows.base import FlowModel
 from bot.telegram.context import SERVICES
 from bot.telegram.intake import Intake
-from bot.telegram.processor import ChatOrderedProcessor
 from tests.conftest import StartBot
 from tests.hotline_helpers import idle
 from tests.journey import EXIT, answer, goodbye, start_in
@@ -72,15 +71,12 @@ async def test_nothing_of_a_quiet_chat_stays_in_memory_and_she_is_answered_when_
 
     app, intake = kept.application, kept.intake
     assert intake is not None
-    processor = app.update_processor
-    assert isinstance(processor, ChatOrderedProcessor)
     assert len(app.chat_data) == 0  # python-telegram-bot's per-chat and per-user dicts
     assert len(app.user_data) == 0
     # ...and its marks for a persistence the bot does not have, which only a persistence's flush
     # would empty: every chat and user id ever seen, for ever (bot/telegram/application.py).
     assert app._chat_ids_to_be_updated_in_persistence == set()
     assert app._user_ids_to_be_updated_in_persistence == set()
-    assert processor._chats == {}  # chat locks
     assert intake._chats == {}  # queues of updates per chat
     assert services.exits._chats == {}  # the quick exit's gate
     # Back after being forgotten: her place in the conversation comes from the store.

@@ -3,18 +3,28 @@ disk once it has been handled. python-telegram-bot's own Updater acknowledges up
 handling them, so polling and webhook both feed this instead.
 
 Only what handling needs is kept (bot/telegram/minimal.py), and that form is what is handled,
-at once or after a restart. One private chat cannot hold everyone up: beyond `PER_CHAT_PENDING`
-updates waiting, the rest of that chat's burst is dropped. A quick exit never waits behind her own
-queue: it is recognised as it arrives, cancels what of hers was still waiting or running, and
-closes her chat to all of it (bot/exits.py) until it has said goodbye.
+at once or after a restart. The intake also decides when each update runs:
+- the updates of one chat run one after another, in Telegram's order; chats run side by side,
+  at most `MAX_RUNNING` at a time, taking turns (a chat with a backlog holds one place, never
+  one per waiting update, and goes to the back of the line after each);
+- an update waiting for its turn is only its stored bytes: it becomes a python-telegram-bot
+  `Update` and a task when its turn comes, so a crowd waiting costs a few hundred bytes a
+  person, not the handling's objects;
+- one private chat cannot hold everyone up: beyond `PER_CHAT_PENDING` updates waiting, the rest
+  of that chat's burst is dropped;
+- a quick exit never waits behind her own queue: it is recognised as it arrives, calls off what
+  of hers was still waiting or running, and closes her chat to all of it (bot/exits.py) until it
+  has said goodbye.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import logging
 import sqlite3
+from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
@@ -25,11 +35,16 @@ from bot.exits import BEGUN, LEAVING, ExitGate
 from bot.flows.base import Event
 from bot.flows.survivor import wants_quick_exit
 from bot.handlers.events import MAX_MATCH_TEXT, split_command
-from bot.telegram.minimal import Json, Recorder, minimal, private_chat, sender
+from bot.telegram.minimal import Json, Recorder, chat_key, minimal, private_chat, sender
 from state.inbox import Inbox
 
 log = logging.getLogger(__name__)
 
+# Updates handled at once, across chats.
+MAX_RUNNING = 64
+# Updates taken in and not finished (waiting or running); past that, the intake waits, and so
+# Telegram keeps the rest.
+MAX_WAITING = 4096
 # Updates of one private chat waiting or running at once; a person tapping fast has a few.
 PER_CHAT_PENDING = 32
 # How long her quick exit lets an answer already being made finish (its requests are refused
@@ -42,17 +57,50 @@ Remember = Callable[[int, int, list[int]], Awaitable[None]]
 
 
 class _Work:
-    """An update dispatched and not finished yet, in its chat's order."""
+    """An update taken in and not finished. Until its turn it is only its stored bytes."""
 
-    __slots__ = ("leaving", "message_id", "room", "started", "task", "update_id")
+    __slots__ = ("chat", "leaving", "message_id", "raw", "started", "task", "update_id")
 
-    def __init__(self, update: Update, *, leaving: bool, room: bool) -> None:
-        self.update_id = update.update_id
-        self.message_id = update.message.message_id if update.message else None
+    def __init__(
+        self, update_id: int, chat: int | None, raw: bytes | None = None, *,
+        leaving: bool = False, message_id: int | None = None,
+    ) -> None:  # fmt: skip
+        self.update_id = update_id
+        self.chat = chat
+        self.raw = raw  # dropped once parsed
         self.leaving = leaving
-        self.room = room  # holds one of the intake's places (released when it ends)
+        self.message_id = message_id
         self.started = False  # its handler has begun: cancelling it could lose what it sent
         self.task: asyncio.Task[None] | None = None
+
+    @classmethod
+    def of(cls, slim: Json, raw: bytes) -> _Work:
+        message_id = slim.get("message", {}).get("message_id")
+        return cls(slim["update_id"], chat_key(slim), raw, leaving=_leaving(slim),
+                   message_id=message_id)  # fmt: skip
+
+
+class _Chat:
+    """One chat's updates: waiting in order, the one running, and what runs beside them (her
+    quick exits, and the note that her burst was too much)."""
+
+    __slots__ = ("aside", "in_line", "running", "waiting")
+
+    def __init__(self) -> None:
+        self.waiting: deque[_Work] = deque()
+        self.running: _Work | None = None
+        self.aside: list[_Work] = []
+        self.in_line = False  # in the intake's line of chats whose turn comes
+
+    def pending(self) -> int:
+        return len(self.waiting) + (self.running is not None) + len(self.aside)
+
+    def may_run(self) -> bool:
+        """Its first waiting update may begin: nothing of the chat runs before it (a quick exit
+        under way goes first, whole)."""
+        return (
+            self.running is None and bool(self.waiting) and not any(w.leaving for w in self.aside)
+        )
 
 
 class Intake:
@@ -65,6 +113,8 @@ class Intake:
         *,
         on_flood: FloodNote | None = None,
         recorder: Recorder | None = None,
+        max_running: int = MAX_RUNNING,
+        max_waiting: int = MAX_WAITING,
     ) -> None:
         self._app = application
         self._recorder = recorder
@@ -72,19 +122,28 @@ class Intake:
         self._exits = exits
         self._remember = remember
         self._on_flood = on_flood
-        self._in_flight: set[asyncio.Task[None]] = set()
-        self._chats: dict[int, list[_Work]] = {}
+        self._max_running = max_running
+        self._running = 0  # ordinary updates running (quick exits and notes are not counted)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._chats: dict[int, _Chat] = {}
+        # Whose turn is next: chats whose first waiting update may begin (each at most once,
+        # checked again when its turn comes), and updates without a chat.
+        self._line: deque[_Chat | _Work] = deque()
+        self._waiting = 0
+        self._stopping = False
         # Private chats that were told to wait during their current burst: told once. A burst
         # ends with a batch that brings nothing too many from the chat while nothing of it waits
         # (its queue may empty between two batches of one burst: that does not end it).
         self._flooded: set[int] = set()
-        # Never more in flight than the processor admits without blocking, which keeps
-        # per-chat order (see bot/telegram/processor.py); past that, intake waits.
-        self._room = asyncio.Semaphore(application.update_processor.max_concurrent_updates)
+        self._room = asyncio.Semaphore(max_waiting)
+        # Tasks start from the intake's own context, never from the task that made room (a
+        # quick exit's context lets its requests through her closed chat).
+        self._context = contextvars.copy_context()
 
     @property
     def in_flight(self) -> int:
-        return len(self._in_flight)
+        """Updates taken in and not finished."""
+        return len(self._tasks) + self._waiting
 
     async def replay(self) -> int:
         """Hand over what was taken in but not handled before the last stop or crash."""
@@ -92,8 +151,7 @@ class Intake:
         if pending:
             log.info("Resuming %d update(s) received before the last stop", len(pending))
         for _, raw in pending:
-            slim = json.loads(raw)
-            await self._dispatch(Update.de_json(slim, self._app.bot), slim)
+            await self._dispatch(_Work.of(json.loads(raw), raw))
         return len(pending)
 
     async def accept(self, updates: list[Json]) -> None:
@@ -106,7 +164,7 @@ class Intake:
         if not updates:
             return
         rows: list[tuple[int, bytes, int | None]] = []
-        kept: list[tuple[Update, Json]] = []
+        kept: list[_Work] = []
         flooded: list[Json] = []
         dropped: dict[tuple[int, int], list[int]] = {}
         waiting: dict[int, int] = {}
@@ -115,7 +173,10 @@ class Intake:
             slim = _minimal(update, self._recorder)
             chat = private_chat(slim)
             if chat is not None and not _leaving(slim):
-                waiting[chat] = waiting.get(chat, len(self._chats.get(chat, ()))) + 1
+                if chat not in waiting:
+                    queue = self._chats.get(chat)
+                    waiting[chat] = 0 if queue is None else queue.pending()
+                waiting[chat] += 1
                 if waiting[chat] > PER_CHAT_PENDING:
                     # Read no further: in a flood, a dropped update must cost next to nothing.
                     overflowing.add(chat)
@@ -127,43 +188,54 @@ class Intake:
                         # Unread, but still in her chat: her quick exit deletes it too.
                         dropped.setdefault((chat, user), []).append(message_id)
                     continue
-            rows.append((slim["update_id"], json.dumps(slim).encode("utf-8"), chat))
-            kept.append((Update.de_json(slim, self._app.bot), slim))
+            raw = json.dumps(slim).encode("utf-8")
+            rows.append((slim["update_id"], raw, chat))
+            kept.append(_Work.of(slim, raw))
         self._flooded -= {c for c in self._flooded if c not in self._chats} - overflowing
         for (chat, user), ids in dropped.items():
             # Before any exit of this batch runs, so that it finds them to delete.
             await self._remember_unread(chat, user, ids)
         fresh = set(await self._inbox.take_in(rows))
-        for parsed, slim in kept:  # in Telegram's order, which per-chat order relies on
-            if parsed.update_id in fresh:
-                await self._dispatch(parsed, slim)
+        for work in kept:  # in Telegram's order, which per-chat order relies on
+            if work.update_id in fresh:
+                await self._dispatch(work)
         for slim in flooded:  # behind what was kept, so the burst counts as one
-            self._flood(Update.de_json(slim, self._app.bot))
+            self._flood(_parse(slim, self._app))
 
     async def drain(self, timeout: float) -> bool:
-        """Wait for updates in flight; True if all finished. Unfinished ones stay in the inbox."""
-        if not self._in_flight:
+        """Let what was taken in finish, for at most `timeout` seconds; True if all did. What did
+        not finish, or did not begin, stays in the inbox for the next start."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while self._tasks:
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                break
+            await asyncio.wait(set(self._tasks), timeout=remaining,
+                               return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
+        if not self._tasks:
             return True
-        _, pending = await asyncio.wait(set(self._in_flight), timeout=timeout)
+        self._stopping = True  # out of time: nothing more begins
+        pending = set(self._tasks)
         for task in pending:
             task.cancel()
-        if pending:
-            await asyncio.wait(pending)
-            log.warning(
-                "%d update(s) left unfinished; they will be handled on restart", len(pending)
-            )
-        return not pending
+        await asyncio.wait(pending)
+        log.warning("%d update(s) left unfinished; they will be handled on restart",
+                    len(pending) + self._waiting)  # fmt: skip
+        return False
 
     def _flood(self, update: Update) -> None:
         """More than a person could mean at once: dropped, with one line and one note."""
         log.warning("A private chat sent more than %d updates at once; the rest is dropped",
                     PER_CHAT_PENDING)  # fmt: skip
-        if self._on_flood is not None:
-            # Begun now, for the gate: a quick exit after this calls the note off too.
-            BEGUN.set(self._exits.now())
-            chat = update.effective_chat.id if update.effective_chat else None
-            self._track(chat, update, self._on_flood(update), leaving=False)
-            BEGUN.set(None)
+        if self._on_flood is None or update.effective_chat is None:
+            return
+        chat = update.effective_chat.id
+        work = _Work(update.update_id, chat)
+        self._chat(chat).aside.append(work)
+        # Begun now, for the gate: a quick exit after this calls the note off too.
+        context = self._context.copy()
+        context.run(BEGUN.set, self._exits.now())
+        self._start(work, self._on_flood(update), context)
 
     async def _remember_unread(self, chat: int, user: int, ids: list[int]) -> None:
         """Best effort: a store fault here must not cost the batch its handling."""
@@ -172,89 +244,111 @@ class Intake:
         except sqlite3.Error as exc:
             log.warning("Unread message ids not remembered (%s)", type(exc).__name__)
 
-    async def _dispatch(self, update: Update, slim: Json) -> None:
-        chat = private_chat(slim) or _chat_of(update)
-        if _leaving(slim) and chat is not None:
-            # Her quick exit: everything of hers before it is called off, now.
-            self._exits.close(str(chat))
-            earlier = list(self._chats.get(chat, ()))
-            for work in earlier:
-                if not (work.leaving or work.started) and work.task is not None:
-                    work.task.cancel()  # not begun: nothing of it reached her chat
-            self._track(chat, update, self._leave(update, chat, earlier), leaving=True)
+    async def _dispatch(self, work: _Work) -> None:
+        if work.leaving and work.chat is not None:
+            self._leave_now(work, work.chat)
             return
-        # Behind an exit still under way in this chat: it goes first, whole.
-        exits = [w.task for w in self._chats.get(chat, ()) if w.leaving and w.task] if chat else []
         await self._room.acquire()
-        work = self._track(chat, update, None, leaving=False, room=True)
-        work.task = self._start(work, self._handle(update, work, exits), chat)
+        self._waiting += 1
+        if work.chat is None:
+            self._line.append(work)
+        else:
+            queue = self._chat(work.chat)
+            queue.waiting.append(work)
+            self._enter_line(queue)
+        self._pump()
 
-    def _track(
-        self,
-        chat: int | None,
-        update: Update,
-        coroutine: Coroutine[Any, Any, None] | None,
-        *,
-        leaving: bool,
-        room: bool = False,
-    ) -> _Work:
-        work = _Work(update, leaving=leaving, room=room)
-        if chat is not None:
-            self._chats.setdefault(chat, []).append(work)
-        if coroutine is not None:
-            work.task = self._start(work, coroutine, chat)
-        return work
+    def _chat(self, chat: int) -> _Chat:
+        queue = self._chats.get(chat)
+        if queue is None:
+            queue = self._chats[chat] = _Chat()
+        return queue
+
+    def _enter_line(self, queue: _Chat) -> None:
+        if not queue.in_line and queue.may_run():
+            queue.in_line = True
+            self._line.append(queue)
+
+    def _pump(self) -> None:
+        """Begin updates whose turn it is, while there is room to run them."""
+        while self._line and self._running < self._max_running and not self._stopping:
+            turn = self._line.popleft()
+            if isinstance(turn, _Work):
+                work = turn
+            else:
+                turn.in_line = False
+                if not turn.may_run():
+                    continue  # emptied or held by a quick exit since: back in line when free
+                work = turn.running = turn.waiting.popleft()
+            self._waiting -= 1
+            self._running += 1
+            self._start(work, self._handle(work), self._context.copy())
 
     def _start(
-        self, work: _Work, coroutine: Coroutine[Any, Any, None], chat: int | None
-    ) -> asyncio.Task[None]:
-        task = asyncio.create_task(coroutine, name=f"update-{work.update_id}")
-        self._in_flight.add(task)
+        self, work: _Work, coroutine: Coroutine[Any, Any, None], context: contextvars.Context
+    ) -> None:
+        work.task = asyncio.create_task(coroutine, name=f"update-{work.update_id}", context=context)
+        self._tasks.add(work.task)
+        work.task.add_done_callback(lambda _: self._finished(work), context=self._context)
 
-        def finished(task: asyncio.Task[None]) -> None:
-            self._in_flight.discard(task)
-            if work.room:
-                self._room.release()
-            if chat is None:
-                return
-            queue = self._chats.get(chat, [])
-            if work in queue:
-                queue.remove(work)
-            if not queue:
-                self._chats.pop(chat, None)
+    def _finished(self, work: _Work) -> None:
+        assert work.task is not None
+        self._tasks.discard(work.task)
+        queue = None if work.chat is None else self._chats[work.chat]
+        if queue is not None and work in queue.aside:
+            queue.aside.remove(work)  # a quick exit or a note: they take no room
+        else:
+            if queue is not None:
+                queue.running = None
+            self._running -= 1
+            self._room.release()
+        if queue is not None:
+            if queue.pending() == 0:
+                del self._chats[work.chat]  # type: ignore[arg-type]
+            else:
+                self._enter_line(queue)  # at the back: chats take turns
+        self._pump()
 
-        task.add_done_callback(finished)
-        return task
-
-    async def _handle(self, update: Update, work: _Work, after: list[asyncio.Task[None]]) -> None:
-        async def run() -> None:
-            work.started = True
-            # Its writes and its removal from the inbox in one transaction, in its chat's turn:
-            # the next update of the chat reads what this one wrote. Handled, even if a handler
-            # failed (the error handler has logged it): an update that fails every time must not
-            # come back forever.
-            async with self._inbox.handling(update.update_id):
-                await self._app.process_update(update)
-
-        handling = run()
+    async def _handle(self, work: _Work) -> None:
+        # Its writes and its removal from the inbox in one transaction, in its chat's turn: the
+        # next update of the chat reads what this one wrote. Handled, even if a handler failed
+        # (the error handler has logged it): an update that fails every time must not come back
+        # forever. After an error of the intake's own, the inbox row stays and the update is
+        # replayed on the next start (where her quick exit, if one came after it, drops it).
+        work.started = True
+        raw, work.raw = work.raw, None
+        assert raw is not None
+        update = _parse(json.loads(raw), self._app)
         try:
-            if after:
-                await asyncio.wait(after)
-            await self._app.update_processor.process_update(update, handling)
+            async with self._inbox.handling(work.update_id):
+                await self._app.process_update(update)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            # The inbox row stays and the update is replayed on the next start (where her
-            # quick exit, if one came after it, drops it: see Inbox.left).
-            log.error("Update %s not finished: %s", update.update_id, type(exc).__name__)
-        finally:
-            handling.close()  # one called off before its turn never ran: nothing to warn of
+            log.error("Update %s not finished: %s", work.update_id, type(exc).__name__)
+
+    def _leave_now(self, work: _Work, chat: int) -> None:
+        """Her quick exit: everything of hers before it is called off, now."""
+        self._exits.close(str(chat))
+        queue = self._chat(chat)
+        earlier = [*([queue.running] if queue.running else []), *queue.waiting, *queue.aside]
+        for _ in queue.waiting:  # none of it began: nothing of it reached her chat
+            self._waiting -= 1
+            self._room.release()
+        queue.waiting.clear()
+        for other in earlier:
+            if other.task is not None and not (other.leaving or other.started):
+                other.task.cancel()  # not begun: nothing of it reached her chat
+        queue.aside.append(work)
+        assert work.raw is not None
+        raw, work.raw = work.raw, None
+        leaving = self._leave(_parse(json.loads(raw), self._app), chat, earlier)
+        self._start(work, leaving, self._context.copy())
 
     async def _leave(self, update: Update, chat: int, earlier: list[_Work]) -> None:
-        """Her quick exit, after what of hers it called off has stopped. It runs in her chat's
-        turn like any update (nothing of hers is left ahead of it), with her chat open to its
-        own requests only; then no copy of what she sent stays on disk. Her chat opens again
-        whatever happens here."""
+        """Her quick exit, after what of hers it called off has stopped. It runs with her chat
+        open to its own requests only; then no copy of what she sent stays on disk. Her chat
+        opens again whatever happens here."""
         LEAVING.set(str(chat))
         try:
             await self._wait_for(earlier)
@@ -262,18 +356,8 @@ class Intake:
             unread = [w.message_id for w in earlier if w.message_id is not None and not w.leaving]
             if unread and user is not None:
                 await self._remember_unread(chat, user.id, unread)  # hers, never answered
-
-            called_off = [w.update_id for w in earlier]
-
-            async def leave() -> None:
-                await self._app.process_update(update)
-                await self._inbox.left(chat, update.update_id, also=called_off)
-
-            leaving = leave()
-            try:
-                await self._app.update_processor.process_update(update, leaving)
-            finally:
-                leaving.close()
+            await self._app.process_update(update)
+            await self._inbox.left(chat, update.update_id, also=[w.update_id for w in earlier])
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -282,7 +366,7 @@ class Intake:
             self._exits.reopen(str(chat))
 
     async def _wait_for(self, earlier: list[_Work]) -> None:
-        """Earlier work of hers ends: what had not begun was cancelled; what had begun finishes
+        """Earlier work of hers ends: what had not begun was called off; what had begun finishes
         (its requests are refused now), or is cancelled after a grace (a request of it already
         on its way still lands, and is deleted: bot/telegram/ratelimit.py). An earlier exit is
         waited for whole: it does what this one would."""
@@ -298,12 +382,15 @@ class Intake:
             await asyncio.wait(exits)
 
 
-def _chat_of(update: Update) -> int | None:
-    if update.effective_chat is not None:
-        return update.effective_chat.id
-    if update.effective_user is not None:
-        return update.effective_user.id
-    return None
+def _parse(slim: Json, application: Application) -> Update:  # type: ignore[type-arg]
+    """The minimal form as python-telegram-bot's `Update`; one it cannot read is handled as its
+    id alone, so that it is answered once and not replayed for ever."""
+    try:
+        return Update.de_json(slim, application.bot)
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        log.error("Update %s read as its id alone (%s)", slim.get("update_id"),
+                  type(exc).__name__)  # fmt: skip
+        return Update(slim["update_id"])
 
 
 def _leaving(slim: Json) -> bool:

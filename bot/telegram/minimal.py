@@ -207,3 +207,16 @@ def sender(kept: Json) -> int | None:
         if isinstance(kept.get(kind, {}).get("from"), dict):
             return int(kept[kind]["from"]["id"])
     return None
+
+
+def chat_key(kept: Json) -> int | None:
+    """The chat whose turn a minimal update waits for: its chat, or for a button under no
+    message its sender (python-telegram-bot's effective chat, else effective user)."""
+    for kind in (*_MESSAGE_KINDS, *_MEMBER_KINDS):
+        if kind in kept:
+            return int(kept[kind]["chat"]["id"])
+    query = kept.get("callback_query")
+    if query is None:
+        return None
+    message = query.get("message")
+    return int(message["chat"]["id"] if isinstance(message, dict) else query["from"]["id"])
