@@ -336,6 +336,7 @@ def _schedule_jobs(application: Application, services: Services) -> None:  # typ
         )
 
     async def purge(context: JigiyaContext) -> None:
+        await services.counter.close_periods(services.store)  # a week just over, if any
         purged = await purge_expired(
             services.store,
             case_retention_days=settings.case_retention_days,

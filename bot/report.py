@@ -22,9 +22,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import TextIO
 
-from bot.disclosure import MERGE_BELOW, Cell, Column, protect
+from bot.disclosure import MERGE_BELOW, SMALL, Cell, Column, protect
 from bot.flows.screens import Msg, Output, Picture, Screen, Text, t
-from bot.indicators import INDICATORS, VALUES, Indicator, month_of_week, week_of
+from bot.indicators import INDICATORS, VALUES, WITHHELD, Indicator, month_of_week, week_of
 from state.store import Reads, Store
 
 REPORT_WEEKS = 8
@@ -98,11 +98,16 @@ def _month_after(month: str) -> date:
 
 
 def _rows(indicator: Indicator, protocols: Sequence[str]) -> tuple[tuple[str, ...], ...]:
+    """Every combination of values; for a survivor-side indicator, then its WITHHELD row: the
+    counts of a week too few to be written as themselves (bot/indicators.py)."""
     lists: list[Sequence[str]] = []
     for name in indicator.dims:
         rule = VALUES[name]
         lists.append(rule if isinstance(rule, tuple) else protocols)
-    return tuple(itertools.product(*lists))
+    rows = tuple(itertools.product(*lists))
+    if indicator.side == "survivor" and indicator.dims:
+        rows += ((WITHHELD,) * len(indicator.dims),)
+    return rows
 
 
 Counts = dict[tuple[str, str, str], int]  # (period, indicator, dims) -> count
@@ -186,7 +191,7 @@ VALUE_NAMES: dict[str, Text] = {
     "lt5m": t("within 5 min"), "lt30m": t("within 30 min"), "lt2h": t("within 2 h"),
     "later": t("later"), "closed_by_staff": t("closed by staff"),
     "ended_by_person": t("ended by the person"), "person_left": t("quick exit"),
-    "unreachable": t("person unreachable"),
+    "unreachable": t("person unreachable"), WITHHELD: t("others"),
 }  # fmt: skip
 ROLES = {"police": t("police"), "gendarmerie": t("gendarmerie"), "justice": t("justice")}
 TOPICS = {"vslc": t("conflict-related sexual violence (VSLC)"), "general": t("GBV in general")}
@@ -210,13 +215,15 @@ def text(report: Report, render: Callable[[Text], str]) -> tuple[str, ...]:
             continue
         label = LABELS[table.indicator.name]
         totals = " · ".join(f"{c.period} {c.total.shown}" for c in table.columns)
-        if not table.indicator.dims or len(table.rows) > 4:
+        if not table.indicator.dims or sum(row[0] != WITHHELD for row in table.rows) > 4:
             lines.append(t("%(label)s: %(totals)s", label=label, totals=totals))
             continue
         latest = table.columns[-1]
         values = ", ".join(
             f"{render(VALUE_NAMES.get(row[0], row[0]))} {cell.shown}"
             for row, cell in zip(table.rows, latest.cells, strict=True)
+            # "Others" only when shown as more than "<5" (never written under SMALL: it is 0).
+            if row[0] != WITHHELD or cell.value >= SMALL
         )
         lines.append(t(WITH_LATEST.msgid, label=label, totals=totals, period=latest.period,
                        values=values))  # fmt: skip

@@ -1,18 +1,32 @@
 """Anonymous indicators end to end: survivor, hotline and officer journeys through the real bot
-(in process) are counted, and nothing in the counts' schema or rows could single anyone out."""
+(in process) are counted, and nothing in the counts' schema or rows could single anyone out; a
+survivor-side cell reaches the disk only once it holds SMALL counts, and what never does is
+folded or dropped when its week ends."""
 
 from __future__ import annotations
 
+import logging
 import re
 import sqlite3
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+import bot.app as wiring
+from bot.disclosure import SMALL
 from bot.emulator import BotApiEmulator
-from bot.indicators import INDICATORS, NotAnIndicator, allowed, knowledge_answer, tally, week_of
+from bot.indicators import (
+    INDICATORS,
+    Counter,
+    NotAnIndicator,
+    Tally,
+    allowed,
+    knowledge_answer,
+    tally,
+    week_of,
+)
 from state.store import Store
 from tests.conftest import StartBot
 from tests.hotline_helpers import (
@@ -35,9 +49,22 @@ def counts(db_path: Path) -> dict[tuple[str, str], int]:
     return {(indicator, dims): n for indicator, dims, n in rows}
 
 
+def on_disk(db_path: Path) -> bytes:
+    """The database's bytes as an attacker holding the disk reads them: its file and its WAL."""
+    wal = db_path.with_name(db_path.name + "-wal")
+    return db_path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+
+
 async def test_journeys_are_counted_and_no_row_identifies_anyone(
-    emulator: BotApiEmulator, start_bot: StartBot
+    emulator: BotApiEmulator, start_bot: StartBot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    made: list[Counter] = []
+
+    def counter(*args: Callable[[], datetime]) -> Counter:
+        made.append(Counter(*args))
+        return made[-1]
+
+    monkeypatch.setattr(wiring, "Counter", counter)  # the bot's own, to see what it holds
     running = await start_bot(**HOTLINE, BOT_ADMIN_IDS=str(ADMIN))
     db = running.settings.db_path
     desk = Desk.make(emulator)
@@ -76,8 +103,13 @@ async def test_journeys_are_counted_and_no_row_identifies_anyone(
         await officer.press(await screen_with(officer, data, timeout=20), data)
     await idle(emulator, db)
 
-    found = await wait_until(lambda: counts(db) if ("quick_exit", "") in counts(db) else None)
-    assert found == {
+    # Every survivor-side count is held in memory: none reached SMALL, so none is on disk,
+    # neither in the file nor in its WAL; officers' counts are written at once.
+    week = week_of(datetime.now(UTC).date())
+    held = await wait_until(
+        lambda: made[0].held if (week, "quick_exit", "") in made[0].held else None
+    )
+    assert {(indicator, dims): n for (_, indicator, dims), n in held.items()} == {
         ("start", "language=fr"): 2,  # Awa chose French again on her way to a person
         ("start", "language=bm"): 1,
         ("screen", "screen=numbers"): 1,
@@ -91,10 +123,15 @@ async def test_journeys_are_counted_and_no_row_identifies_anyone(
         ("handover_requested", "hours=open"): 1,
         ("handover_claimed", "wait=lt5m"): 1,
         ("handover_closed", "outcome=closed_by_staff"): 1,
+    }
+    assert counts(db) == {
         ("checklist_started", "role=police;protocol=first-contact"): 1,
         ("checklist_finished", "role=police;protocol=first-contact"): 1,
         ("decision", "role=police;verdict=not-sexual"): 1,
     }
+    written = on_disk(db)
+    for _, indicator, dims in held:
+        assert (dims or indicator).encode() not in written
 
     # The schema: a period, an indicator, values, a count; nothing else, no link to anything.
     columns = [row[1] for row in query(db, "PRAGMA table_info(indicator_counts)")]
@@ -171,3 +208,117 @@ async def test_the_quizs_earlier_monthly_counts_become_the_knowledge_indicator(
         ("2026-11", "role=justice;topic=general;phase=later;result=wrong"): 4,
     }
     assert query(path, "SELECT name FROM sqlite_master WHERE name = 'knowledge_months'") == []
+
+
+WEDNESDAY = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)  # in 2026-W48
+
+
+class Moved:
+    """A clock the test moves."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def rows(db_path: Path) -> dict[tuple[str, str, str], int]:
+    found = query(db_path, "SELECT period, indicator, dims, count FROM indicator_counts")
+    return {(period, indicator, dims): n for period, indicator, dims, n in found}
+
+
+async def test_a_survivor_side_cell_is_written_only_once_it_holds_small_counts(
+    store: Store, db_path: Path
+) -> None:
+    counter = Counter(Moved(WEDNESDAY))
+    mopti = tally("first_centre", region="Mopti")
+
+    def step(tallies: list[Tally]) -> Callable[[sqlite3.Connection], None]:
+        return lambda conn: counter.add_sync(conn, tallies)
+
+    for _ in range(SMALL - 1):
+        await store.write(step([mopti]))  # committed: in the WAL if anywhere
+        assert rows(db_path) == {}
+        assert b"region=Mopti" not in on_disk(db_path)
+    async with store.transaction() as db:  # the hotline's way: the fifth is written with all
+        await counter.add(db, [mopti])
+    assert rows(db_path) == {("2026-W48", "first_centre", "region=Mopti"): SMALL}
+    assert b"region=Mopti" in on_disk(db_path)  # the look above would have seen it
+    await store.write(step([mopti]))  # from then on, each goes to disk in its step
+    async with store.transaction() as db:
+        await counter.add(db, [mopti])
+    assert rows(db_path) == {("2026-W48", "first_centre", "region=Mopti"): SMALL + 2}
+    assert counter.held == {("2026-W48", "first_centre", "region=Mopti"): SMALL}
+
+    # Officers are not the survivors: their counts are written at once, as they come.
+    started = tally("checklist_started", role="police", protocol="first-contact")
+    async with store.transaction() as db:
+        await counter.add(db, [started])
+    await store.write(step([started, knowledge_answer("police", "q1", vslc=True, baseline=True,
+                                                      right=False)]))  # fmt: skip
+    assert rows(db_path) == {
+        ("2026-W48", "first_centre", "region=Mopti"): SMALL + 2,
+        ("2026-W48", "checklist_started", "role=police;protocol=first-contact"): 2,
+        ("2026-11", "knowledge", "role=police;topic=vslc;phase=baseline;result=wrong"): 1,
+    }
+
+
+async def test_when_the_week_ends_small_cells_are_folded_as_withheld_or_dropped(
+    store: Store, db_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = Moved(WEDNESDAY)
+    counter = Counter(clock)
+    week = [tally("first_centre", region=region) for region in ("Mopti", "Kayes", "Kayes")]
+    week += [tally("first_centre", region="Ségou")] * 2  # 5 in three cells under SMALL
+    week += [tally("place_given", method="typed"), tally("quick_exit")]  # 1 and 1: too few
+    week += [tally("start", language="fr")] * SMALL  # written, as itself
+    await store.write(lambda conn: counter.add_sync(conn, week))
+    await counter.close_periods(store)  # the week is not over: nothing is folded yet
+    assert rows(db_path) == {("2026-W48", "start", "language=fr"): SMALL}
+
+    clock.now += timedelta(days=7)  # 2026-W49
+    await store.write(lambda conn: counter.add_sync(conn, [tally("start", language="bm")]))
+    with caplog.at_level(logging.INFO, logger="bot.indicators"):
+        await counter.close_periods(store)
+    assert rows(db_path) == {
+        ("2026-W48", "start", "language=fr"): SMALL,
+        ("2026-W48", "first_centre", "region=withheld"): 5,
+    }
+    assert counter.held == {("2026-W49", "start", "language=bm"): 1}  # its week is not over
+    dropped = [r.getMessage() for r in caplog.records if r.name == "bot.indicators"]
+    assert dropped == ["2 count(s) of the weeks just ended were too few to write: dropped"]
+    for cell in (b"region=Mopti", b"region=Kayes", b"method=typed", b"quick_exit"):
+        assert cell not in on_disk(db_path)
+
+
+async def test_survivor_side_cells_written_under_small_before_are_folded(tmp_path: Path) -> None:
+    """Migration 011 folds what was written before cells were held, as a week's end folds."""
+    path = tmp_path / "before.sqlite3"
+    migrations = sorted((Path(__file__).parent.parent / "state" / "migrations").glob("0*.sql"))
+    before = [m for m in migrations if m.name < "011"]
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA synchronous = OFF")  # a test's own file: no need to wait for the disk
+        for migration in before:
+            db.executescript(migration.read_text(encoding="utf-8"))
+        db.execute(f"PRAGMA user_version = {len(before)}")
+        db.executemany(
+            "INSERT INTO indicator_counts VALUES (?, ?, ?, ?)",
+            [("2026-W48", "first_centre", "region=Mopti", 1),
+             ("2026-W48", "first_centre", "region=Kayes", 4),
+             ("2026-W48", "first_centre", "region=Bamako", 9),
+             ("2026-W48", "place_given", "method=typed", 2),
+             ("2026-W48", "quick_exit", "", 3),
+             ("2026-W49", "quick_exit", "", 5),
+             ("2026-W48", "decision", "role=police;verdict=unsure", 1)],
+        )  # fmt: skip
+    await (await Store.open(path)).close()
+    assert rows(path) == {
+        ("2026-W48", "first_centre", "region=withheld"): 5,
+        ("2026-W48", "first_centre", "region=Bamako"): 9,
+        ("2026-W49", "quick_exit", ""): 5,
+        ("2026-W48", "decision", "role=police;verdict=unsure"): 1,  # an officer's: as it was
+    }
+    survivor = {name for name, spec in INDICATORS.items() if spec.side == "survivor"}
+    listed = next(m for m in migrations if m.name.startswith("011")).read_text(encoding="utf-8")
+    assert survivor == set(re.findall(r"\('(\w+)'\)", listed))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import struct
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -22,7 +23,7 @@ from bot.disclosure import MERGE_BELOW, SMALL, Cell, protect
 from bot.emulator import BotApiEmulator
 from bot.i18n import Catalogs
 from bot.indicators import week_of
-from bot.report import CSV_HEADER, build, next_report_at, text
+from bot.report import CSV_HEADER, build, next_report_at, text, write_csv
 from state.store import Store
 from tests.conftest import SECRET, settings_for
 from tests.hotline_helpers import wait_until
@@ -147,6 +148,28 @@ def test_small_weeks_wait_for_their_month_and_no_day_is_ever_shown() -> None:
         "police, conflict-related sexual violence (VSLC) · 2026-11: first answers too few to show, "
         "later 60 %",
     ]
+
+
+def test_counts_too_few_to_show_apart_are_published_as_withheld() -> None:
+    """The cells folded at the end of a week (bot/indicators.py) are one more row of the table,
+    in its total; the text names it only when it holds something."""
+    counts = {
+        ("2026-W49", "place_given", "method=location"): 12,
+        ("2026-W49", "place_given", "method=withheld"): 6,
+        ("2026-W49", "screen", "screen=numbers"): 15,
+        ("2026-W49", "screen", "screen=plan"): 5,
+    }
+    report = build(counts, date(2026, 12, 16), weeks=8, protocols=PROTOCOLS)
+    lines = list(text(report, ENGLISH.render))
+    places, screens = lines[3].splitlines()[1], lines[5].splitlines()[1]
+    # 12 and 6 of 18: the 6 is hidden, or the empty cells would be known to be 0.
+    assert places == "↳ 2026-W49: location shared 12, picked from buttons <5, typed <5, others x"
+    # Four values and an empty "others": still broken down, "others" left out.
+    assert screens.endswith(": danger <5, numbers x, what happens at a centre <5, safety plan x")
+    out = io.StringIO()
+    write_csv(report, out)
+    assert "2026-W49,place_given,survivor,method=withheld,x\n" in out.getvalue()
+    assert "2026-W49,place_given,survivor,total,18\n" in out.getvalue()
 
 
 @pytest.mark.parametrize(

@@ -313,6 +313,7 @@ async def send_report(context: JigiyaContext, admin: int, hint: str | None = Non
     services, key = context.services, _key(context, admin)
     language = supported_language([await services.runner.language(key), hint])
     render = services.catalogs.translator(language).render
+    await services.counter.close_periods(services.store)  # the week just over, in full
     today = services.counter.clock().astimezone(UTC).date()
     protocols = [protocol.id for protocol in services.officer.protocols]
     shown = await report.outputs(services.store, today, protocols, render)
