@@ -25,7 +25,8 @@ FLOOR_SHARE = 1.5
 PERSON_KB = 4.0
 WAVES_MB = 10.0
 MEMORY_WHY = (
-    "Resident memory counts what the allocator keeps after 1,000 updates ran at once, not only "
+    "Resident growth counts SQLite's page caches filling (once, up to about 2 MB for each of "
+    "the store's two connections) and what the allocators keep after the crowd's peak, not only "
     "what is still held for each person (bench/README.md, *Memory*)."
 )
 
@@ -182,7 +183,8 @@ def rows(results: Results, find: Find, step_figures: tuple[float, float] | None)
         if not met and "traced_held_kb" in run:
             why.append(
                 f"Held after the crowd (tracemalloc): {run['traced_held_kb']:.1f} KB a person; "
-                f"traced peak while it ran: {run['traced_peak_kb']:.1f} KB a person; "
+                f"traced peak while it ran: {run['traced_peak_kb']:.1f} KB a person; SQLite's "
+                f"own memory grew by {fmt(run.get('sqlite_kb'), 1)} KB a person; "
                 f"{fmt(per_person_kb(run, 'again_rss_mb'))} KB for each of "
                 f"{run['active']:,} more people after them."
             )

@@ -37,6 +37,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import ctypes
 import json
 import logging
 import os
@@ -427,7 +428,19 @@ def main(argv: list[str] | None = None) -> int:
 
 def _mark(baseline: list[tracemalloc.Snapshot]) -> None:
     baseline.append(tracemalloc.take_snapshot())
+    _SQLITE_AT_MARK.append(sqlite_memory())
     tracemalloc.reset_peak()
+
+
+_SQLITE_AT_MARK: list[int] = []
+
+
+def sqlite_memory() -> int:
+    """Bytes SQLite's own allocator holds now (page caches, statements), which tracemalloc does
+    not see: the same shared library the sqlite3 module uses, so the same counters."""
+    library = ctypes.CDLL("libsqlite3.so.0")
+    library.sqlite3_memory_used.restype = ctypes.c_int64
+    return int(library.sqlite3_memory_used())
 
 
 def _write_trace(path: Path, baseline: list[tracemalloc.Snapshot]) -> bool:
@@ -442,6 +455,7 @@ def _write_trace(path: Path, baseline: list[tracemalloc.Snapshot]) -> bool:
         grown = snapshot.compare_to(baseline[-1], "traceback")
         head += f", grown {sum(stat.size_diff for stat in grown) / 1e6:+.3f} MB since the mark"
         head += f", peak {peak / 1e6:.3f} MB since the mark"
+        head += f", SQLite grown {(sqlite_memory() - _SQLITE_AT_MARK[-1]) / 1e6:+.3f} MB"
         lines = [f"{stat.size_diff / 1e6:+.3f} MB in {stat.count_diff:+} blocks\n" +
                  "\n".join(stat.traceback.format()) for stat in grown[:40]]  # fmt: skip
     else:

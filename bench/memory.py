@@ -51,7 +51,7 @@ QUIET_SECONDS = 1.0  # after the crowd's last answer: the bot ends its steps (sa
 TRACE_WAIT = 60.0  # for the traced process to write its comparison (a snapshot takes seconds)
 _TRACED = re.compile(
     r"traced (?P<now>[\d.]+) MB, grown (?P<grown>[-+\d.]+) MB since the mark, "
-    r"peak (?P<peak>[\d.]+) MB"
+    r"peak (?P<peak>[\d.]+) MB since the mark, SQLite grown (?P<sqlite>[-+\d.]+) MB"
 )
 
 
@@ -195,10 +195,11 @@ async def traced(workdir: Path, active: int) -> dict[str, Any]:
     found = _TRACED.match(trace_path.read_text()) if trace_path.exists() else None
     if found is None:
         return {}
-    now, grown, peak = (float(found[name]) for name in ("now", "grown", "peak"))
+    now, grown, peak, sqlite = (float(found[n]) for n in ("now", "grown", "peak", "sqlite"))
     return {
         "traced_held_kb": grown * 1e3 / active,
         "traced_peak_kb": (peak - (now - grown)) * 1e3 / active,
+        "sqlite_kb": sqlite * 1e3 / active,
     }
 
 
@@ -239,7 +240,8 @@ async def run_phase(quick: bool, log: Callable[[str], None] = print) -> dict[str
                 f"(peak {result['active_peak_mb']:.1f} MB); per person "
                 f"{per_person_kb(result) or 0:.1f} KB "
                 f"resident, {result.get('traced_held_kb', float('nan')):.1f} KB held and "
-                f"{result.get('traced_peak_kb', float('nan')):.1f} KB at the peak (tracemalloc); "
+                f"{result.get('traced_peak_kb', float('nan')):.1f} KB at the peak (tracemalloc), "
+                f"SQLite {result.get('sqlite_kb', float('nan')):.1f} KB; "
                 f"{per_person_kb(result, 'again_rss_mb') or 0:.1f} "
                 f"KB for each of {config.active:,} more"
             )

@@ -769,7 +769,7 @@ def _memory(memory: Results) -> list[str]:
             fmt(memory_module.per_person_kb(run)),
             fmt(memory_module.per_person_kb(run, "again_rss_mb")),
             fmt(run.get("traced_held_kb"), 1), fmt(run.get("traced_peak_kb"), 1),
-            fmt(run["bot_errors"]),
+            fmt(run.get("sqlite_kb"), 1), fmt(run["bot_errors"]),
         ])  # fmt: skip
     return [
         "## 2. Memory",
@@ -784,14 +784,16 @@ def _memory(memory: Results) -> list[str]:
         "after them (the allocators reuse what the first crowd's peak left); then, from the "
         "first crowd run again under tracemalloc (bench/memory.py), "
         "the Python memory still *held* after it and the traced *peak* above the warm reading "
-        "while it ran. Resident growth beyond what is held is memory the allocators keep "
-        "after the peak, and SQLite's page caches (not traced) filling once; see "
-        "bench/README.md, *Memory*.",
+        "while it ran, and what *SQLite*'s own allocator grew by (its page caches and "
+        "statements, which tracemalloc does not see: `sqlite3_memory_used`). Resident growth "
+        "beyond what is held is mostly SQLite's caches filling once (at most about 2 MB for "
+        "each of the store's two connections) and memory the allocators keep after the peak; "
+        "see bench/README.md, *Memory*.",
         "",
         *table(
             ["Stored conversations", "Database MB", "Pre-fill s", "Idle MB", "Mid-journey MB",
              "Peak MB", "Mid-journey people", "Per person KB", "Next KB", "Held KB", "Peak KB",
-             "Bot errors"],
+             "SQLite KB", "Bot errors"],
             rows,
         ),
     ]  # fmt: skip
