@@ -1,5 +1,5 @@
-"""Runs one flow step for one update: read the row, trigger the shared machine, save. Callers hold
-the chat's lock (see bot/telegram/processor.py), so steps of a chat never overlap.
+"""Runs one flow step for one update: read the row, trigger the shared machine, save. The intake
+runs a chat's updates one after another (bot/telegram/intake.py): steps of a chat never overlap.
 
 The row is read on the store's reading connection, which never waits behind a write. The save
 (version-checked) is on disk before the step returns, so before any answer is sent; it shares

@@ -77,21 +77,28 @@ async def test_a_pin_of_an_inaccessible_message_is_stored_and_read_back_the_same
 
 
 class Running:
-    """A handler that counts updates running at once and keeps each chat's order."""
+    """A handler that counts updates running at once, in all and per chat, and keeps the order
+    in which each chat's updates began."""
 
     def __init__(self, app: Application, pause: Any) -> None:  # type: ignore[type-arg]
         self.now = 0
         self.most = 0
+        self.overlaps = 0  # an update began while another of its chat ran
+        self.in_chat: dict[int, int] = {}
         self.seen: dict[int, list[int]] = {}
         self.pause = pause
         app.add_handler(TypeHandler(Update, self.handle))
 
     async def handle(self, update: Update, context: object) -> None:
+        assert update.effective_chat is not None
+        chat = update.effective_chat.id
         self.now += 1
         self.most = max(self.most, self.now)
+        self.overlaps += self.in_chat.get(chat, 0) > 0
+        self.in_chat[chat] = self.in_chat.get(chat, 0) + 1
+        self.seen.setdefault(chat, []).append(update.update_id)
         await self.pause()
-        assert update.effective_chat is not None
-        self.seen.setdefault(update.effective_chat.id, []).append(update.update_id)
+        self.in_chat[chat] -= 1
         self.now -= 1
 
 
@@ -104,8 +111,9 @@ async def test_each_chat_in_order_chats_side_by_side_within_the_bound(
     intake = Intake(app, Inbox(store, Keys(SECRET)), ExitGate(), forget_nothing, max_running=3)
     await intake.accept([message_update(i, chat_id=100 + i % 5) for i in range(1, 81)])
     assert await intake.drain(10)
+    assert running.overlaps == 0  # one update of a chat at a time...
     for chat_id, ids in running.seen.items():
-        assert ids == sorted(ids), f"chat {chat_id} out of order"
+        assert ids == sorted(ids), f"chat {chat_id} out of order"  # ...in Telegram's order
     assert sum(len(ids) for ids in running.seen.values()) == 80
     assert running.most == 3  # never more than the bound, and the bound is used
     assert intake._chats == {}  # idle chats keep nothing: memory stays flat
@@ -158,3 +166,18 @@ async def test_a_crowd_waiting_is_kept_as_bytes_and_gets_handling_objects_in_its
     release.set()
     assert await intake.drain(10)
     assert sum(len(ids) for ids in running.seen.values()) == 200
+
+
+async def test_a_drain_out_of_time_leaves_the_rest_for_the_next_start_and_says_so(
+    app: Application,  # type: ignore[type-arg]
+    store: Store,
+) -> None:
+    release = asyncio.Event()
+    Running(app, release.wait)
+    inbox = Inbox(store, Keys(SECRET))
+    intake = Intake(app, inbox, ExitGate(), forget_nothing, max_running=1)
+    await intake.accept([message_update(1, chat_id=1), message_update(2, chat_id=2)])
+    assert not await intake.drain(0.05)  # one ran out of time, one never began
+    await intake.accept([message_update(3, chat_id=3)])
+    assert not await intake.drain(0.05)  # stopping: nothing more begins, and it says so
+    assert [uid for uid, _ in await inbox.pending()] == [1, 2, 3]

@@ -224,3 +224,29 @@ async def test_her_exit_drops_every_update_of_hers_it_called_off_even_one_withou
     await intake.accept([exit_press(3, HER)])
     await until(lambda: intake.in_flight == 0, timeout=10)
     assert await inbox.pending() == []  # nothing of hers left to replay after the exit
+
+
+async def test_her_exit_needs_no_running_place_and_what_of_hers_waited_never_begins(
+    app: Application,  # type: ignore[type-arg]
+    store: Store,
+) -> None:
+    held = asyncio.Event()
+    started: list[int] = []
+
+    async def handle(update: Update, context: object) -> None:
+        started.append(update.update_id)
+        if update.effective_chat is not None and update.effective_chat.id == OTHER:
+            await held.wait()  # the only running place stays taken
+
+    app.add_handler(TypeHandler(Update, handle))
+    inbox = Inbox(store, Keys(SECRET))
+    intake = Intake(app, inbox, ExitGate(), Remembered(), max_running=1)
+    await intake.accept([text_update(1, OTHER), *(text_update(n, HER) for n in (2, 3, 4))])
+    await intake.accept([exit_press(5, HER)])
+    await until(lambda: 5 in started)  # at once, though someone else holds the only place
+    assert started == [1, 5]
+    await until(lambda: intake.in_flight == 1)  # her exit is over; the other still runs
+    assert [uid for uid, _ in await inbox.pending()] == [1]  # nothing of hers left to replay
+    held.set()
+    assert await intake.drain(5)
+    assert started == [1, 5]  # hers, called off before their turn, never began

@@ -1,2 +1,2 @@
-"""Telegram, the first channel: receiving updates (polling, webhook, intake), keeping them in order
-(processor), and sending at Telegram's pace (rate limiter, transport, channel)."""
+"""Telegram, the first channel: receiving updates (polling, webhook) and handling them in order
+(intake), and sending at Telegram's pace (rate limiter, transport, channel)."""

@@ -87,7 +87,7 @@ class _Chat:
     __slots__ = ("aside", "in_line", "running", "waiting")
 
     def __init__(self) -> None:
-        self.waiting: deque[_Work] = deque()
+        self.waiting: list[_Work] = []  # short (a private chat's is capped): a deque is 700 bytes
         self.running: _Work | None = None
         self.aside: list[_Work] = []
         self.in_line = False  # in the intake's line of chats whose turn comes
@@ -213,7 +213,7 @@ class Intake:
             await asyncio.wait(set(self._tasks), timeout=remaining,
                                return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
         if not self._tasks:
-            return True
+            return not self._waiting  # some wait only if an earlier drain ran out of time
         self._stopping = True  # out of time: nothing more begins
         pending = set(self._tasks)
         for task in pending:
@@ -279,7 +279,7 @@ class Intake:
                 turn.in_line = False
                 if not turn.may_run():
                     continue  # emptied or held by a quick exit since: back in line when free
-                work = turn.running = turn.waiting.popleft()
+                work = turn.running = turn.waiting.pop(0)
             self._waiting -= 1
             self._running += 1
             self._start(work, self._handle(work), self._context.copy())
@@ -289,7 +289,8 @@ class Intake:
     ) -> None:
         work.task = asyncio.create_task(coroutine, name=f"update-{work.update_id}", context=context)
         self._tasks.add(work.task)
-        work.task.add_done_callback(lambda _: self._finished(work), context=self._context)
+        # Its own copy: nothing set on the way to the next update's start can reach another.
+        work.task.add_done_callback(lambda _: self._finished(work), context=self._context.copy())
 
     def _finished(self, work: _Work) -> None:
         assert work.task is not None
@@ -329,6 +330,9 @@ class Intake:
 
     def _leave_now(self, work: _Work, chat: int) -> None:
         """Her quick exit: everything of hers before it is called off, now."""
+        assert work.raw is not None
+        update = _parse(json.loads(work.raw), self._app)
+        work.raw = None
         self._exits.close(str(chat))
         queue = self._chat(chat)
         earlier = [*([queue.running] if queue.running else []), *queue.waiting, *queue.aside]
@@ -340,10 +344,7 @@ class Intake:
             if other.task is not None and not (other.leaving or other.started):
                 other.task.cancel()  # not begun: nothing of it reached her chat
         queue.aside.append(work)
-        assert work.raw is not None
-        raw, work.raw = work.raw, None
-        leaving = self._leave(_parse(json.loads(raw), self._app), chat, earlier)
-        self._start(work, leaving, self._context.copy())
+        self._start(work, self._leave(update, chat, earlier), self._context.copy())
 
     async def _leave(self, update: Update, chat: int, earlier: list[_Work]) -> None:
         """Her quick exit, after what of hers it called off has stopped. It runs with her chat
@@ -387,7 +388,7 @@ def _parse(slim: Json, application: Application) -> Update:  # type: ignore[type
     id alone, so that it is answered once and not replayed for ever."""
     try:
         return Update.de_json(slim, application.bot)
-    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+    except Exception as exc:  # KeyError, OverflowError (a date too far)...: a shape PTB refuses
         log.error("Update %s read as its id alone (%s)", slim.get("update_id"),
                   type(exc).__name__)  # fmt: skip
         return Update(slim["update_id"])
