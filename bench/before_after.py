@@ -25,9 +25,11 @@ FLOOR_SHARE = 1.5
 PERSON_KB = 4.0
 WAVES_MB = 10.0
 MEMORY_WHY = (
-    "Resident growth counts SQLite's page caches filling (once, up to about 2 MB for each of "
-    "the store's two connections) and what the allocators keep after the crowd's peak, not only "
-    "what is still held for each person (bench/README.md, *Memory*)."
+    "Resident growth is what the allocators keep after the crowd's peak, not what is still held "
+    "for each person. The peak holds, besides each waiting person's few hundred bytes, what the "
+    "64 updates running at once hold (their parsed updates, requests and answers: about 2 MB "
+    "in a snapshot taken at the peak, whatever the crowd's size), so it is not all per person "
+    "(bench/README.md, *Memory*)."
 )
 
 
