@@ -8,7 +8,8 @@ from __future__ import annotations
 import logging
 import re
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -181,18 +182,25 @@ def test_only_declared_indicators_and_values_can_be_counted() -> None:
     assert answer.dims == "role=justice;topic=vslc;phase=later;result=right"
 
 
-async def test_the_quizs_earlier_monthly_counts_become_the_knowledge_indicator(
-    tmp_path: Path,
-) -> None:
-    """Migration 009 moves what migration 008 counted, without the question id."""
-    path = tmp_path / "before.sqlite3"
+@contextmanager
+def migrated_before(path: Path, number: str) -> Iterator[sqlite3.Connection]:
+    """A database file as the migrations before `number` left it, for a migration's test."""
     migrations = sorted((Path(__file__).parent.parent / "state" / "migrations").glob("0*.sql"))
-    before = [m for m in migrations if m.name < "009"]
+    before = [m for m in migrations if m.name < number]
     with sqlite3.connect(path) as db:
         db.execute("PRAGMA synchronous = OFF")  # a test's own file: no need to wait for the disk
         for migration in before:
             db.executescript(migration.read_text(encoding="utf-8"))
         db.execute(f"PRAGMA user_version = {len(before)}")
+        yield db
+
+
+async def test_the_quizs_earlier_monthly_counts_become_the_knowledge_indicator(
+    tmp_path: Path,
+) -> None:
+    """Migration 009 moves what migration 008 counted, without the question id."""
+    path = tmp_path / "before.sqlite3"
+    with migrated_before(path, "009") as db:
         db.executemany(
             "INSERT INTO knowledge_months VALUES (?, ?, ?, ?, ?, ?, ?)",
             [("2026-11", "police", "q1", 1, "baseline", 2, 1),
@@ -295,13 +303,7 @@ async def test_when_the_week_ends_small_cells_are_folded_as_withheld_or_dropped(
 async def test_survivor_side_cells_written_under_small_before_are_folded(tmp_path: Path) -> None:
     """Migration 011 folds what was written before cells were held, as a week's end folds."""
     path = tmp_path / "before.sqlite3"
-    migrations = sorted((Path(__file__).parent.parent / "state" / "migrations").glob("0*.sql"))
-    before = [m for m in migrations if m.name < "011"]
-    with sqlite3.connect(path) as db:
-        db.execute("PRAGMA synchronous = OFF")  # a test's own file: no need to wait for the disk
-        for migration in before:
-            db.executescript(migration.read_text(encoding="utf-8"))
-        db.execute(f"PRAGMA user_version = {len(before)}")
+    with migrated_before(path, "011") as db:
         db.executemany(
             "INSERT INTO indicator_counts VALUES (?, ?, ?, ?)",
             [("2026-W48", "first_centre", "region=Mopti", 1),
@@ -320,5 +322,6 @@ async def test_survivor_side_cells_written_under_small_before_are_folded(tmp_pat
         ("2026-W48", "decision", "role=police;verdict=unsure"): 1,  # an officer's: as it was
     }
     survivor = {name for name, spec in INDICATORS.items() if spec.side == "survivor"}
-    listed = next(m for m in migrations if m.name.startswith("011")).read_text(encoding="utf-8")
+    [migration] = (Path(__file__).parent.parent / "state" / "migrations").glob("011_*.sql")
+    listed = migration.read_text(encoding="utf-8")
     assert survivor == set(re.findall(r"\('(\w+)'\)", listed))
