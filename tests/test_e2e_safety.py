@@ -257,9 +257,12 @@ async def test_a_double_tap_on_the_quick_exit_leaves_one_goodbye(
     menu = (await start_in(awa)).screen
     await awa.press(menu, EXIT)
     await awa.press(menu, EXIT, check=False)  # the same button, tapped twice
-    await wait_until(lambda: texts(posted(emulator, awa.id)).count(GOODBYE) == 2, what="goodbyes")
-    await idle(emulator, running.settings.db_path)  # both exits handled to their end
-    assert [m.get("text") for m in awa.messages] == [GOODBYE]  # the second took the first away
+    await wait_until(lambda: GOODBYE in texts(posted(emulator, awa.id)), what="goodbye")
+    await idle(emulator, running.settings.db_path)  # both taps handled to their end
+    # The second tap joined the first exit if that had not begun (one goodbye), or came after
+    # it and took the first goodbye away: either way, one line is left.
+    assert texts(posted(emulator, awa.id)).count(GOODBYE) in (1, 2)
+    assert [m.get("text") for m in awa.messages] == [GOODBYE]
 
 
 async def test_a_first_contact_that_is_a_burst_is_deleted_whole_by_her_exit(

@@ -250,3 +250,31 @@ async def test_her_exit_needs_no_running_place_and_what_of_hers_waited_never_beg
     held.set()
     assert await intake.drain(5)
     assert started == [1, 5]  # hers, called off before their turn, never began
+
+
+async def test_exits_arriving_before_hers_has_begun_join_it_and_make_no_task_each(
+    app: Application,  # type: ignore[type-arg]
+    store: Store,
+) -> None:
+    desk = Desk(app)
+    exits = ExitGate()
+    inbox = Inbox(store, Keys(SECRET))
+    remembered = Remembered()
+    intake = Intake(app, inbox, exits, remembered)
+    await intake.accept([text_update(1, HER)])
+    await until(lambda: desk.started == [1])
+    await intake.accept([exit_press(2, HER)])  # waits for 1, which is still being answered
+    panic = [text_update(3, HER), text_update(4, HER, "/exit"),
+             *(exit_press(n, HER) for n in range(5, 205))]  # fmt: skip
+    await intake.accept(panic)
+    assert len(intake._tasks) == 2  # 1 and the exit: the 200 taps joined it
+    desk.release.set()
+    await until(lambda: intake.in_flight == 0)
+    assert desk.started == [1, 2]  # one exit handled; 3 called off; 4 to 204 joined it
+    assert remembered.ids[HER] == [1, 3, 4]  # her messages, deleted by the exit
+    assert await inbox.pending() == []  # no row of hers left to replay
+    assert not exits.closed(str(HER))
+    assert intake._unbegun == {}
+    assert intake._chats == {}
+    await intake.accept([text_update(300, HER, "/start")])  # after the exit she is answered
+    await until(lambda: 300 in desk.finished)

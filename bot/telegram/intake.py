@@ -135,6 +135,9 @@ class Intake:
         # ends with a batch that brings nothing too many from the chat while nothing of it waits
         # (its queue may empty between two batches of one burst: that does not end it).
         self._flooded: set[int] = set()
+        # Per chat, the quick exit that has not begun yet (it waits for earlier work of hers),
+        # as the list of what it will call off: a later exit joins it.
+        self._unbegun: dict[int, list[_Work]] = {}
         self._room = asyncio.Semaphore(max_waiting)
         # Tasks start from the intake's own context, never from the task that made room (a
         # quick exit's context lets its requests through her closed chat).
@@ -330,20 +333,30 @@ class Intake:
 
     def _leave_now(self, work: _Work, chat: int) -> None:
         """Her quick exit: everything of hers before it is called off, now."""
+        queue = self._chat(chat)
+        called_off = queue.waiting[:]  # none of it began: nothing of it reached her chat
+        for _ in called_off:
+            self._waiting -= 1
+            self._room.release()
+        queue.waiting.clear()
+        unbegun = self._unbegun.get(chat)
+        if unbegun is not None:
+            # An exit of hers has not begun yet: it will do all that this one would. This one
+            # joins it (its message is deleted, its row dropped, with what it calls off), so a
+            # panicked run of taps or words makes one exit, not one task each.
+            unbegun.extend([*called_off, work])
+            work.raw = None
+            return
         assert work.raw is not None
         update = _parse(json.loads(work.raw), self._app)
         work.raw = None
         self._exits.close(str(chat))
-        queue = self._chat(chat)
-        earlier = [*([queue.running] if queue.running else []), *queue.waiting, *queue.aside]
-        for _ in queue.waiting:  # none of it began: nothing of it reached her chat
-            self._waiting -= 1
-            self._room.release()
-        queue.waiting.clear()
+        earlier = [*([queue.running] if queue.running else []), *called_off, *queue.aside]
         for other in earlier:
             if other.task is not None and not (other.leaving or other.started):
                 other.task.cancel()  # not begun: nothing of it reached her chat
         queue.aside.append(work)
+        self._unbegun[chat] = earlier
         self._start(work, self._leave(update, chat, earlier), self._context.copy())
 
     async def _leave(self, update: Update, chat: int, earlier: list[_Work]) -> None:
@@ -353,8 +366,11 @@ class Intake:
         LEAVING.set(str(chat))
         try:
             await self._wait_for(earlier)
+            self._begin_leaving(chat, earlier)  # an exit arriving from now on runs after this one
+            # Hers, never answered: what was called off, and exits that joined this one.
+            unread = [w.message_id for w in earlier if w.message_id is not None
+                      and (not w.leaving or w.task is None)]  # fmt: skip
             user = update.effective_user
-            unread = [w.message_id for w in earlier if w.message_id is not None and not w.leaving]
             if unread and user is not None:
                 await self._remember_unread(chat, user.id, unread)  # hers, never answered
             await self._app.process_update(update)
@@ -364,7 +380,12 @@ class Intake:
         except Exception as exc:
             log.error("Quick exit %s not finished: %s", update.update_id, type(exc).__name__)
         finally:
+            self._begin_leaving(chat, earlier)
             self._exits.reopen(str(chat))
+
+    def _begin_leaving(self, chat: int, earlier: list[_Work]) -> None:
+        if self._unbegun.get(chat) is earlier:
+            del self._unbegun[chat]
 
     async def _wait_for(self, earlier: list[_Work]) -> None:
         """Earlier work of hers ends: what had not begun was called off; what had begun finishes
