@@ -278,3 +278,30 @@ async def test_exits_arriving_before_hers_has_begun_join_it_and_make_no_task_eac
     assert intake._chats == {}
     await intake.accept([text_update(300, HER, "/start")])  # after the exit she is answered
     await until(lambda: 300 in desk.finished)
+
+
+async def test_her_exit_never_waits_for_room_behind_other_peoples_updates(
+    app: Application,  # type: ignore[type-arg]
+    store: Store,
+) -> None:
+    held = asyncio.Event()
+    started: list[int] = []
+
+    async def handle(update: Update, context: object) -> None:
+        started.append(update.update_id)
+        if update.effective_chat is not None and update.effective_chat.id != HER:
+            await held.wait()
+
+    app.add_handler(TypeHandler(Update, handle))
+    intake = Intake(app, Inbox(store, Keys(SECRET)), ExitGate(), Remembered(),
+                    max_running=1, max_waiting=2)  # fmt: skip
+    batch = [*(text_update(n, OTHER + n) for n in (1, 2, 3)), text_update(4, HER),
+             exit_press(5, HER)]  # fmt: skip
+    accepting = asyncio.create_task(intake.accept(batch))
+    await until(lambda: 5 in started)  # at once, though the intake is full
+    assert started == [1, 5]
+    assert not accepting.done()  # full: it takes no more until some finish, Telegram keeps them
+    held.set()
+    await accepting
+    assert await intake.drain(5)
+    assert started == [1, 5, 2, 3]  # hers, called off by her exit, never began

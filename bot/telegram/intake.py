@@ -42,8 +42,9 @@ log = logging.getLogger(__name__)
 
 # Updates handled at once, across chats.
 MAX_RUNNING = 64
-# Updates taken in and not finished (waiting or running); past that, the intake waits, and so
-# Telegram keeps the rest.
+# Updates taken in and not finished (waiting or running); past that, the intake takes no more
+# until some finish, and so Telegram keeps the rest. A batch is always taken in whole: her quick
+# exit in it never waits for room behind other people's updates.
 MAX_WAITING = 4096
 # Updates of one private chat waiting or running at once; a person tapping fast has a few.
 PER_CHAT_PENDING = 32
@@ -138,7 +139,9 @@ class Intake:
         # Per chat, the quick exit that has not begun yet (it waits for earlier work of hers),
         # as the list of what it will call off: a later exit joins it.
         self._unbegun: dict[int, list[_Work]] = {}
-        self._room = asyncio.Semaphore(max_waiting)
+        self._max_waiting = max_waiting
+        self._room = asyncio.Event()  # set while fewer than max_waiting are taken in
+        self._room.set()
         # Tasks start from the intake's own context, never from the task that made room (a
         # quick exit's context lets its requests through her closed chat).
         self._context = contextvars.copy_context()
@@ -154,7 +157,8 @@ class Intake:
         if pending:
             log.info("Resuming %d update(s) received before the last stop", len(pending))
         for _, raw in pending:
-            await self._dispatch(_Work.of(json.loads(raw), raw))
+            self._dispatch(_Work.of(json.loads(raw), raw))
+        await self._until_room()
         return len(pending)
 
     async def accept(self, updates: list[Json]) -> None:
@@ -201,9 +205,10 @@ class Intake:
         fresh = set(await self._inbox.take_in(rows))
         for work in kept:  # in Telegram's order, which per-chat order relies on
             if work.update_id in fresh:
-                await self._dispatch(work)
+                self._dispatch(work)
         for slim in flooded:  # behind what was kept, so the burst counts as one
             self._flood(_parse(slim, self._app))
+        await self._until_room()
 
     async def drain(self, timeout: float) -> bool:
         """Let what was taken in finish, for at most `timeout` seconds; True if all did. What did
@@ -247,11 +252,21 @@ class Intake:
         except sqlite3.Error as exc:
             log.warning("Unread message ids not remembered (%s)", type(exc).__name__)
 
-    async def _dispatch(self, work: _Work) -> None:
+    async def _until_room(self) -> None:
+        """Return once fewer than max_waiting updates are taken in and not finished."""
+        while self._waiting + self._running >= self._max_waiting:
+            self._room.clear()
+            await self._room.wait()
+
+    def _freed(self) -> None:
+        """Ordinary updates finished or were called off: room for more, maybe."""
+        if self._waiting + self._running < self._max_waiting:
+            self._room.set()
+
+    def _dispatch(self, work: _Work) -> None:
         if work.leaving and work.chat is not None:
             self._leave_now(work, work.chat)
             return
-        await self._room.acquire()
         self._waiting += 1
         if work.chat is None:
             self._line.append(work)
@@ -305,7 +320,7 @@ class Intake:
             if queue is not None:
                 queue.running = None
             self._running -= 1
-            self._room.release()
+            self._freed()
         if queue is not None:
             if queue.pending() == 0:
                 del self._chats[work.chat]  # type: ignore[arg-type]
@@ -335,9 +350,8 @@ class Intake:
         """Her quick exit: everything of hers before it is called off, now."""
         queue = self._chat(chat)
         called_off = queue.waiting[:]  # none of it began: nothing of it reached her chat
-        for _ in called_off:
-            self._waiting -= 1
-            self._room.release()
+        self._waiting -= len(called_off)
+        self._freed()
         queue.waiting.clear()
         unbegun = self._unbegun.get(chat)
         if unbegun is not None:
