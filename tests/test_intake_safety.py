@@ -78,6 +78,21 @@ class Desk:
         self.finished.append(update.update_id)
 
 
+class OthersHeld:
+    """A handler that records which updates began and holds everyone's but hers until
+    released: the running places stay taken by other people."""
+
+    def __init__(self, app: Application) -> None:  # type: ignore[type-arg]
+        self.started: list[int] = []
+        self.release = asyncio.Event()
+        app.add_handler(TypeHandler(Update, self.handle))
+
+    async def handle(self, update: Update, context: object) -> None:
+        self.started.append(update.update_id)
+        if update.effective_chat is not None and update.effective_chat.id != HER:
+            await self.release.wait()
+
+
 async def until(check: Any, timeout: float = 5.0) -> None:
     async with asyncio.timeout(timeout):
         while not check():
@@ -230,15 +245,8 @@ async def test_her_exit_needs_no_running_place_and_what_of_hers_waited_never_beg
     app: Application,  # type: ignore[type-arg]
     store: Store,
 ) -> None:
-    held = asyncio.Event()
-    started: list[int] = []
-
-    async def handle(update: Update, context: object) -> None:
-        started.append(update.update_id)
-        if update.effective_chat is not None and update.effective_chat.id == OTHER:
-            await held.wait()  # the only running place stays taken
-
-    app.add_handler(TypeHandler(Update, handle))
+    others = OthersHeld(app)  # the only running places stay taken
+    held, started = others.release, others.started
     inbox = Inbox(store, Keys(SECRET))
     intake = Intake(app, inbox, ExitGate(), Remembered(), max_running=1)
     await intake.accept([text_update(1, OTHER), *(text_update(n, HER) for n in (2, 3, 4))])
@@ -284,15 +292,8 @@ async def test_her_exit_never_waits_for_room_behind_other_peoples_updates(
     app: Application,  # type: ignore[type-arg]
     store: Store,
 ) -> None:
-    held = asyncio.Event()
-    started: list[int] = []
-
-    async def handle(update: Update, context: object) -> None:
-        started.append(update.update_id)
-        if update.effective_chat is not None and update.effective_chat.id != HER:
-            await held.wait()
-
-    app.add_handler(TypeHandler(Update, handle))
+    others = OthersHeld(app)  # the only running places stay taken
+    held, started = others.release, others.started
     intake = Intake(app, Inbox(store, Keys(SECRET)), ExitGate(), Remembered(),
                     max_running=1, max_waiting=2)  # fmt: skip
     batch = [*(text_update(n, OTHER + n) for n in (1, 2, 3)), text_update(4, HER),
