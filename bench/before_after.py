@@ -85,7 +85,10 @@ def rows(results: Results, find: Find, step_figures: tuple[float, float] | None)
                     "then the screen) meet each chat's pace, a burst of three then one a "
                     "second: the last ones wait (pacing wait per update p99 "
                     f"{fmt(_ms(reading, 'pacing_wait_ms', 'p99'), 0)} ms), the cards first. "
-                    "Every other step's answer fits in the burst her reading refilled."
+                    "Every other step's answer fits in the burst her reading refilled. At that "
+                    "pace the danger screen's last message cannot land before 2 s, and one step "
+                    "in nine is the danger screen: a p99 under 1.5 s would take two of its five "
+                    "messages away."
                 )
         why.append(
             "Tapping at once (as in the run before: each person acts the instant an answer lands) "
