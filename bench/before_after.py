@@ -33,6 +33,10 @@ MEMORY_WHY = (
 )
 
 
+def _cpu_ms(run: dict[str, Any] | None) -> str:
+    return "–" if run is None else fmt(run["bot_cpu_ms_per_update"], 1)
+
+
 def _verdict(met: bool | None) -> str:
     return "–" if met is None else ("met" if met else "missed")
 
@@ -108,6 +112,7 @@ def rows(results: Results, find: Find, step_figures: tuple[float, float] | None)
 
     # 3. Bot-side handling.
     hundred = find("jigiya", people=100, latency=0.05)
+    echo_hundred = find("echo-aiohttp", people=100, latency=0.05)
     if hundred is not None:
         p99 = _ms(hundred, "bot_side_ms", "p99")
         met = p99 is not None and p99 <= BOT_SIDE_P99
@@ -120,7 +125,13 @@ def rows(results: Results, find: Find, step_figures: tuple[float, float] | None)
                 "for the event loop busy with the others' (a write transaction p99 "
                 f"{fmt(_ms(hundred, 'store_hold_ms', 'p99'), 1)} ms, most of it waiting for the "
                 "loop to take its result). Alone, an update's bot-side p99 is "
-                f"{fmt(_ms(find('jigiya', solo=True, latency=0.0), 'bot_side_ms', 'p99'), 1)} ms."
+                f"{fmt(_ms(find('jigiya', solo=True, latency=0.0), 'bot_side_ms', 'p99'), 1)} ms. "
+                "To leave the core any slack, 100 people who each wait only for "
+                f"{fmt(hundred['api_calls_per_update'], 2)} round trips of 50 ms an update would "
+                "need under "
+                f"{hundred['api_calls_per_update'] * 50 / 100:.1f} ms of CPU per update "
+                f"(Jigiya: {fmt(hundred['bot_cpu_ms_per_update'], 1)} ms; the echo bot on the same "
+                f"transport, one call and no work: {_cpu_ms(echo_hundred)} ms)."
             ],
         ))  # fmt: skip
 
