@@ -21,9 +21,14 @@ async def stop_spinner(
     query: CallbackQuery, text: str | None = None, *, show_alert: bool = False
 ) -> None:
     """Answer a button press, whatever it turns out to mean. Telegram may refuse (a press
-    answered late, after an outage, a restart or slow work): what the press does still happens."""
+    answered late, after an outage, a restart or slow work): what the press does still happens.
+
+    As the Bot API's JSON through python-telegram-bot's request path (its rate limiter and its
+    errors), as the channel sends (bot/telegram/channel.py): `CallbackQuery.answer` passes
+    through three layers of keyword arguments first, for every press."""
+    params = {"callback_query_id": query.id, "text": text, "show_alert": show_alert or None}
     try:
-        await query.answer(text, show_alert=show_alert)
+        await query.get_bot()._post("answerCallbackQuery", params)
     except TelegramError as exc:
         log.info("A button press could not be acknowledged (%s)", type(exc).__name__)
 
@@ -34,7 +39,15 @@ async def on_private_update(update: Update, context: JigiyaContext) -> None:
         await _answer(update, context)
     else:
         # The press's answer and its screen go out side by side: one round trip less to wait.
-        await asyncio.gather(stop_spinner(query), _answer(update, context))
+        # One task more, not the two (and a gathering future) of asyncio.gather.
+        answering = asyncio.create_task(_answer(update, context))
+        try:
+            await stop_spinner(query)
+        except asyncio.CancelledError:
+            answering.cancel()  # her quick exit calls this update off: all of it
+            raise
+        finally:
+            await answering  # never left running alone: her next update waits for it
 
 
 async def _answer(update: Update, context: JigiyaContext) -> None:
