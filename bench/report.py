@@ -400,6 +400,9 @@ def _target_steps(results: Results) -> tuple[str, str, list[str]]:
         "is the screen and one message carrying the keyboard, and the nearest centres are sent "
         "with the keyboard's removal and then given their buttons (an edit).",
         "The danger screen sends every number as a card at once (safety before speed).",
+        "Counted rule by rule, the least this journey makes while these hold is 23 calls, 17 of "
+        "them paced (2.56 / 1.89 a step): bench/README.md, *The journey's least number of "
+        "calls*.",
     ]
     return text, "missed", why
 
