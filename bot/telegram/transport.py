@@ -118,7 +118,7 @@ def _timeout(
         # A JSON body (at most a few KB) is handed to the socket at once and never waits to be
         # written, and the wait for its answer is bounded by sock_read, which starts once it is
         # sent: no whole-call timer, a second timer armed and cancelled on every call (about
-        # 30 µs of CPU a call, bench/README.md).
+        # 17 of a call's 480 µs of CPU, bench/README.md).
         return aiohttp.ClientTimeout(connect=connect, sock_read=read)
     # aiohttp has no write timeout: an upload is bounded as a whole by the sum of all of them.
     return aiohttp.ClientTimeout(total=_sum(_sum(connect, write), read), connect=connect,
