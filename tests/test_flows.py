@@ -11,7 +11,7 @@ import pytest
 
 from bot.content import Directory, load_directory
 from bot.conversation import ConversationRunner, StorageKey
-from bot.flows.base import NOT_UNDERSTOOD, Event, FlowModel
+from bot.flows.base import NOT_UNDERSTOOD, Event, Flow, FlowModel
 from bot.flows.place import CONFIRM, REGIONS, TOWNS, WHERE
 from bot.flows.screens import Button, Contact, Msg, Output, Pin, Screen
 from bot.flows.survivor import LANGUAGE, MENU, NEW, SurvivorFlow, wants_quick_exit
@@ -263,6 +263,24 @@ async def test_the_shared_machine_keeps_no_model() -> None:
     for i in range(50):
         await step(FlowModel({}, None), NEW, Event("other", i))
     assert len(FLOW.machine.models) == before
+
+
+async def test_a_machine_knows_a_trigger_added_after_it_was_asked_which_leave_a_state() -> None:
+    """The triggers leaving a state are kept between updates (FlowMachine.get_triggers), and
+    follow the machine's transitions when they change."""
+    machine = Flow.build_machine(["a", "b"], [{"trigger": "go", "source": "a", "dest": "b"}], "a")
+    model = FlowModel({}, None)
+    machine.add_model(model)
+    try:
+        assert machine.get_triggers("a") == ["go"]
+        assert not await model.may_trigger("back")
+        machine.add_transition("back", "a", "a")
+        assert machine.get_triggers("a") == ["go", "back"]
+        assert await model.may_trigger("back")
+    finally:
+        machine.remove_model(model)
+    machine.remove_transition("go", "a")  # with no model (transitions unbinds it from each)
+    assert machine.get_triggers("a") == ["back"]
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ Codes, ids and names are never logged.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Coroutine
 from datetime import UTC, date, datetime
@@ -28,7 +27,7 @@ from bot.flows import quiz as knowledge
 from bot.flows.base import Event
 from bot.flows.screens import Msg, Screen, Text, t, tn
 from bot.handlers.events import event_of, pressed, split_command, telegram_key
-from bot.handlers.private import stop_spinner
+from bot.handlers.private import beside_spinner, stop_spinner
 from bot.i18n import Translator, supported_language
 from bot.languages import CODES, DEFAULT, NATIVE_NAMES
 from bot.private_chat import Incoming, Tool
@@ -223,15 +222,15 @@ def on_tool_button(tool: Tool) -> Callable[[Update, JigiyaContext], Coroutine[An
         if tool not in await context.chats.tools_of(user.id):
             # Never-invited, revoked or forged: a kind answer and nothing more.
             translator = await _translator(context, user)
-            await asyncio.gather(
-                stop_spinner(query, translator.render(ONLY_FOR[tool])),
+            await beside_spinner(
+                query,
                 _say(context, user, Screen(body=(ACCESS[tool],), edit=False)),
+                translator.render(ONLY_FOR[tool]),
             )
             return
         incoming = Incoming(pressed=pressed(query), member=user.id)
         step = context.chats.tool_step(tool, _key(context, user.id), event_of(update), incoming)
-        # The press's answer and its screen side by side, as on the survivor side.
-        await asyncio.gather(stop_spinner(query), step)
+        await beside_spinner(query, step)
 
     return on_button
 
@@ -265,9 +264,10 @@ async def on_quiz_button(update: Update, context: JigiyaContext) -> None:
         return
     if "officer" not in await context.chats.tools_of(user.id):
         translator = await _translator(context, user)
-        await asyncio.gather(
-            stop_spinner(query, translator.render(ONLY_FOR["officer"])),
+        await beside_spinner(
+            query,
             _say(context, user, Screen(body=(ACCESS["officer"],), edit=False)),
+            translator.render(ONLY_FOR["officer"]),
         )
         return
     kind, _, rest = (query.data or "")[len(knowledge.PREFIX) :].partition(":")
