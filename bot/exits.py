@@ -19,7 +19,7 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,9 @@ class _Chat:
     last_exit: int = 0  # the gate's clock when an exit of this chat began or ended
     exited_at: float = 0.0  # the event loop's time of that
     goodbye: int | None = None  # the message id of the last exit's goodbye, while remembered
-    settled: asyncio.Event = field(default_factory=asyncio.Event)
+    # Set when no request is on its way; made only when an exit waits for it (an Event is
+    # about 0.8 KB, and every chat with an answer on its way has an entry).
+    settled: asyncio.Event | None = None
 
 
 class ExitGate:
@@ -96,6 +98,8 @@ class ExitGate:
         entry = self._chats.get(chat)
         if entry is None or entry.in_flight == 0:
             return
+        if entry.settled is None:
+            entry.settled = asyncio.Event()
         entry.settled.clear()
         try:
             await asyncio.wait_for(entry.settled.wait(), grace)
@@ -135,7 +139,8 @@ class ExitGate:
             if isinstance(message_id, int):
                 self._delete_late(chat, message_id)
         if entry.in_flight == 0:
-            entry.settled.set()
+            if entry.settled is not None:
+                entry.settled.set()
             self._forget_if_idle(chat, entry)
 
     def _delete_late(self, chat: str, message_id: int) -> None:
@@ -160,7 +165,6 @@ class ExitGate:
         entry = self._chats.get(chat)
         if entry is None:
             entry = self._chats[chat] = _Chat()
-            entry.settled.set()
         return entry
 
     def _tick(self, entry: _Chat, chat: str) -> None:

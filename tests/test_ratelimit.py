@@ -27,6 +27,7 @@ from telegram.error import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
+from bot.exits import CalledOff, ExitGate
 from bot.telegram.ratelimit import OutgoingRateLimiter
 
 Result = bool | dict[str, Any] | list[dict[str, Any]]
@@ -303,6 +304,102 @@ async def test_a_quiet_chat_s_bucket_is_dropped_and_made_again_on_its_next_reque
     await send(limiter, api, "again", 1)
     assert 1 in limiter._chats
     assert api.labels() == ["delete", "other", "again"]
+
+
+# --- a chat's bucket, on the loop's clock moved by the test ----------------------------------
+
+
+class LoopClock:
+    """The running loop's clock, moved only by the test: a timer due by then fires at the next
+    yields, so no test here waits for real time."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+async def clock(monkeypatch: pytest.MonkeyPatch) -> LoopClock:
+    clock = LoopClock()
+    monkeypatch.setattr(asyncio.get_running_loop(), "time", lambda: clock.now)
+    return clock
+
+
+async def settle() -> None:
+    for _ in range(20):
+        await asyncio.sleep(0)
+
+
+async def test_a_chat_bursts_3_then_1_a_second_in_arrival_order(
+    api: FakeApi, clock: LoopClock
+) -> None:
+    limiter = OutgoingRateLimiter()  # a private chat: a burst of 3, then 1 a second
+    sends = [asyncio.create_task(send(limiter, api, f"m{i}", 42)) for i in range(5)]
+    await settle()
+    assert api.labels() == ["m0", "m1", "m2"]
+    clock.advance(0.75)
+    await settle()
+    assert api.labels() == ["m0", "m1", "m2"]  # the 4th token is not back yet
+    clock.advance(0.25)
+    await settle()
+    assert api.labels() == ["m0", "m1", "m2", "m3"]
+    await send(limiter, api, "other chat", 7)  # another chat's bucket is its own
+    clock.advance(1.0)
+    await settle()
+    assert api.labels() == ["m0", "m1", "m2", "m3", "other chat", "m4"]
+    assert await asyncio.gather(*sends) == [True] * 5
+
+
+async def test_a_request_called_off_while_waiting_gives_its_turn_to_the_next(
+    api: FakeApi, clock: LoopClock
+) -> None:
+    limiter = OutgoingRateLimiter()
+    for i in range(3):
+        await send(limiter, api, f"burst{i}", 42)
+    first, middle, last = (asyncio.create_task(send(limiter, api, n, 42)) for n in "fml")
+    await settle()
+    first.cancel()  # first in line, waiting for the refill
+    middle.cancel()  # waiting for the first to pass its turn on
+    await settle()
+    clock.advance(1.0)
+    await settle()
+    assert api.labels() == ["burst0", "burst1", "burst2", "l"]
+    assert await last is True
+    assert first.cancelled()
+    assert middle.cancelled()
+    assert limiter._chats[42].line is None  # nothing of the called-off requests is left
+
+
+async def test_pruning_drops_a_chat_s_bucket_only_once_it_is_full_again(
+    api: FakeApi, clock: LoopClock
+) -> None:
+    limiter = OutgoingRateLimiter(prune_every=0)  # pruned whenever a new chat's request comes
+    await send(limiter, api, "a", 1)  # a token of chat 1, back after 1 s
+    clock.advance(0.5)
+    await send(limiter, api, "b", 2)
+    assert list(limiter._chats) == [1, 2]  # chat 1 spoke half a second ago: its bucket is kept
+    clock.advance(0.5)
+    await send(limiter, api, "c", 3)
+    assert list(limiter._chats) == [2, 3]
+
+
+async def test_her_quick_exit_calls_off_a_request_waiting_for_her_chat_s_turn(
+    api: FakeApi, clock: LoopClock
+) -> None:
+    gate = ExitGate()
+    limiter = OutgoingRateLimiter(gate=gate)
+    for i in range(3):
+        await send(limiter, api, f"burst{i}", 42)
+    late = asyncio.create_task(send(limiter, api, "late", 42))
+    await settle()
+    gate.close("42")  # her quick exit arrives while it waits for the refill
+    clock.advance(1.0)
+    await settle()
+    with pytest.raises(CalledOff):
+        await late
+    assert api.labels() == ["burst0", "burst1", "burst2"]
 
 
 # --- 5xx and timeouts ---------------------------------------------------------------------------

@@ -168,7 +168,16 @@ class Intake:
         Returns once they are stored: from then on a crash cannot lose them, so the caller
         may acknowledge them to Telegram.
         """
-        if not updates:
+        await self.take(self.reduce(updates))
+
+    def reduce(self, updates: list[Json]) -> list[Json]:
+        """The updates' minimal forms, all that `take` reads: a caller that lets the updates go
+        before taking them holds no more than these while the batch is stored."""
+        return [_minimal(update, self._recorder) for update in updates]
+
+    async def take(self, batch: list[Json]) -> None:
+        """`accept` for updates already reduced (`reduce`)."""
+        if not batch:
             return
         rows: list[tuple[int, bytes, int | None]] = []
         kept: list[_Work] = []
@@ -176,8 +185,7 @@ class Intake:
         dropped: dict[tuple[int, int], list[int]] = {}
         waiting: dict[int, int] = {}
         overflowing: set[int] = set()
-        for update in updates:
-            slim = _minimal(update, self._recorder)
+        for slim in batch:
             chat = private_chat(slim)
             if chat is not None and not _leaving(slim):
                 if chat not in waiting:
@@ -195,7 +203,7 @@ class Intake:
                         # Unread, but still in her chat: her quick exit deletes it too.
                         dropped.setdefault((chat, user), []).append(message_id)
                     continue
-            raw = json.dumps(slim).encode("utf-8")
+            raw = json.dumps(slim, separators=(",", ":")).encode("utf-8")  # held while it waits
             rows.append((slim["update_id"], raw, chat))
             kept.append(_Work.of(slim, raw))
         self._flooded -= {c for c in self._flooded if c not in self._chats} - overflowing

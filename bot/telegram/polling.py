@@ -166,9 +166,14 @@ async def poll(bot: Bot, intake: Intake, stop: asyncio.Event) -> None:
         while not stop.is_set():
             updates = await until_stopped(persist(partial(_fetch, bot, offset), "getUpdates"), stop)
             if updates:
-                store = partial(intake.accept, list(updates))
+                last = updates[-1]["update_id"]
+                # Telegram's JSON (with the message under each button, its keyboard) is let go
+                # now: while the batch waits to be stored, only its minimal forms are held.
+                batch = intake.reduce(updates)
+                del updates
+                store = partial(intake.take, batch)
                 await persist(store, "Storing updates", faults=STORE_FAULTS, stop=stop)
-                offset = updates[-1]["update_id"] + 1
+                offset = last + 1
     if offset is not None:
         await _acknowledge(bot, offset)
 
