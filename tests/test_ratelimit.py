@@ -27,7 +27,7 @@ from telegram.error import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.exits import CalledOff, ExitGate
+from bot.exits import LEAVING, CalledOff, ExitGate
 from bot.telegram.ratelimit import OutgoingRateLimiter
 
 Result = bool | dict[str, Any] | list[dict[str, Any]]
@@ -400,6 +400,16 @@ async def test_her_quick_exit_calls_off_a_request_waiting_for_her_chat_s_turn(
     with pytest.raises(CalledOff):
         await late
     assert api.labels() == ["burst0", "burst1", "burst2"]
+
+    async def goodbye() -> Result:
+        LEAVING.set("42")
+        return await send(limiter, api, "goodbye", 42)
+
+    # The called-off request took no token: her goodbye goes at once, not a second later.
+    said = asyncio.create_task(goodbye())
+    await settle()
+    assert api.labels() == ["burst0", "burst1", "burst2", "goodbye"]
+    assert await said is True
 
 
 # --- 5xx and timeouts ---------------------------------------------------------------------------

@@ -22,6 +22,7 @@ import datetime as dtm
 import logging
 import warnings
 from collections.abc import Callable, Coroutine
+from functools import partial
 from typing import Any
 
 from aiolimiter import AsyncLimiter
@@ -111,8 +112,10 @@ class _ChatBucket(_Pausable):
         self.checked = now
         return self.level
 
-    async def acquire(self) -> None:
-        """Take a token, after every request that came before."""
+    async def acquire(self, check: Callable[[], None] | None = None) -> None:
+        """Take a token, after every request that came before. `check` (the quick exit's gate)
+        may call the request off after its wait: it then passes its turn on without a token,
+        so that her goodbye does not wait for a token a called-off request took."""
         loop = asyncio.get_running_loop()
         capacity, per_second = self.rate
         if self.line is None and self._leak(loop.time()) + 1 <= capacity:
@@ -131,6 +134,8 @@ class _ChatBucket(_Pausable):
             if short > 0:
                 await asyncio.sleep(short / per_second)
                 self._leak(loop.time())
+            if check is not None:
+                check()
             self.level += 1
         finally:  # taken or called off: the next in line goes on
             line.remove(turn)
@@ -333,7 +338,7 @@ class OutgoingRateLimiter(BaseRateLimiter[int]):
             if chat is not None:
                 await chat.wait_pause()
                 if paced:
-                    await chat.acquire()
+                    await chat.acquire(None if gate is None else partial(gate.check, str(chat_key)))
             await self._enter_overall(paced, high)
             try:
                 return await self._send(callback, args, kwargs, endpoint, chat_key)
