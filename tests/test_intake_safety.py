@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
+from collections.abc import Sequence
 from typing import Any
 
+import pytest
 from telegram import Update
 from telegram.ext import Application, TypeHandler
 
@@ -198,6 +201,41 @@ async def test_a_burst_is_told_once_even_if_her_queue_empties_between_two_batche
     await intake.accept([text_update(n, HER) for n in range(600, 600 + burst)])
     assert await intake.drain(5)
     assert notes == [PER_CHAT_PENDING + 1, 600 + PER_CHAT_PENDING]  # a new burst, told again
+
+
+class FailingOnce(Inbox):
+    """The real inbox, whose first write fails as a full or failing disk makes it fail."""
+
+    failed = False
+
+    async def take_in(self, updates: Sequence[tuple[int, bytes, int | None]]) -> list[int]:
+        if not self.failed:
+            self.failed = True
+            raise sqlite3.OperationalError("disk I/O error")
+        return await super().take_in(updates)
+
+
+async def test_a_burst_is_told_even_if_storing_it_failed_the_first_time(
+    app: Application,  # type: ignore[type-arg]
+    store: Store,
+) -> None:
+    desk = Desk(app)
+    notes: list[int] = []
+
+    async def note(update: Update) -> None:
+        notes.append(update.update_id)
+
+    intake = Intake(app, FailingOnce(store, Keys(SECRET)), ExitGate(), Remembered(),
+                    on_flood=note)  # fmt: skip
+    batch = intake.reduce([text_update(n, HER) for n in range(1, PER_CHAT_PENDING + 9)])
+    with pytest.raises(sqlite3.OperationalError):
+        await intake.take(batch)
+    await intake.take(batch)  # as polling tries the same batch again (bot/telegram/polling.py)
+    await until(lambda: len(notes) == 1)
+    assert notes == [PER_CHAT_PENDING + 1]
+    desk.release.set()
+    assert await intake.drain(5)
+    assert sorted(desk.finished) == list(range(1, PER_CHAT_PENDING + 1))
 
 
 async def test_a_quick_exit_runs_ahead_of_her_queue_and_calls_it_off(

@@ -194,10 +194,9 @@ class Intake:
                 waiting[chat] += 1
                 if waiting[chat] > PER_CHAT_PENDING:
                     # Read no further: in a flood, a dropped update must cost next to nothing.
-                    overflowing.add(chat)
-                    if chat not in self._flooded:
-                        self._flooded.add(chat)
+                    if chat not in overflowing and chat not in self._flooded:
                         flooded.append(slim)
+                    overflowing.add(chat)
                     message_id = slim.get("message", {}).get("message_id")
                     if message_id is not None and (user := sender(slim)) is not None:
                         # Unread, but still in her chat: her quick exit deletes it too.
@@ -206,11 +205,13 @@ class Intake:
             raw = json.dumps(slim, separators=(",", ":")).encode("utf-8")  # held while it waits
             rows.append((slim["update_id"], raw, chat))
             kept.append(_Work.of(slim, raw))
-        self._flooded -= {c for c in self._flooded if c not in self._chats} - overflowing
         for (chat, user), ids in dropped.items():
             # Before any exit of this batch runs, so that it finds them to delete.
             await self._remember_unread(chat, user, ids)
         fresh = set(await self._inbox.take_in(rows))
+        # Only once the batch is stored: if storing fails, the batch comes again and is told.
+        # A burst is over once her backlog has cleared without anything too many.
+        self._flooded = {c for c in self._flooded if c in self._chats} | overflowing
         for work in kept:  # in Telegram's order, which per-chat order relies on
             if work.update_id in fresh:
                 self._dispatch(work)
