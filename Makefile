@@ -27,12 +27,12 @@ lint: ruff
 # mypy runs beside them (the fuzz and its guard share a worker: --dist loadgroup). Python and
 # pytest skip their caches of compiled modules and rewritten tests where PYTHONDONTWRITEBYTECODE
 # is set, as on our machines: each worker then redid them, a third of the suite's CPU. One
-# collection fills the caches first. Any failure fails the target.
+# collection fills the caches first. A skip says why (-rs). Any failure fails the target.
 test: ruff
 	$(BIN)/mypy & types=$$!; \
 	export PYTHONDONTWRITEBYTECODE=; \
 	$(BIN)/python -m pytest -q --collect-only -n 0 >/dev/null; \
-	$(BIN)/python -m pytest -q -n 8 --dist loadgroup; tests=$$?; \
+	$(BIN)/python -m pytest -q -rs -n 8 --dist loadgroup; tests=$$?; \
 	wait $$types && exit $$tests
 
 # The hostile-update fuzz at length (make test runs a bounded part of it).
