@@ -152,26 +152,32 @@ async def test_what_waits_on_disk_is_the_minimal_form_and_is_what_handlers_see(
     assert await inbox.pending() == []
 
 
+class Notes:
+    """The flood notes the intake asks for (`on_flood`): the update id of each."""
+
+    def __init__(self) -> None:
+        self.ids: list[int] = []
+
+    async def __call__(self, update: Update) -> None:
+        self.ids.append(update.update_id)
+
+
 async def test_one_chat_flooding_is_capped_told_once_and_holds_nobody_up(
     app: Application,  # type: ignore[type-arg]
     store: Store,
 ) -> None:
     desk = Desk(app)
-    notes: list[int] = []
-
-    async def note(update: Update) -> None:
-        notes.append(update.update_id)
-
+    notes = Notes()
     inbox = Inbox(store, Keys(SECRET))
     remembered = Remembered()
-    intake = Intake(app, inbox, ExitGate(), remembered, on_flood=note)
+    intake = Intake(app, inbox, ExitGate(), remembered, on_flood=notes)
     await intake.accept([text_update(n, HER) for n in range(1, 201)])
     await intake.accept([text_update(1000, OTHER)])
     await until(lambda: 1000 in desk.finished)  # the other person is answered meanwhile
     assert len(await inbox.pending()) == PER_CHAT_PENDING
-    await until(lambda: len(notes) == 1)
+    await until(lambda: len(notes.ids) == 1)
     await intake.accept([text_update(n, HER) for n in range(201, 260)])
-    assert notes == [PER_CHAT_PENDING + 1]  # once for the whole burst
+    assert notes.ids == [PER_CHAT_PENDING + 1]  # once for the whole burst
     # Unread, yet in her chat: remembered, so that her quick exit deletes them too.
     assert remembered.ids[HER] == [*range(PER_CHAT_PENDING + 1, 201), *range(201, 260)]
     desk.release.set()
@@ -185,22 +191,18 @@ async def test_a_burst_is_told_once_even_if_her_queue_empties_between_two_batche
 ) -> None:
     desk = Desk(app)
     desk.release.set()  # each update handled as soon as it can be
-    notes: list[int] = []
-
-    async def note(update: Update) -> None:
-        notes.append(update.update_id)
-
-    intake = Intake(app, Inbox(store, Keys(SECRET)), ExitGate(), Remembered(), on_flood=note)
+    notes = Notes()
+    intake = Intake(app, Inbox(store, Keys(SECRET)), ExitGate(), Remembered(), on_flood=notes)
     burst = PER_CHAT_PENDING + 8
     for first in (1, 1 + burst):  # two batches of one burst, all handled in between
         await intake.accept([text_update(n, HER) for n in range(first, first + burst)])
         assert await intake.drain(5)
-    assert notes == [PER_CHAT_PENDING + 1]
+    assert notes.ids == [PER_CHAT_PENDING + 1]
     await intake.accept([text_update(500, HER)])  # a batch with nothing too many: it is over
     assert await intake.drain(5)
     await intake.accept([text_update(n, HER) for n in range(600, 600 + burst)])
     assert await intake.drain(5)
-    assert notes == [PER_CHAT_PENDING + 1, 600 + PER_CHAT_PENDING]  # a new burst, told again
+    assert notes.ids == [PER_CHAT_PENDING + 1, 600 + PER_CHAT_PENDING]  # a new burst, told again
 
 
 class FailingOnce(Inbox):
@@ -220,19 +222,15 @@ async def test_a_burst_is_told_even_if_storing_it_failed_the_first_time(
     store: Store,
 ) -> None:
     desk = Desk(app)
-    notes: list[int] = []
-
-    async def note(update: Update) -> None:
-        notes.append(update.update_id)
-
+    notes = Notes()
     intake = Intake(app, FailingOnce(store, Keys(SECRET)), ExitGate(), Remembered(),
-                    on_flood=note)  # fmt: skip
+                    on_flood=notes)  # fmt: skip
     batch = intake.reduce([text_update(n, HER) for n in range(1, PER_CHAT_PENDING + 9)])
     with pytest.raises(sqlite3.OperationalError):
         await intake.take(batch)
     await intake.take(batch)  # as polling tries the same batch again (bot/telegram/polling.py)
-    await until(lambda: len(notes) == 1)
-    assert notes == [PER_CHAT_PENDING + 1]
+    await until(lambda: len(notes.ids) == 1)
+    assert notes.ids == [PER_CHAT_PENDING + 1]
     desk.release.set()
     assert await intake.drain(5)
     assert sorted(desk.finished) == list(range(1, PER_CHAT_PENDING + 1))
