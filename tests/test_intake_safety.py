@@ -7,6 +7,7 @@ import asyncio
 import json
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -96,6 +97,21 @@ class OthersHeld:
             await self.release.wait()
 
 
+@dataclass
+class Rig:
+    """An intake on the real store, with its exit gate and what it asks to remember."""
+
+    intake: Intake
+    inbox: Inbox
+    exits: ExitGate
+    remembered: Remembered
+
+
+def rig(app: Application, store: Store, **options: Any) -> Rig:  # type: ignore[type-arg]
+    inbox, exits, remembered = Inbox(store, Keys(SECRET)), ExitGate(), Remembered()
+    return Rig(Intake(app, inbox, exits, remembered, **options), inbox, exits, remembered)
+
+
 async def until(check: Any, timeout: float = 5.0) -> None:
     async with asyncio.timeout(timeout):
         while not check():
@@ -137,8 +153,8 @@ async def test_what_waits_on_disk_is_the_minimal_form_and_is_what_handlers_see(
     store: Store,
 ) -> None:
     desk = Desk(app)
-    inbox = Inbox(store, Keys(SECRET))
-    intake = Intake(app, inbox, ExitGate(), Remembered())
+    made = rig(app, store)
+    intake, inbox = made.intake, made.inbox
     await intake.accept([text_update(1, HER)])
     await until(lambda: desk.started == [1])
     [(_, raw)] = await inbox.pending()
@@ -168,9 +184,8 @@ async def test_one_chat_flooding_is_capped_told_once_and_holds_nobody_up(
 ) -> None:
     desk = Desk(app)
     notes = Notes()
-    inbox = Inbox(store, Keys(SECRET))
-    remembered = Remembered()
-    intake = Intake(app, inbox, ExitGate(), remembered, on_flood=notes)
+    made = rig(app, store, on_flood=notes)
+    intake, inbox, remembered = made.intake, made.inbox, made.remembered
     await intake.accept([text_update(n, HER) for n in range(1, 201)])
     await intake.accept([text_update(1000, OTHER)])
     await until(lambda: 1000 in desk.finished)  # the other person is answered meanwhile
@@ -192,7 +207,7 @@ async def test_a_burst_is_told_once_even_if_her_queue_empties_between_two_batche
     desk = Desk(app)
     desk.release.set()  # each update handled as soon as it can be
     notes = Notes()
-    intake = Intake(app, Inbox(store, Keys(SECRET)), ExitGate(), Remembered(), on_flood=notes)
+    intake = rig(app, store, on_flood=notes).intake
     burst = PER_CHAT_PENDING + 8
     for first in (1, 1 + burst):  # two batches of one burst, all handled in between
         await intake.accept([text_update(n, HER) for n in range(first, first + burst)])
@@ -241,10 +256,8 @@ async def test_a_quick_exit_runs_ahead_of_her_queue_and_calls_it_off(
     store: Store,
 ) -> None:
     desk = Desk(app)
-    exits = ExitGate()
-    inbox = Inbox(store, Keys(SECRET))
-    remembered = Remembered()
-    intake = Intake(app, inbox, exits, remembered)
+    made = rig(app, store)
+    intake, inbox, exits, remembered = made.intake, made.inbox, made.exits, made.remembered
     await intake.accept([text_update(n, HER) for n in range(1, 11)])
     await until(lambda: desk.started == [1])  # one running, nine waiting behind it
     await intake.accept([exit_press(11, HER), text_update(12, HER, "/start")])
@@ -265,8 +278,8 @@ async def test_her_exit_drops_every_update_of_hers_it_called_off_even_one_withou
     store: Store,
 ) -> None:
     Desk(app)
-    inbox = Inbox(store, Keys(SECRET))
-    intake = Intake(app, inbox, ExitGate(), Remembered())
+    made = rig(app, store)
+    intake, inbox = made.intake, made.inbox
     member = {"status": "member", "user": user(1)}
     kicked = {"status": "kicked", "user": user(1), "until_date": 0}
     blocked = {"chat": private(HER), "from": user(HER), "date": 1_700_000_000,
@@ -283,8 +296,8 @@ async def test_her_exit_needs_no_running_place_and_what_of_hers_waited_never_beg
 ) -> None:
     others = OthersHeld(app)  # the only running places stay taken
     held, started = others.release, others.started
-    inbox = Inbox(store, Keys(SECRET))
-    intake = Intake(app, inbox, ExitGate(), Remembered(), max_running=1)
+    made = rig(app, store, max_running=1)
+    intake, inbox = made.intake, made.inbox
     await intake.accept([text_update(1, OTHER), *(text_update(n, HER) for n in (2, 3, 4))])
     await intake.accept([exit_press(5, HER)])
     await until(lambda: 5 in started)  # at once, though someone else holds the only place
@@ -301,10 +314,8 @@ async def test_exits_arriving_before_hers_has_begun_join_it_and_make_no_task_eac
     store: Store,
 ) -> None:
     desk = Desk(app)
-    exits = ExitGate()
-    inbox = Inbox(store, Keys(SECRET))
-    remembered = Remembered()
-    intake = Intake(app, inbox, exits, remembered)
+    made = rig(app, store)
+    intake, inbox, exits, remembered = made.intake, made.inbox, made.exits, made.remembered
     await intake.accept([text_update(1, HER)])
     await until(lambda: desk.started == [1])
     await intake.accept([exit_press(2, HER)])  # waits for 1, which is still being answered
@@ -330,8 +341,7 @@ async def test_her_exit_never_waits_for_room_behind_other_peoples_updates(
 ) -> None:
     others = OthersHeld(app)  # the only running places stay taken
     held, started = others.release, others.started
-    intake = Intake(app, Inbox(store, Keys(SECRET)), ExitGate(), Remembered(),
-                    max_running=1, max_waiting=2)  # fmt: skip
+    intake = rig(app, store, max_running=1, max_waiting=2).intake
     batch = [*(text_update(n, OTHER + n) for n in (1, 2, 3)), text_update(4, HER),
              exit_press(5, HER)]  # fmt: skip
     accepting = asyncio.create_task(intake.accept(batch))
